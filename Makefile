@@ -1,0 +1,29 @@
+# camload — see README.md. `make test` is the test command CI runs.
+GO      ?= go
+BIN     ?= bin/camload
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Packages whose tests run goroutines concurrently get the race detector.
+RACE_PKGS ?= ./simulator/... ./system/... ./bench/... ./internal/...
+
+.PHONY: build test test-short lint fmt vet bench bench-quick report gate clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/camload
+
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# test: lint, every package's tests, then the race detector on the
+# concurrent packages.
+test: lint
+	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// camload runs the CLI in-process and returns stdout, stderr and exit code.
+func camload(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	err := run(ctx, &out, &errb, args)
+	code := exitCode(ctx, err, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := camload(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "camload ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("camload version = %q, exit %d; want 'camload … go1.…', exit 0", out, code)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"no-such-command"},      // unknown command
+		{"version", "extra-arg"}, // too many arguments
+		{"version", "--no-such"}, // unknown flag
+	} {
+		_, stderr, code := camload(t, args...)
+		if code != exitUsage {
+			t.Errorf("camload %v: exit %d (stderr %q); want %d", args, code, stderr, exitUsage)
+		}
+	}
+}

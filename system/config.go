@@ -1,0 +1,137 @@
+package system
+
+import (
+	"time"
+)
+
+// Mode names a preset of knobs; the presets are cumulative (see Preset).
+type Mode string
+
+// The five modes, in the order of the blog's optimization steps.
+const (
+	ModeSync    Mode = "sync"
+	ModeAsync   Mode = "async"
+	ModePooled  Mode = "pooled"
+	ModeCached  Mode = "cached"
+	ModeBatched Mode = "batched"
+)
+
+// Modes lists every mode in order.
+var Modes = []Mode{ModeSync, ModeAsync, ModePooled, ModeCached, ModeBatched}
+
+// FanOut is how a cycle spreads camera work.
+type FanOut string
+
+const (
+	FanOutSequential FanOut = "sequential" // one camera after another
+	FanOutUnbounded  FanOut = "unbounded"  // one goroutine per camera
+	FanOutPool       FanOut = "pool"       // bounded worker pool
+	FanOutBatches    FanOut = "batches"    // batches of BatchSize, each concurrent through the pool
+)
+
+// ClientKind is how the camera HTTP client is built.
+type ClientKind string
+
+const (
+	ClientNewConn   ClientKind = "new-conn"   // shared client, keep-alive off: a new connection per request
+	ClientNewClient ClientKind = "new-client" // a new http.Client and Transport per request
+	ClientShared    ClientKind = "shared"     // one shared, pooled keep-alive transport
+)
+
+// Knobs are the orthogonal settings the modes are presets of. The
+// `mapstructure` tags are the keys of a scenario's `system.knobs` section and
+// the names of the matching `camload serve` flags (with - for _).
+type Knobs struct {
+	FanOut  FanOut `mapstructure:"fan_out" json:"fan_out"`
+	Workers int    `mapstructure:"workers" json:"workers"`
+	// BatchSize is the number of cameras per batch (fan-out "batches")
+	// and the number of observations per bulk write.
+	BatchSize int        `mapstructure:"batch_size" json:"batch_size"`
+	Client    ClientKind `mapstructure:"client" json:"client"`
+	// MaxConns and MaxConnsPerHost bound the shared transport.
+	MaxConns        int           `mapstructure:"max_conns" json:"max_conns"`
+	MaxConnsPerHost int           `mapstructure:"max_conns_per_host" json:"max_conns_per_host"`
+	IdleTimeout     time.Duration `mapstructure:"idle_timeout" json:"idle_timeout"`
+	// Dedupe skips unchanged frames (conditional GET and content hash).
+	Dedupe bool `mapstructure:"dedupe" json:"dedupe"`
+	// APICache serves API reads through L1 (in-process TTL) and L2 (Redis).
+	APICache bool          `mapstructure:"api_cache" json:"api_cache"`
+	L1TTL    time.Duration `mapstructure:"l1_ttl" json:"l1_ttl"`
+	L1Size   int           `mapstructure:"l1_size" json:"l1_size"`
+	L2TTL    time.Duration `mapstructure:"l2_ttl" json:"l2_ttl"`
+	// BulkWrites stores a batch's observations with one bulk write (in
+	// chunks of at most 50 documents) and pipelines its Redis updates.
+	BulkWrites bool `mapstructure:"bulk_writes" json:"bulk_writes"`
+	// FetchTimeout bounds one snapshot request; MaxBody bounds its size.
+	FetchTimeout time.Duration `mapstructure:"fetch_timeout" json:"fetch_timeout"`
+	MaxBody      int64         `mapstructure:"max_body" json:"max_body"`
+	// AnalyzeCost is real CPU work added per analyzed frame, standing in
+	// for the detection model.
+	AnalyzeCost time.Duration `mapstructure:"analyze_cost" json:"analyze_cost"`
+}
+
+// Preset returns the knobs of mode m and whether m is a known mode. The
+// presets are cumulative, as tabled in the design brief.
+func Preset(m Mode) (Knobs, bool) {
+	k := Knobs{
+		FanOut:          FanOutSequential,
+		Workers:         50,
+		BatchSize:       100,
+		Client:          ClientNewConn,
+		MaxConns:        500,
+		MaxConnsPerHost: 10,
+		IdleTimeout:     30 * time.Second,
+		L1TTL:           2 * time.Second,
+		L1Size:          10000,
+		L2TTL:           30 * time.Second,
+		FetchTimeout:    5 * time.Second,
+		MaxBody:         4 << 20,
+	}
+	switch m {
+	case ModeSync:
+	case ModeAsync:
+		k.FanOut, k.Client = FanOutUnbounded, ClientNewClient
+	case ModePooled:
+		k.FanOut, k.Client = FanOutPool, ClientShared
+	case ModeCached:
+		k.FanOut, k.Client = FanOutPool, ClientShared
+		k.Dedupe, k.APICache = true, true
+	case ModeBatched:
+		k.FanOut, k.Client = FanOutBatches, ClientShared
+		k.Dedupe, k.APICache, k.BulkWrites = true, true, true
+	default:
+		return Knobs{}, false
+	}
+	return k, true
+}
+
+// Error kinds of a camera fetch/analysis, as counted in CycleSummary.Errors
+// and in the camload_errors_total metric.
+const (
+	ErrTimeout     = "timeout"     // request or body read exceeded FetchTimeout
+	ErrConn        = "conn"        // refused or reset connection
+	ErrHTTP5xx     = "http_5xx"    // any 5xx status
+	ErrHTTPStatus  = "http_status" // another unexpected status
+	ErrBadImage    = "bad_image"   // not a decodable JPEG (truncated, garbage)
+	ErrTooLarge    = "too_large"   // body over MaxBody
+	ErrPlaceholder = "placeholder" // the camera's "not available" image
+	ErrStore       = "store"       // observation could not be stored (buffered for retry)
+)
+
+// CycleSummary is the JSON answer of POST /api/v1/cycles and what the runner
+// records per cycle.
+type CycleSummary struct {
+	Cycle     int64         `json:"cycle"`
+	Mode      Mode          `json:"mode"`
+	Started   time.Time     `json:"started"`
+	Duration  time.Duration `json:"duration_ns"`
+	Cameras   int           `json:"cameras"`
+	Processed int           `json:"processed"` // new frames analyzed and stored
+	Skipped   int           `json:"skipped"`   // unchanged frames (304 or same hash)
+	// Errors by kind (see the Err* constants).
+	Errors map[string]int `json:"errors"`
+	// Latencies is each visited camera's fetch+analyze+store time, in
+	// camera order; Freshness is capture → stored for each stored frame.
+	Latencies []time.Duration `json:"latencies_ns,omitempty"`
+	Freshness []time.Duration `json:"freshness_ns,omitempty"`
+}
