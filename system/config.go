@@ -1,7 +1,11 @@
 package system
 
 import (
+	"net/url"
+	"strings"
 	"time"
+
+	"github.com/camload/camload/internal/cfgerr"
 )
 
 // Mode names a preset of knobs; the presets are cumulative (see Preset).
@@ -75,7 +79,7 @@ type Knobs struct {
 func Preset(m Mode) (Knobs, bool) {
 	k := Knobs{
 		FanOut:          FanOutSequential,
-		Workers:         50,
+		Workers:         500,
 		BatchSize:       100,
 		Client:          ClientNewConn,
 		MaxConns:        500,
@@ -134,4 +138,112 @@ type CycleSummary struct {
 	// camera order; Freshness is capture → stored for each stored frame.
 	Latencies []time.Duration `json:"latencies_ns,omitempty"`
 	Freshness []time.Duration `json:"freshness_ns,omitempty"`
+}
+
+// Config configures a System. Start from Preset(mode) for Knobs; explicit
+// knobs override the preset.
+type Config struct {
+	Mode  Mode  `json:"mode"`
+	Knobs Knobs `json:"knobs"`
+	// FleetURL is the fleet's control API (GET {FleetURL}/cameras).
+	FleetURL string `json:"fleet_url"`
+	// Interval runs cycles continuously (Run) when > 0.
+	Interval time.Duration `json:"interval"`
+	// RegistryTimeout bounds the registry load (GET /cameras and the
+	// upsert); 0 means DefaultRegistryTimeout.
+	RegistryTimeout time.Duration `json:"registry_timeout"`
+}
+
+// DefaultRegistryTimeout bounds the registry load when Config leaves it 0.
+const DefaultRegistryTimeout = time.Minute
+
+// DefaultConfig returns the configuration of mode m with its preset knobs and
+// the given fleet URL; it reports false for an unknown mode.
+func DefaultConfig(m Mode, fleetURL string) (Config, bool) {
+	k, ok := Preset(m)
+	return Config{Mode: m, Knobs: k, FleetURL: fleetURL}, ok
+}
+
+// Validate reports every bad field of c as *cfgerr.Error values joined.
+func (c Config) Validate() error {
+	var errs []error
+	if _, ok := Preset(c.Mode); !ok {
+		errs = append(errs, cfgerr.Field("mode", "unknown mode %q (want one of %s)", c.Mode, modeNames()))
+	}
+	if c.FleetURL == "" {
+		errs = append(errs, cfgerr.Field("fleet", "must be set (the fleet's control URL)"))
+	} else if u, err := url.Parse(c.FleetURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, cfgerr.Field("fleet", "%q is not an http(s) URL", c.FleetURL))
+	}
+	if c.Interval < 0 {
+		errs = append(errs, cfgerr.Field("interval", "must be ≥ 0, got %s", c.Interval))
+	}
+	if c.RegistryTimeout < 0 {
+		errs = append(errs, cfgerr.Field("registry_timeout", "must be ≥ 0, got %s", c.RegistryTimeout))
+	}
+	errs = append(errs, c.Knobs.validate())
+	return cfgerr.Join(errs...)
+}
+
+// Validate reports every bad knob as *cfgerr.Error values joined; fields are
+// named by their flag names.
+func (k Knobs) Validate() error { return k.validate() }
+
+func (k Knobs) validate() error {
+	var errs []error
+	switch k.FanOut {
+	case FanOutSequential, FanOutUnbounded, FanOutPool, FanOutBatches:
+	default:
+		errs = append(errs, cfgerr.Field("fan-out", "unknown fan-out %q (want sequential, unbounded, pool or batches)", k.FanOut))
+	}
+	switch k.Client {
+	case ClientNewConn, ClientNewClient, ClientShared:
+	default:
+		errs = append(errs, cfgerr.Field("client", "unknown client %q (want new-conn, new-client or shared)", k.Client))
+	}
+	positive := []struct {
+		name string
+		v    int
+		max  int
+	}{
+		{"workers", k.Workers, 100000},
+		{"batch-size", k.BatchSize, 100000},
+		{"max-conns", k.MaxConns, 100000},
+		{"max-conns-per-host", k.MaxConnsPerHost, 100000},
+		{"l1-size", k.L1Size, 10000000},
+	}
+	for _, p := range positive {
+		if p.v < 1 || p.v > p.max {
+			errs = append(errs, cfgerr.Field(p.name, "must be 1 … %d, got %d", p.max, p.v))
+		}
+	}
+	durations := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"idle-timeout", k.IdleTimeout},
+		{"l1-ttl", k.L1TTL},
+		{"l2-ttl", k.L2TTL},
+		{"fetch-timeout", k.FetchTimeout},
+	}
+	for _, d := range durations {
+		if d.v <= 0 {
+			errs = append(errs, cfgerr.Field(d.name, "must be > 0, got %s", d.v))
+		}
+	}
+	if k.MaxBody < 1024 {
+		errs = append(errs, cfgerr.Field("max-body", "must be ≥ 1024 bytes, got %d", k.MaxBody))
+	}
+	if k.AnalyzeCost < 0 {
+		errs = append(errs, cfgerr.Field("analyze-cost", "must be ≥ 0, got %s", k.AnalyzeCost))
+	}
+	return cfgerr.Join(errs...)
+}
+
+func modeNames() string {
+	s := make([]string, len(Modes))
+	for i, m := range Modes {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ", ")
 }

@@ -1,0 +1,368 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/camload/camload/system/store"
+)
+
+// API limits.
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 1000
+)
+
+// cameraFields are the fields a camera list may project, by JSON name.
+var cameraFields = map[string]bool{
+	"id": true, "name": true, "code": true, "district": true, "location": true,
+	"cameraType": true, "status": true, "snapshotUrl": true, "lastUpdate": true,
+}
+
+// listParams are the parameters GET /api/v1/cameras accepts.
+var listParams = map[string]bool{"page": true, "limit": true, "after": true, "status": true, "district": true, "fields": true}
+
+// apiError is a 4xx/5xx answer: {"error":"…","parameter":"limit"}.
+type apiError struct {
+	Status    int    `json:"-"`
+	Message   string `json:"error"`
+	Parameter string `json:"parameter,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func badParam(name, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Message: name + ": " + fmt.Sprintf(format, args...), Parameter: name}
+}
+
+var errNoObservation = &apiError{Status: http.StatusNotFound, Message: "no observation yet"}
+
+// APIHandler returns the JSON API:
+//
+//	GET  /api/v1/cameras            page/limit (offset, with total) or after/limit (cursor, with next); status, district, fields
+//	GET  /api/v1/cameras/{id}
+//	GET  /api/v1/cameras/{id}/latest
+//	GET  /api/v1/stats              counts of the latest state by congestion and district
+//	POST /api/v1/cycles             runs one cycle (waiting for a running one first) and returns its CycleSummary
+//
+// With Knobs.APICache and a cache set, reads go through the cache layer;
+// otherwise straight to the store.
+func (s *System) APIHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/cameras", s.route("cameras", s.listCameras))
+	mux.Handle("GET /api/v1/cameras/{id}", s.route("camera", s.getCamera))
+	mux.Handle("GET /api/v1/cameras/{id}/latest", s.route("latest", s.getLatest))
+	mux.Handle("GET /api/v1/stats", s.route("stats", s.getStats))
+	mux.Handle("POST /api/v1/cycles", s.route("cycles", s.postCycle))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+// route adapts a handler that returns JSON bytes or an error.
+func (s *System) route(name string, h func(*http.Request) ([]byte, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		b, err := h(r)
+		code := http.StatusOK
+		if err != nil {
+			code = writeError(w, err)
+			if code >= 500 {
+				s.log.Warn("api error", "route", name, "url", r.URL.String(), "err", err)
+			}
+		} else {
+			h := w.Header()
+			h["Content-Type"] = jsonContentType
+			h["Content-Length"] = []string{strconv.Itoa(len(b))}
+			_, _ = w.Write(b)
+		}
+		s.m.api.WithLabelValues(name, strconv.Itoa(code)).Observe(time.Since(t0).Seconds())
+	})
+}
+
+var jsonContentType = []string{"application/json"}
+
+func writeError(w http.ResponseWriter, err error) int {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, store.ErrNotFound):
+		ae = &apiError{Status: http.StatusNotFound, Message: "not found"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		ae = &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
+	default:
+		ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
+	}
+	b, _ := json.Marshal(ae)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ae.Status)
+	_, _ = w.Write(b)
+	return ae.Status
+}
+
+// read returns the JSON under key, through the cache when API reads are
+// cached, else straight from load.
+func (s *System) read(ctx context.Context, key string, load func(context.Context) ([]byte, error)) ([]byte, error) {
+	if s.cache != nil && s.cfg.Knobs.APICache {
+		return s.cache.Get(ctx, key, load)
+	}
+	return load(ctx)
+}
+
+// knownCamera checks id against the registry, so unknown ids never reach
+// the store or the cache.
+func (s *System) knownCamera(id string) error {
+	s.regMu.RLock()
+	_, ok := s.byID[id]
+	s.regMu.RUnlock()
+	if !ok {
+		return &apiError{Status: http.StatusNotFound, Message: "unknown camera " + strconv.Quote(id)}
+	}
+	return nil
+}
+
+func (s *System) getCamera(r *http.Request) ([]byte, error) {
+	id := r.PathValue("id")
+	if err := s.knownCamera(id); err != nil {
+		return nil, err
+	}
+	return s.read(r.Context(), "camera:"+id, func(ctx context.Context) ([]byte, error) {
+		c, err := s.store.Camera(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("camera %s: %w", id, err)
+		}
+		return json.Marshal(c)
+	})
+}
+
+func (s *System) getLatest(r *http.Request) ([]byte, error) {
+	id := r.PathValue("id")
+	if err := s.knownCamera(id); err != nil {
+		return nil, err
+	}
+	return s.read(r.Context(), LatestKey(id), func(ctx context.Context) ([]byte, error) {
+		o, err := s.store.Latest(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errNoObservation
+		}
+		if err != nil {
+			return nil, fmt.Errorf("latest of %s: %w", id, err)
+		}
+		return json.Marshal(o)
+	})
+}
+
+func (s *System) getStats(r *http.Request) ([]byte, error) {
+	return s.read(r.Context(), "stats", func(ctx context.Context) ([]byte, error) {
+		st, err := s.store.Stats(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		return json.Marshal(st)
+	})
+}
+
+func (s *System) postCycle(r *http.Request) ([]byte, error) {
+	sum, err := s.RunCycle(r.Context())
+	if errors.Is(err, ErrNotReady) {
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(sum)
+}
+
+// ListQuery is a validated GET /api/v1/cameras request.
+type ListQuery struct {
+	Filter store.Filter
+	Page   int // 1-based; 0 for a cursor page
+	After  string
+	Cursor bool
+	Limit  int
+	Fields []string
+}
+
+// ParseListQuery validates the query of GET /api/v1/cameras against the
+// whitelists; districts are the registry's districts. Errors name the
+// parameter.
+func ParseListQuery(q url.Values, districts map[string]bool) (ListQuery, error) {
+	lq := ListQuery{Limit: DefaultPageLimit, Page: 1}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !listParams[k] {
+			return lq, badParam(k, "unknown parameter (want page, limit, after, status, district or fields)")
+		}
+		if len(q[k]) > 1 {
+			return lq, badParam(k, "given %d times", len(q[k]))
+		}
+	}
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 || n > MaxPageLimit {
+			return lq, badParam("limit", "must be an integer 1 … %d, got %q", MaxPageLimit, v[0])
+		}
+		lq.Limit = n
+	}
+	if v, ok := q["after"]; ok {
+		if _, both := q["page"]; both {
+			return lq, badParam("after", "cannot be combined with page")
+		}
+		if v[0] != "" && !validID(v[0]) {
+			return lq, badParam("after", "not a camera id: %q", v[0])
+		}
+		lq.Cursor, lq.After, lq.Page = true, v[0], 0
+	}
+	if v, ok := q["page"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 || n > 1_000_000 {
+			return lq, badParam("page", "must be an integer ≥ 1, got %q", v[0])
+		}
+		lq.Page = n
+	}
+	if v, ok := q["status"]; ok {
+		if v[0] != "online" && v[0] != "offline" {
+			return lq, badParam("status", "must be online or offline, got %q", v[0])
+		}
+		lq.Filter.Status = v[0]
+	}
+	if v, ok := q["district"]; ok {
+		if !districts[v[0]] {
+			return lq, badParam("district", "unknown district %q", v[0])
+		}
+		lq.Filter.District = v[0]
+	}
+	if v, ok := q["fields"]; ok {
+		seen := map[string]bool{}
+		for _, f := range strings.Split(v[0], ",") {
+			f = strings.TrimSpace(f)
+			if !cameraFields[f] {
+				return lq, badParam("fields", "unknown field %q", f)
+			}
+			if !seen[f] {
+				seen[f] = true
+				lq.Fields = append(lq.Fields, f)
+			}
+		}
+		sort.Strings(lq.Fields)
+	}
+	return lq, nil
+}
+
+// key is the canonical cache key of the query.
+func (lq ListQuery) key() string {
+	return fmt.Sprintf("cameras:p=%d:c=%t:a=%s:l=%d:s=%s:d=%s:f=%s", lq.Page, lq.Cursor, lq.After, lq.Limit,
+		lq.Filter.Status, url.QueryEscape(lq.Filter.District), strings.Join(lq.Fields, ","))
+}
+
+// CameraPage is the answer of GET /api/v1/cameras. Offset pages carry Page
+// and Total; cursor pages carry Next ("" on the last page).
+type CameraPage struct {
+	Items []json.RawMessage `json:"items"`
+	Limit int               `json:"limit"`
+	Page  int               `json:"page,omitempty"`
+	Total *int              `json:"total,omitempty"`
+	Next  *string           `json:"next,omitempty"`
+}
+
+func (s *System) listCameras(r *http.Request) ([]byte, error) {
+	s.regMu.RLock()
+	districts := s.districts
+	s.regMu.RUnlock()
+	lq, err := ParseListQuery(r.URL.Query(), districts)
+	if err != nil {
+		return nil, err
+	}
+	return s.read(r.Context(), lq.key(), func(ctx context.Context) ([]byte, error) {
+		return s.loadPage(ctx, lq)
+	})
+}
+
+func (s *System) loadPage(ctx context.Context, lq ListQuery) ([]byte, error) {
+	p := store.Page{Limit: lq.Limit, Fields: lq.Fields}
+	if lq.Cursor {
+		p.After = lq.After
+		p.Limit = lq.Limit + 1 // one more tells whether there is a next page
+		if len(p.Fields) > 0 && !contains(p.Fields, "id") {
+			p.Fields = append(append([]string(nil), p.Fields...), "id")
+		}
+	} else {
+		p.Offset = (lq.Page - 1) * lq.Limit
+	}
+	cams, total, err := s.store.Cameras(ctx, lq.Filter, p)
+	if err != nil {
+		return nil, fmt.Errorf("listing cameras: %w", err)
+	}
+	out := CameraPage{Items: make([]json.RawMessage, 0, min(len(cams), lq.Limit)), Limit: lq.Limit}
+	if lq.Cursor {
+		next := ""
+		if len(cams) > lq.Limit {
+			cams = cams[:lq.Limit]
+			next = cams[len(cams)-1].ID
+		}
+		out.Next = &next
+	} else {
+		out.Page, out.Total = lq.Page, &total
+	}
+	for i := range cams {
+		b, err := projectCamera(&cams[i], lq.Fields)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, b)
+	}
+	return json.Marshal(out)
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// projectCamera renders c with only fields (all when empty).
+func projectCamera(c *store.Camera, fields []string) (json.RawMessage, error) {
+	if len(fields) == 0 {
+		return json.Marshal(c)
+	}
+	m := make(map[string]any, len(fields))
+	for _, f := range fields {
+		switch f {
+		case "id":
+			m[f] = c.ID
+		case "name":
+			m[f] = c.Name
+		case "code":
+			m[f] = c.Code
+		case "district":
+			m[f] = c.District
+		case "location":
+			m[f] = c.Location
+		case "cameraType":
+			m[f] = c.CameraType
+		case "status":
+			m[f] = c.Status
+		case "snapshotUrl":
+			m[f] = c.SnapshotURL
+		case "lastUpdate":
+			m[f] = c.LastUpdate
+		}
+	}
+	return json.Marshal(m)
+}
