@@ -34,8 +34,11 @@ var errFailed = errors.New("camload: failed")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
+	// The exit code is decided before stop(): stop cancels ctx, which
+	// would make every error look like an interruption (exit 130).
+	code := exitCode(ctx, err, os.Stderr)
 	stop()
-	os.Exit(exitCode(ctx, err, os.Stderr))
+	os.Exit(code)
 }
 
 // exitCode maps err to the process exit code and reports it on stderr.

@@ -1,0 +1,449 @@
+// Package gate judges a run: thresholds checked on every cell (k6-like
+// expressions such as "< 1s") and regressions against a baseline run, judged
+// over repetitions with the Mann–Whitney U test (golang.org/x/perf/benchmath)
+// and a minimum effect size. It reads results.Run values and never prints;
+// its Write methods render verdicts to an io.Writer.
+package gate
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/camload/camload/bench/results"
+)
+
+// Unit is the unit of a metric's value as returned by Metric.
+type Unit int
+
+// Units of metric values.
+const (
+	// Count is a plain number: goroutines, requests per second.
+	Count Unit = iota
+	// Nanoseconds is a duration in nanoseconds.
+	Nanoseconds
+	// Bytes is a size in bytes.
+	Bytes
+	// Ratio is a fraction 0 … 1 (error rate, success, efficiency), shown
+	// as a percentage.
+	Ratio
+	// Percent is already a percentage: CPU, where 100 is one core busy.
+	Percent
+)
+
+func (u Unit) String() string {
+	switch u {
+	case Count:
+		return "count"
+	case Nanoseconds:
+		return "duration"
+	case Bytes:
+		return "bytes"
+	case Ratio:
+		return "ratio"
+	case Percent:
+		return "percent"
+	}
+	return "unit(" + strconv.Itoa(int(u)) + ")"
+}
+
+// quantile returns the named statistic of q in nanoseconds.
+func quantile(q results.Quantiles, stat string) (float64, bool) {
+	if q.Count == 0 {
+		return 0, false
+	}
+	var d results.Duration
+	switch stat {
+	case "p50":
+		d = q.P50
+	case "p90":
+		d = q.P90
+	case "p95":
+		d = q.P95
+	case "p99":
+		d = q.P99
+	case "max":
+		d = q.Max
+	case "mean":
+		d = q.Mean
+	default:
+		return 0, false
+	}
+	return float64(d), true
+}
+
+// Metric returns the value of the named metric in cell c, its unit, and
+// whether the cell holds it. Names:
+//
+//	cycle_{p50,p90,p95,p99,max,mean}        whole-cycle latency
+//	per_camera_{p50,…}, freshness_{p50,…}   one camera's latency, capture → stored
+//	error_rate                              errors ÷ camera visits
+//	rss_peak, rss_mean                      bytes
+//	cpu_core, cpu_machine                   percent (100 = one core / every core)
+//	goroutines_peak, fds_peak, gc_pause_max, gc_pause_total
+//	efficiency, ideal_cycle                 ideal ÷ actual cycle time, ideal time
+//	api_throughput, api_capacity            summed over endpoints (req/s)
+//	api.<endpoint>.{p50,p90,p95,p99,max,mean,throughput,success,error_rate,capacity,rate}
+//
+// A cell that was not measured (failed, over budget) still returns what it
+// holds; callers decide whether a non-ok cell's numbers count.
+func Metric(c results.Cell, name string) (float64, Unit, bool) {
+	if strings.HasPrefix(name, "api.") {
+		return apiMetric(c, strings.TrimPrefix(name, "api."))
+	}
+	for _, p := range []struct {
+		prefix string
+		q      results.Quantiles
+	}{
+		{"cycle_", c.Cycles.Latency},
+		{"per_camera_", c.Cycles.PerCamera},
+		{"freshness_", c.Cycles.Freshness},
+	} {
+		if stat, ok := strings.CutPrefix(name, p.prefix); ok {
+			v, ok := quantile(p.q, stat)
+			return v, Nanoseconds, ok
+		}
+	}
+	r := c.Resources
+	switch name {
+	case "error_rate":
+		return c.Cycles.ErrorRate, Ratio, c.Cycles.Visits > 0
+	case "rss_peak":
+		return float64(r.RSSPeak), Bytes, r.RSSPeak > 0
+	case "rss_mean":
+		return float64(r.RSSMean), Bytes, r.RSSMean > 0
+	case "cpu_core":
+		return r.CPUCorePercent, Percent, r.RSSPeak > 0 || r.CPUCorePercent > 0
+	case "cpu_machine":
+		return r.CPUMachinePercent, Percent, r.RSSPeak > 0 || r.CPUMachinePercent > 0
+	case "goroutines_peak":
+		return float64(r.GoroutinesPeak), Count, r.GoroutinesPeak > 0
+	case "fds_peak":
+		return float64(r.FDsPeak), Count, r.FDsPeak > 0
+	case "gc_pause_max":
+		return float64(r.GCPauseMax), Nanoseconds, r.RSSPeak > 0
+	case "gc_pause_total":
+		return float64(r.GCPauseTotal), Nanoseconds, r.RSSPeak > 0
+	case "efficiency":
+		return c.Ideal.Efficiency, Ratio, c.Ideal.CycleTime > 0
+	case "ideal_cycle":
+		return float64(c.Ideal.CycleTime), Nanoseconds, c.Ideal.CycleTime > 0
+	case "api_throughput":
+		var sum float64
+		for _, e := range c.API {
+			sum += e.Throughput
+		}
+		return sum, Count, len(c.API) > 0
+	case "api_capacity":
+		var sum float64
+		n := 0
+		for _, e := range c.API {
+			if e.Capacity != nil {
+				sum += *e.Capacity
+				n++
+			}
+		}
+		return sum, Count, n > 0 && n == len(c.API)
+	}
+	return 0, Count, false
+}
+
+func apiMetric(c results.Cell, rest string) (float64, Unit, bool) {
+	i := strings.LastIndexByte(rest, '.')
+	if i <= 0 {
+		return 0, Count, false
+	}
+	e, ok := c.API[rest[:i]]
+	if !ok {
+		return 0, Count, false
+	}
+	switch stat := rest[i+1:]; stat {
+	case "throughput":
+		return e.Throughput, Count, true
+	case "rate":
+		return e.Rate, Count, true
+	case "success":
+		return e.Success, Ratio, e.Requests > 0
+	case "error_rate":
+		return 1 - e.Success, Ratio, e.Requests > 0
+	case "capacity":
+		if e.Capacity == nil {
+			return 0, Count, false
+		}
+		return *e.Capacity, Count, true
+	default:
+		v, ok := quantile(e.Latency, stat)
+		return v, Nanoseconds, ok
+	}
+}
+
+// KnownMetric reports whether name is a metric name Metric understands,
+// whatever a particular cell holds. It is used to reject typos in
+// thresholds before a run is judged.
+func KnownMetric(name string) bool {
+	if rest, ok := strings.CutPrefix(name, "api."); ok {
+		i := strings.LastIndexByte(rest, '.')
+		if i <= 0 {
+			return false
+		}
+		switch rest[i+1:] {
+		case "throughput", "rate", "success", "error_rate", "capacity", "p50", "p90", "p95", "p99", "max", "mean":
+			return true
+		}
+		return false
+	}
+	for _, p := range []string{"cycle_", "per_camera_", "freshness_"} {
+		if stat, ok := strings.CutPrefix(name, p); ok {
+			switch stat {
+			case "p50", "p90", "p95", "p99", "max", "mean":
+				return true
+			}
+			return false
+		}
+	}
+	switch name {
+	case "error_rate", "rss_peak", "rss_mean", "cpu_core", "cpu_machine", "goroutines_peak",
+		"fds_peak", "gc_pause_max", "gc_pause_total", "efficiency", "ideal_cycle",
+		"api_throughput", "api_capacity":
+		return true
+	}
+	return false
+}
+
+// HigherIsBetter reports whether a larger value of the named metric is an
+// improvement (throughput, success, capacity, efficiency); for every other
+// metric a larger value is a regression.
+func HigherIsBetter(name string) bool {
+	for _, s := range []string{"throughput", "success", "capacity", "efficiency"} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Format renders v in unit u for people: "812ms", "1.25s", "512 MiB",
+// "0.52%", "45%", "1234".
+func Format(v float64, u Unit) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	switch u {
+	case Nanoseconds:
+		return FormatDuration(time.Duration(v))
+	case Bytes:
+		return FormatBytes(v)
+	case Ratio:
+		return trimFloat(v*100, 3) + "%"
+	case Percent:
+		return trimFloat(v, 3) + "%"
+	}
+	return trimFloat(v, 4)
+}
+
+// FormatDuration renders d with three significant digits: "812ms", "1.25s",
+// "53.2µs".
+func FormatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	var v float64
+	var unit string
+	switch {
+	case d >= time.Minute*10:
+		return neg + d.Round(time.Second).String()
+	case d >= time.Second:
+		v, unit = d.Seconds(), "s"
+	case d >= time.Millisecond:
+		v, unit = float64(d)/1e6, "ms"
+	case d >= time.Microsecond:
+		v, unit = float64(d)/1e3, "µs"
+	default:
+		v, unit = float64(d), "ns"
+	}
+	return neg + trimFloat(v, 3) + unit
+}
+
+// FormatBytes renders n bytes in binary units with three significant
+// digits: "512 MiB", "1.25 GiB".
+func FormatBytes(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for math.Abs(n) >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	return trimFloat(n, 3) + " " + units[i]
+}
+
+// trimFloat formats v with sig significant digits (at least the integer
+// part), without trailing zeros.
+func trimFloat(v float64, sig int) string {
+	if v == 0 {
+		return "0"
+	}
+	digits := int(math.Floor(math.Log10(math.Abs(v)))) + 1
+	dec := sig - digits
+	if dec < 0 {
+		dec = 0
+	}
+	s := strconv.FormatFloat(v, 'f', dec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// Group is the repetitions of one (mode, cameras) cell of a run's matrix.
+type Group struct {
+	Mode    string
+	Cameras int
+	Cells   []results.Cell // in repetition order
+}
+
+// Key names the group: "sync/1000".
+func (g Group) Key() string { return g.Mode + "/" + strconv.Itoa(g.Cameras) }
+
+// OK returns the repetitions whose status is ok.
+func (g Group) OK() []results.Cell {
+	var ok []results.Cell
+	for _, c := range g.Cells {
+		if c.Status == results.StatusOK || c.Status == "" {
+			ok = append(ok, c)
+		}
+	}
+	return ok
+}
+
+// Status summarizes the group: "ok" when every repetition is ok, otherwise
+// the status of the first repetition that is not.
+func (g Group) Status() string {
+	for _, c := range g.Cells {
+		if c.Status != results.StatusOK && c.Status != "" {
+			return c.Status
+		}
+	}
+	return results.StatusOK
+}
+
+// Values returns the metric's value in every ok repetition that holds it.
+func (g Group) Values(name string) ([]float64, Unit) {
+	var vs []float64
+	unit := Count
+	for _, c := range g.OK() {
+		if v, u, ok := Metric(c, name); ok {
+			vs = append(vs, v)
+			unit = u
+		}
+	}
+	if len(vs) == 0 {
+		_, unit, _ = Metric(results.Cell{}, name)
+	}
+	return vs, unit
+}
+
+// Median returns the median of the metric over the group's ok
+// repetitions; ok is false when none holds it.
+func (g Group) Median(name string) (v float64, u Unit, ok bool) {
+	vs, u := g.Values(name)
+	if len(vs) == 0 {
+		return 0, u, false
+	}
+	return Median(vs), u, true
+}
+
+// Median returns the median of vs (the mean of the middle two for an even
+// count). It does not modify vs. It returns NaN for an empty slice.
+func Median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Groups splits a run's cells into (mode, cameras) groups, modes in the
+// order they first appear in the run (the scenario's order), camera counts
+// ascending.
+func Groups(r *results.Run) []Group {
+	modeOrder := map[string]int{}
+	idx := map[string]int{}
+	var gs []Group
+	for _, c := range r.Cells {
+		if _, ok := modeOrder[c.Mode]; !ok {
+			modeOrder[c.Mode] = len(modeOrder)
+		}
+		k := c.Mode + "/" + strconv.Itoa(c.Cameras)
+		i, ok := idx[k]
+		if !ok {
+			i = len(gs)
+			idx[k] = i
+			gs = append(gs, Group{Mode: c.Mode, Cameras: c.Cameras})
+		}
+		gs[i].Cells = append(gs[i].Cells, c)
+	}
+	for i := range gs {
+		sort.SliceStable(gs[i].Cells, func(a, b int) bool { return gs[i].Cells[a].Repeat < gs[i].Cells[b].Repeat })
+	}
+	sort.SliceStable(gs, func(a, b int) bool {
+		if gs[a].Mode != gs[b].Mode {
+			return modeOrder[gs[a].Mode] < modeOrder[gs[b].Mode]
+		}
+		return gs[a].Cameras < gs[b].Cameras
+	})
+	return gs
+}
+
+// Modes returns the run's modes in the order they first appear.
+func Modes(r *results.Run) []string {
+	seen := map[string]bool{}
+	var ms []string
+	for _, c := range r.Cells {
+		if !seen[c.Mode] {
+			seen[c.Mode] = true
+			ms = append(ms, c.Mode)
+		}
+	}
+	return ms
+}
+
+// CameraCounts returns the run's camera counts, ascending.
+func CameraCounts(r *results.Run) []int {
+	seen := map[int]bool{}
+	var ns []int
+	for _, c := range r.Cells {
+		if !seen[c.Cameras] {
+			seen[c.Cameras] = true
+			ns = append(ns, c.Cameras)
+		}
+	}
+	sort.Ints(ns)
+	return ns
+}
+
+// Find returns the group for (mode, cameras), if the run has it.
+func Find(gs []Group, mode string, cameras int) (Group, bool) {
+	for _, g := range gs {
+		if g.Mode == mode && g.Cameras == cameras {
+			return g, true
+		}
+	}
+	return Group{}, false
+}
+
+// cellName names one repetition: "sync/1000#2".
+func cellName(c results.Cell) string {
+	return fmt.Sprintf("%s/%d#%d", c.Mode, c.Cameras, c.Repeat)
+}
