@@ -17,8 +17,8 @@ import (
 
 // API limits.
 const (
-	DefaultPageLimit = 100
-	MaxPageLimit     = 1000
+	DefaultPageLimit = store.DefaultPageLimit
+	MaxPageLimit     = store.MaxPageLimit
 )
 
 // cameraFields are the fields a camera list may project, by JSON name.
@@ -294,8 +294,10 @@ func (s *System) listCameras(r *http.Request) ([]byte, error) {
 func (s *System) loadPage(ctx context.Context, lq ListQuery) ([]byte, error) {
 	p := store.Page{Limit: lq.Limit, Fields: lq.Fields}
 	if lq.Cursor {
-		p.After = lq.After
-		p.Limit = lq.Limit + 1 // one more tells whether there is a next page
+		p.After, p.SkipCount = lq.After, true
+		if lq.Limit < store.MaxPageLimit {
+			p.Limit = lq.Limit + 1 // one more tells whether there is a next page
+		}
 		if len(p.Fields) > 0 && !contains(p.Fields, "id") {
 			p.Fields = append(append([]string(nil), p.Fields...), "id")
 		}
@@ -309,7 +311,10 @@ func (s *System) loadPage(ctx context.Context, lq ListQuery) ([]byte, error) {
 	out := CameraPage{Items: make([]json.RawMessage, 0, min(len(cams), lq.Limit)), Limit: lq.Limit}
 	if lq.Cursor {
 		next := ""
-		if len(cams) > lq.Limit {
+		// With limit+1 asked, a next page exists iff more came back;
+		// at the store's maximum a full page may be followed by an
+		// empty one.
+		if len(cams) > lq.Limit || (p.Limit == lq.Limit && len(cams) == lq.Limit) {
 			cams = cams[:lq.Limit]
 			next = cams[len(cams)-1].ID
 		}

@@ -68,7 +68,9 @@ func WithRegisterer(r prometheus.Registerer) Option { return func(sys *System) {
 // are built from (e.g. for TLS settings or a custom dialer); the system
 // applies the client knobs on top. Default: a clone of a plain
 // http.Transport with a 5 s dial timeout.
-func WithTransport(f func() *http.Transport) Option { return func(sys *System) { sys.baseTransport = f } }
+func WithTransport(f func() *http.Transport) Option {
+	return func(sys *System) { sys.baseTransport = f }
+}
 
 // WithClock sets the clock (default time.Now).
 func WithClock(now func() time.Time) Option { return func(sys *System) { sys.now = now } }
