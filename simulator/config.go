@@ -37,7 +37,16 @@ type Config struct {
 	// TLS serves the hosts over TLS with a self-signed certificate made
 	// at start.
 	TLS bool `mapstructure:"tls" json:"tls"`
+
+	// Frames is the number of distinct frames rendered at New and shared
+	// by all cameras (a camera's frame for a refresh period is one of
+	// them); 0 means DefaultFrames.
+	Frames int `mapstructure:"frames" json:"frames,omitempty"`
 }
+
+// DefaultFrames is the number of distinct frames rendered when
+// Config.Frames is 0.
+const DefaultFrames = 64
 
 // LatencyConfig is the distribution of the delay added before a snapshot is
 // answered. Each camera scales the distribution by its own factor (drawn

@@ -1,0 +1,536 @@
+package simulator
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Status code labels of the requests metric; codeNone is a request that got
+// no HTTP response (reset, hang the client gave up on, overflow reset).
+const (
+	code200 = iota
+	code304
+	code404
+	code500
+	code502
+	code503
+	codeNone
+	nCodes
+)
+
+var codeLabels = [nCodes]string{"200", "304", "404", "500", "502", "503", "none"}
+
+// faultKinds lists the kinds in /faults and metric order; index 0 of the
+// metric's fault label is "none".
+var faultKinds = []string{
+	FaultHTTP5xx, FaultHang, FaultReset, FaultTruncated, FaultGarbage, FaultSlowDrip,
+	FaultOversized, FaultPlaceholder, FaultOffline, FaultOverflow503, FaultOverflowReset,
+}
+
+const (
+	kHTTP5xx = iota
+	kHang
+	kReset
+	kTruncated
+	kGarbage
+	kSlowDrip
+	kOversized
+	kPlaceholder
+	kOffline
+	kOverflow503
+	kOverflowReset
+	nKinds
+	kNone = -1
+)
+
+// host is one camera gateway: its capacity (a semaphore and a bounded
+// queue) and its counters.
+type host struct {
+	f       *Fleet
+	idx     int
+	label   string
+	slots   chan struct{} // nil: unlimited
+	queue   int64
+	waiting atomic.Int64
+	active  atomic.Int64
+	conns   atomic.Uint64
+	bytes   atomic.Uint64
+	reqs    [nCodes][nKinds + 1]atomic.Uint64
+}
+
+func newHost(f *Fleet, i int) *host {
+	h := &host{f: f, idx: i, label: strconv.Itoa(i), queue: int64(f.cfg.Capacity.Queue)}
+	if c := f.cfg.Capacity.Concurrent; c > 0 {
+		h.slots = make(chan struct{}, c)
+	}
+	return h
+}
+
+// acquire takes a service slot, waiting in the queue if there is room.
+// It returns false when the queue is full or ctx ended while waiting.
+func (h *host) acquire(ctx context.Context) bool {
+	if h.slots == nil {
+		h.active.Add(1)
+		return true
+	}
+	select {
+	case h.slots <- struct{}{}:
+		h.active.Add(1)
+		return true
+	default:
+	}
+	if h.waiting.Add(1) > h.queue {
+		h.waiting.Add(-1)
+		return false
+	}
+	defer h.waiting.Add(-1)
+	select {
+	case h.slots <- struct{}{}:
+		h.active.Add(1)
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h *host) release() {
+	h.active.Add(-1)
+	if h.slots != nil {
+		<-h.slots
+	}
+}
+
+func (h *host) count(code, kind int) { h.reqs[code][kind+1].Add(1) }
+
+var (
+	hdrJPEG     = []string{"image/jpeg"}
+	hdrText     = []string{"text/plain; charset=utf-8"}
+	hdrNoCache  = []string{"no-cache"}
+	hdrNotFound = []byte("404 camera not found\n")
+	hdrBusy     = []byte("503 camera host busy\n")
+	hdrUpstream = []byte("camera upstream error\n")
+	zeros       = make([]byte, 32<<10)
+)
+
+// camState caches the header values of a camera's current frame, so the
+// hot path formats nothing until the frame changes.
+type camState struct {
+	seq      int64
+	fr       *frame
+	lastMod  []string
+	captured []string
+	frameNo  []string
+}
+
+func (f *Fleet) state(i int, now time.Time) *camState {
+	seq, captured := f.seq(i, now)
+	if st := f.states[i].Load(); st != nil && st.seq == seq {
+		return st
+	}
+	st := &camState{
+		seq: seq, fr: f.frameAt(i, seq),
+		lastMod:  []string{captured.Format(http.TimeFormat)},
+		captured: []string{captured.Format(time.RFC3339Nano)},
+		frameNo:  []string{strconv.FormatInt(seq, 10)},
+	}
+	f.states[i].Store(st)
+	return st
+}
+
+// ServeHTTP serves GET /cameras/{id}/snapshot.jpg for the cameras of this host.
+func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f := h.f
+	if !f.track.enter() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	defer f.track.exit()
+	id, ok := strings.CutPrefix(r.URL.Path, "/cameras/")
+	if ok {
+		id, ok = strings.CutSuffix(id, "/snapshot.jpg")
+	}
+	i := -1
+	if ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		i = parseCameraID(id)
+	}
+	if i < 0 || i >= len(f.cams) || f.cams[i].host != h.idx {
+		h.count(code404, kNone)
+		hd := w.Header()
+		hd["Content-Type"] = hdrText
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(hdrNotFound)
+		return
+	}
+	f.faults.requests.Add(1)
+	n := f.counters[i].Add(1) - 1
+	ctx := r.Context()
+
+	if !h.acquire(ctx) {
+		if ctx.Err() != nil { // the client gave up while queued
+			h.count(codeNone, kNone)
+			return
+		}
+		if f.cfg.Capacity.Overflow == OverflowReset {
+			f.faults.add(i, kOverflowReset)
+			h.count(codeNone, kOverflowReset)
+			resetConn(w)
+			return
+		}
+		f.faults.add(i, kOverflow503)
+		h.count(code503, kOverflow503)
+		hd := w.Header()
+		hd["Content-Type"] = hdrText
+		hd["Retry-After"] = []string{"1"}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write(hdrBusy)
+		return
+	}
+	defer h.release()
+
+	if d := f.sampler.Sample(i, n); d > 0 {
+		if !sleep(ctx, d) {
+			h.count(codeNone, kNone)
+			return
+		}
+	}
+	now := f.now()
+	if f.offline(i, now) {
+		f.faults.add(i, kOffline)
+		h.serveFrame(w, r, f.placeholder, nil, kOffline)
+		return
+	}
+	kind := f.drawFault(i, n)
+	switch kind {
+	case kNone:
+		h.serveFrame(w, r, nil, f.state(i, now), kNone)
+		return
+	case kPlaceholder:
+		f.faults.add(i, kind)
+		h.serveFrame(w, r, f.placeholder, nil, kind)
+		return
+	}
+	f.faults.add(i, kind)
+	hd := w.Header()
+	switch kind {
+	case kHTTP5xx:
+		code, label := http.StatusInternalServerError, code500
+		if hash4(uint64(f.cfg.Seed), salt5xx, uint64(i), n)&1 == 1 {
+			code, label = http.StatusBadGateway, code502
+		}
+		h.count(label, kind)
+		hd["Content-Type"] = hdrText
+		w.WriteHeader(code)
+		w.Write(hdrUpstream)
+	case kHang:
+		t := time.NewTimer(f.cfg.Faults.HangFor)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+			closeConn(w, false)
+		}
+		h.count(codeNone, kind)
+	case kReset:
+		h.count(codeNone, kind)
+		resetConn(w)
+	case kTruncated:
+		body := f.state(i, now).fr.body
+		cut := len(body) * (30 + int(hash4(uint64(f.cfg.Seed), saltTruncate, uint64(i), n)%50)) / 100
+		h.writeBody(w, r, code200, kind, body[:cut])
+	case kGarbage:
+		h.writeBody(w, r, code200, kind, f.garbage)
+	case kSlowDrip:
+		h.slowDrip(w, r, f.state(i, now).fr.body)
+	case kOversized:
+		h.oversized(w, r, f.state(i, now).fr.body)
+	}
+}
+
+// drawFault draws the per-request fault of request n of camera i.
+func (f *Fleet) drawFault(i int, n uint64) int {
+	u := unit(hash4(uint64(f.cfg.Seed), saltFault, uint64(i), n))
+	fc := &f.cfg.Faults
+	for k, r := range [...]float64{fc.HTTP5xx, fc.Hang, fc.Reset, fc.Truncated, fc.Garbage, fc.SlowDrip, fc.Oversized, fc.Placeholder} {
+		if u < r {
+			return k
+		}
+		u -= r
+	}
+	return kNone
+}
+
+// serveFrame answers 200 (or 304) with a frame: either fr (placeholder) or
+// the camera's current frame st.
+func (h *host) serveFrame(w http.ResponseWriter, r *http.Request, fr *frame, st *camState, kind int) {
+	hd := w.Header()
+	if st != nil {
+		fr = st.fr
+		hd["Last-Modified"] = st.lastMod
+		hd["X-Camload-Captured-At"] = st.captured
+		hd["X-Camload-Frame"] = st.frameNo
+	} else {
+		hd["Last-Modified"] = []string{h.f.started.UTC().Format(http.TimeFormat)}
+	}
+	hd["Cache-Control"] = hdrNoCache
+	if h.f.cfg.ETag {
+		hd["Etag"] = fr.hdrETag
+		if inm := r.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm, fr.etag) {
+			h.count(code304, kind)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	hd["Content-Type"] = hdrJPEG
+	hd["Content-Length"] = fr.hdrLen
+	h.count(code200, kind)
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		n, _ := w.Write(fr.body)
+		h.bytes.Add(uint64(n))
+	}
+}
+
+func etagMatch(inm []string, etag string) bool {
+	for _, v := range inm {
+		if v == etag || v == "*" || strings.Contains(v, etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeBody answers 200 image/jpeg with body (truncated or garbage images).
+func (h *host) writeBody(w http.ResponseWriter, r *http.Request, code, kind int, body []byte) {
+	hd := w.Header()
+	hd["Content-Type"] = hdrJPEG
+	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h.count(code, kind)
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		n, _ := w.Write(body)
+		h.bytes.Add(uint64(n))
+	}
+}
+
+// slowDrip sends body at cfg.Faults.SlowDripRate bytes/s, in ten chunks a
+// second, until done or the client gives up.
+func (h *host) slowDrip(w http.ResponseWriter, r *http.Request, body []byte) {
+	hd := w.Header()
+	hd["Content-Type"] = hdrJPEG
+	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h.count(code200, kSlowDrip)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	rate := h.f.cfg.Faults.SlowDripRate
+	chunk, every := rate/10, 100*time.Millisecond
+	if chunk < 1 {
+		chunk, every = 1, time.Second/time.Duration(rate)
+	}
+	rc := http.NewResponseController(w)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for len(body) > 0 {
+		c := min(chunk, len(body))
+		n, err := w.Write(body[:c])
+		h.bytes.Add(uint64(n))
+		if err != nil || rc.Flush() != nil {
+			return
+		}
+		body = body[c:]
+		if len(body) == 0 {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// oversized sends the frame followed by zero padding up to
+// cfg.Faults.OversizedBytes.
+func (h *host) oversized(w http.ResponseWriter, r *http.Request, body []byte) {
+	size := max(h.f.cfg.Faults.OversizedBytes, len(body))
+	hd := w.Header()
+	hd["Content-Type"] = hdrJPEG
+	hd["Content-Length"] = []string{strconv.Itoa(size)}
+	h.count(code200, kOversized)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	n, err := w.Write(body)
+	h.bytes.Add(uint64(n))
+	for left := size - len(body); left > 0 && err == nil; left -= n {
+		n, err = w.Write(zeros[:min(left, len(zeros))])
+		h.bytes.Add(uint64(n))
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// resetConn hijacks the connection and closes it with SO_LINGER 0, so the
+// client sees a TCP reset.
+func resetConn(w http.ResponseWriter) { closeConn(w, true) }
+
+func closeConn(w http.ResponseWriter, reset bool) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return // not hijackable (HTTP/2, a recorder): the handler returning ends the exchange
+	}
+	if reset {
+		if tc := tcpConn(conn); tc != nil {
+			tc.SetLinger(0)
+		}
+	}
+	conn.Close()
+}
+
+// tcpConn unwraps TLS and our listener wrappers down to the TCP connection.
+func tcpConn(c net.Conn) *net.TCPConn {
+	for range 8 {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			return v
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// countingListener counts accepted connections per host and, with a delay,
+// makes each new connection wait that long before its first read (the cost
+// of a connection to a real camera gateway).
+type countingListener struct {
+	net.Listener
+	h     *host
+	delay time.Duration
+	done  <-chan struct{}
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.h.conns.Add(1)
+	if l.delay <= 0 {
+		return c, nil
+	}
+	return &delayConn{Conn: c, delay: l.delay, done: l.done, closed: make(chan struct{})}, nil
+}
+
+// delayConn delays its first Read by delay, unless closed first.
+type delayConn struct {
+	net.Conn
+	delay     time.Duration
+	done      <-chan struct{}
+	once      sync.Once
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (c *delayConn) Read(p []byte) (int, error) {
+	var err error
+	c.once.Do(func() {
+		t := time.NewTimer(c.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.closed:
+			err = net.ErrClosed
+		case <-c.done:
+			err = net.ErrClosed
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *delayConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// NetConn returns the wrapped connection.
+func (c *delayConn) NetConn() net.Conn { return c.Conn }
+
+// faultCounter counts injected faults exactly, by kind and camera.
+type faultCounter struct {
+	requests atomic.Int64
+	byKind   [nKinds]atomic.Int64
+	mu       sync.Mutex
+	byCamera map[int]*[nKinds]int64
+}
+
+func (c *faultCounter) init() { c.byCamera = map[int]*[nKinds]int64{} }
+
+func (c *faultCounter) add(camera, kind int) {
+	c.mu.Lock() // byKind moves under the lock too, so a report is consistent
+	c.byKind[kind].Add(1)
+	m := c.byCamera[camera]
+	if m == nil {
+		m = new([nKinds]int64)
+		c.byCamera[camera] = m
+	}
+	m[kind]++
+	c.mu.Unlock()
+}
+
+// FaultReport is what the fleet injected: GET /faults and Fleet.Faults.
+// Requests counts snapshot requests for existing cameras (all outcomes).
+type FaultReport struct {
+	Requests int64                       `json:"requests"`
+	Total    int64                       `json:"total"`
+	ByKind   map[string]int64            `json:"byKind"`
+	ByCamera map[string]map[string]int64 `json:"byCamera"`
+}
+
+// Faults returns a snapshot of the injected-fault counts.
+func (f *Fleet) Faults() FaultReport {
+	rep := FaultReport{ByKind: map[string]int64{}, ByCamera: map[string]map[string]int64{}}
+	c := &f.faults
+	c.mu.Lock()
+	for cam, m := range c.byCamera {
+		km := map[string]int64{}
+		for k, v := range m {
+			if v > 0 {
+				km[faultKinds[k]] = v
+			}
+		}
+		rep.ByCamera[CameraID(cam)] = km
+	}
+	for k := range c.byKind {
+		if v := c.byKind[k].Load(); v > 0 {
+			rep.ByKind[faultKinds[k]] = v
+			rep.Total += v
+		}
+	}
+	rep.Requests = c.requests.Load()
+	c.mu.Unlock()
+	return rep
+}
