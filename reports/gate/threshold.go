@@ -46,7 +46,7 @@ var byteUnits = map[string]float64{
 	"b":  1,
 	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
 	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-	"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, // as in "512M"
+	// No bare "M": "1.5m" is a duration (minutes).
 }
 
 // ParseThreshold parses a k6-style expression: an operator (<, <=, >, >=,
