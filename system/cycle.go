@@ -150,20 +150,31 @@ func (s *System) LastCycle() (CycleSummary, bool) {
 }
 
 // Run runs cycles continuously, one every Config.Interval (a cycle that
-// takes longer is followed at once by the next), until ctx ends; it
-// returns nil then. With Interval 0 it returns at once.
-func (s *System) Run(ctx context.Context) error {
+// takes longer is followed at once by the next), until stop is closed or ctx
+// ends, and then returns nil. Closing stop lets a running cycle finish (a
+// graceful stop); ending ctx cancels it. With Interval 0 it returns at once.
+// Cycles started by POST /api/v1/cycles meanwhile take turns with these.
+func (s *System) Run(ctx context.Context, stop <-chan struct{}) error {
 	if s.cfg.Interval <= 0 {
 		return nil
 	}
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-stop:
+			return nil
+		default:
+		}
 		if _, err := s.RunCycle(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("cycle failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-stop:
 			return nil
 		case <-t.C:
 		}
