@@ -219,7 +219,7 @@ func TestEvaluate(t *testing.T) {
 	want := []struct {
 		pass, measured bool
 		reason         string
-	}{{true, true, ""}, {false, true, ""}, {false, false, "cell over_budget"}}
+	}{{true, true, ""}, {false, true, ""}, {false, false, "cell over budget"}}
 	if len(got) != len(want) {
 		t.Fatalf("Evaluate = %d checks; want %d", len(got), len(want))
 	}

@@ -241,7 +241,7 @@ func Format(v float64, u Unit) string {
 	case Percent:
 		return trimFloat(v, 3) + "%"
 	}
-	return trimFloat(v, 4)
+	return trimFloat(v, 3)
 }
 
 // FormatDuration renders d with three significant digits: "812ms", "1.25s",

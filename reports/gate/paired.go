@@ -181,7 +181,8 @@ func JudgePairs(pairs []Pair, opts Options) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verdict{Scenario: head.Scenario, Rules: rules, Options: opts, HeadCommit: head.Env.Commit, BaseCommit: pairs[0].Base.Env.Commit}
+	v := &Verdict{Scenario: head.Scenario, Rules: rules, Options: opts, HeadCommit: head.Env.Commit, BaseCommit: pairs[0].Base.Env.Commit,
+		Method: fmt.Sprintf("%s (%d)", MethodSignTest, len(pairs))}
 	for i, p := range pairs {
 		// Each head run has repeat 1; name its checks by the pair instead.
 		for _, c := range Evaluate(p.Head, rules) {

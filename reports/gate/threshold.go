@@ -185,7 +185,7 @@ type Check struct {
 	// over budget, endpoint not attacked); such a check fails.
 	Measured bool
 	Pass     bool
-	// Reason explains a failure without a value: "cell over_budget",
+	// Reason explains a failure without a value: "cell over budget",
 	// "not measured".
 	Reason string
 }
@@ -213,7 +213,7 @@ func Evaluate(r *results.Run, rules []Rule) []Check {
 			ch.Unit = u
 			switch {
 			case c.Status != results.StatusOK && c.Status != "":
-				ch.Reason = "cell " + c.Status
+				ch.Reason = "cell " + strings.ReplaceAll(c.Status, "_", " ")
 			case !ok:
 				ch.Reason = "not measured"
 			default:

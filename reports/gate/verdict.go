@@ -20,7 +20,15 @@ type Verdict struct {
 	// BaseCommit and HeadCommit label the comparison.
 	BaseCommit, HeadCommit string
 	Options                Options
+	// Method names how Rows were judged, for people.
+	Method string
 }
+
+// Methods of comparison.
+const (
+	MethodMannWhitney = "Mann–Whitney U test over repetitions"
+	MethodSignTest    = "sign test over interleaved pairs"
+)
 
 // Judge checks head's thresholds on every cell and, when base is not nil,
 // compares head with base. Bad thresholds or options are *cfgerr.Error.
@@ -31,7 +39,7 @@ func Judge(head, base *results.Run, opts Options) (*Verdict, error) {
 	}
 	v := &Verdict{Scenario: head.Scenario, Rules: rules, Checks: Evaluate(head, rules), Options: opts, HeadCommit: head.Env.Commit}
 	if base != nil {
-		v.BaseCommit = base.Env.Commit
+		v.BaseCommit, v.Method = base.Env.Commit, MethodMannWhitney
 		if v.Rows, err = Compare(base, head, opts); err != nil {
 			return nil, err
 		}
@@ -112,7 +120,7 @@ func (v *Verdict) ruleSummaries() []ruleSummary {
 			} else {
 				s.fail++
 			}
-			if s.worst == nil || worse(c, s.worst, s.rule.Threshold.Op) {
+			if s.worst == nil || c.WorseThan(*s.worst, s.rule.Threshold.Op) {
 				s.worst = c
 			}
 		}
@@ -120,8 +128,10 @@ func (v *Verdict) ruleSummaries() []ruleSummary {
 	return out
 }
 
-// worse reports whether check a is further from passing than b.
-func worse(a, b *Check, op Op) bool {
+// WorseThan reports whether check a is further from passing than b, for a
+// rule with operator op: failed before passed, unmeasured before measured,
+// then the value on the wrong side of op.
+func (a Check) WorseThan(b Check, op Op) bool {
 	if a.Pass != b.Pass {
 		return !a.Pass
 	}
@@ -191,7 +201,7 @@ func writeRows(b *strings.Builder, v *Verdict) {
 	if v.HeadCommit != "" {
 		head += " (" + shortCommit(v.HeadCommit) + ")"
 	}
-	fmt.Fprintf(b, "comparison with the baseline (Mann–Whitney U, alpha %.2g, minimum effect %.3g%%):\n", v.Options.Alpha, v.Options.MinEffect*100)
+	fmt.Fprintf(b, "comparison with the baseline (%s, alpha %.2g, minimum effect %.3g%%):\n", v.Method, v.Options.Alpha, v.Options.MinEffect*100)
 	if len(v.Rows) == 0 {
 		b.WriteString("  no cell is in both runs\n\n")
 		return
