@@ -1,0 +1,211 @@
+package reports
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/reports/gate"
+)
+
+// WriteHTML writes run's report as one self-contained HTML file: inline
+// CSS and inline SVG charts, no script, nothing fetched from the network.
+func WriteHTML(w io.Writer, run *results.Run) error {
+	return WriteHTMLVerdict(w, run, nil)
+}
+
+// WriteHTMLVerdict is WriteHTML with a verdict already judged; v nil
+// judges the run's thresholds.
+func WriteHTMLVerdict(w io.Writer, run *results.Run, v *gate.Verdict) error {
+	d := build(run, v)
+	data := struct {
+		*doc
+		Charts []namedChart
+	}{d, charts(run)}
+	if err := htmlTmpl.Execute(w, data); err != nil {
+		return fmt.Errorf("reports: rendering HTML: %w", err)
+	}
+	return nil
+}
+
+type namedChart struct {
+	ID  string
+	SVG template.HTML
+}
+
+// charts draws the report's figures from the run.
+func charts(run *results.Run) []namedChart {
+	groups := gate.Groups(run)
+	modes, counts := gate.Modes(run), gate.CameraCounts(run)
+	if len(modes) == 0 {
+		return nil
+	}
+	large := counts[len(counts)-1]
+	durFmt := func(v float64) string { return gate.FormatDuration(time.Duration(v)) }
+	var out []namedChart
+
+	// Latency percentiles per mode at the largest fleet.
+	stats := []string{"p50", "p95", "p99", "max"}
+	vals := make([][]float64, len(stats))
+	for s, st := range stats {
+		for _, m := range modes {
+			g, _ := gate.Find(groups, m, large)
+			vals[s] = append(vals[s], med(g, "cycle_"+st))
+		}
+	}
+	out = append(out, namedChart{"latency-percentiles", barChart(chart{Title: fmt.Sprintf("Cycle latency percentiles per mode, %d cameras", large),
+		YLabel: "cycle time", LogY: true, YFmt: durFmt}, modes, stats, vals)})
+
+	// Cycle latency vs cameras.
+	cats := make([]string, len(counts))
+	for i, n := range counts {
+		cats[i] = fmt.Sprintf("%d cameras", n)
+	}
+	var lines []line
+	for _, m := range modes {
+		l := line{Name: m + " p99"}
+		for i, n := range counts {
+			g, _ := gate.Find(groups, m, n)
+			l.Points = append(l.Points, point{float64(i), med(g, "cycle_p99")})
+		}
+		lines = append(lines, l)
+	}
+	out = append(out, namedChart{"latency-vs-cameras", lineChart(chart{Title: "Cycle latency (p99) vs cameras", YLabel: "cycle time",
+		LogY: true, YFmt: durFmt, XCats: cats}, lines)})
+
+	// RSS and CPU over time, one line per mode, at the largest fleet.
+	var rss, cpu []line
+	for _, m := range modes {
+		g, _ := gate.Find(groups, m, large)
+		c, ok := seriesCell(g)
+		if !ok {
+			continue
+		}
+		lr, lc := line{Name: m}, line{Name: m}
+		for _, s := range c.Resources.Series {
+			t := s.At.D().Seconds()
+			lr.Points = append(lr.Points, point{t, float64(s.RSS) / (1 << 20)})
+			lc.Points = append(lc.Points, point{t, s.CPUPercent})
+		}
+		rss, cpu = append(rss, lr), append(cpu, lc)
+	}
+	secFmt := func(v float64) string { return gate.Format(v, gate.Count) + "s" }
+	out = append(out,
+		namedChart{"rss-over-time", lineChart(chart{Title: fmt.Sprintf("RSS over time, %d cameras", large), XLabel: "time in the measured window",
+			YLabel: "RSS (MiB)", XFmt: secFmt, YFmt: func(v float64) string { return gate.Format(v, gate.Count) }}, rss)},
+		namedChart{"cpu-over-time", lineChart(chart{Title: fmt.Sprintf("CPU over time, %d cameras", large), XLabel: "time in the measured window",
+			YLabel: "CPU (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return gate.Format(v, gate.Count) + "%" }}, cpu)})
+
+	// API throughput per mode and endpoint.
+	if eps := endpoints(groups); len(eps) > 0 {
+		vals := make([][]float64, len(eps))
+		for e, ep := range eps {
+			for _, m := range modes {
+				g, _ := gate.Find(groups, m, large)
+				vals[e] = append(vals[e], med(g, "api."+ep+".throughput"))
+			}
+		}
+		out = append(out, namedChart{"api-throughput", barChart(chart{Title: fmt.Sprintf("API throughput per endpoint, %d cameras", large),
+			YLabel: "successful req/s", LogY: true, YFmt: func(v float64) string { return gate.Format(v, gate.Count) }}, modes, eps, vals)})
+	}
+	return out
+}
+
+// med is the group's median of m, NaN when there is none.
+func med(g gate.Group, m string) float64 {
+	v, _, ok := median(g, m)
+	if !ok {
+		return math.NaN()
+	}
+	return v
+}
+
+// seriesCell picks the first ok repetition with a resource series.
+func seriesCell(g gate.Group) (results.Cell, bool) {
+	for _, c := range g.OK() {
+		if len(c.Resources.Series) > 0 {
+			return c, true
+		}
+	}
+	return results.Cell{}, false
+}
+
+// htmlCell escapes s and renders `code` spans.
+func htmlCell(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 && i < len(parts)-1 {
+			b.WriteString("<code>" + html.EscapeString(p) + "</code>")
+			continue
+		}
+		if i%2 == 1 { // unmatched backtick
+			b.WriteString("`")
+		}
+		b.WriteString(html.EscapeString(p))
+	}
+	return template.HTML(b.String()) // escaped above
+}
+
+var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"cell": htmlCell,
+	"bold": func(t table, i int) bool { return t.Bold == i },
+	"fail": func(s string) bool { return strings.HasPrefix(s, "❌") || s == "over budget" || s == "failed" || strings.HasPrefix(s, "regression") },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:26px;margin:0 0 12px}h2{font-size:20px;margin:32px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:16px;margin:20px 0 6px}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;margin:0}
+dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+.warn{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;margin:12px 0}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px;margin-top:16px}
+figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
+svg.chart{width:100%;height:auto;display:block}
+svg .ct{font:600 14px system-ui,sans-serif;fill:#1f2328}svg .tick,svg .leg,svg .na{font:11px system-ui,sans-serif;fill:#57606a}svg .lbl{font:12px system-ui,sans-serif;fill:#57606a}
+svg .grid{stroke:#eaeef2}svg .axis{stroke:#8c959f}
+table{border-collapse:collapse;background:#fff;margin:8px 0 16px;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #d0d7de;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}th{background:#f6f8fa}
+td.fail{color:#cf222e}caption{text-align:left;font-weight:600;padding:4px 0}code{font:12px ui-monospace,monospace;background:#eff1f3;padding:1px 4px;border-radius:4px}
+p.intro{color:#57606a;max-width:900px}
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<dl class="facts">{{range .Facts}}<dt>{{index . 0}}</dt><dd>{{cell (index . 1)}}</dd>{{end}}</dl>
+{{range .Warnings}}<div class="warn">⚠️ {{.}}</div>
+{{end}}
+<h2 id="charts">Charts</h2>
+<div class="charts">{{range .Charts}}
+<figure id="{{.ID}}">{{.SVG}}</figure>{{end}}
+</div>
+{{range .Sections}}{{template "section" .}}{{end}}
+</main>
+</body>
+</html>
+{{define "section"}}
+<section id="{{.ID}}">
+<h2>{{.Title}}</h2>
+{{if .Intro}}<p class="intro">{{cell .Intro}}</p>{{end}}
+{{range .Tables}}{{template "table" .}}{{end}}
+{{range .Sub}}<h3 id="{{.ID}}">{{.Title}}</h3>
+{{range .Tables}}{{template "table" .}}{{end}}{{end}}
+</section>
+{{end}}
+{{define "table"}}{{$t := .}}<table>{{if .Caption}}<caption>{{cell .Caption}}</caption>{{end}}
+<thead><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr>{{range $i, $c := .}}<td{{if fail $c}} class="fail"{{end}}>{{if bold $t $i}}<strong>{{cell $c}}</strong>{{else}}{{cell $c}}{{end}}</td>{{end}}</tr>
+{{end}}</tbody></table>
+{{end}}
+`))
