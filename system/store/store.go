@@ -59,6 +59,9 @@ type Page struct {
 	After  string
 	Limit  int
 	Fields []string
+	// SkipCount leaves total uncounted (-1) on an offset page: counting
+	// reads every matching document on FerretDB.
+	SkipCount bool
 }
 
 // Stats are counts of the latest state by congestion and by district.
