@@ -155,7 +155,9 @@ func htmlCell(s string) template.HTML {
 var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"cell": htmlCell,
 	"bold": func(t table, i int) bool { return t.Bold == i },
-	"fail": func(s string) bool { return strings.HasPrefix(s, "❌") || s == "over budget" || s == "failed" || strings.HasPrefix(s, "regression") },
+	"fail": func(s string) bool {
+		return strings.HasPrefix(s, "❌") || s == "over budget" || s == "failed" || strings.HasPrefix(s, "regression")
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>

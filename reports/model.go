@@ -406,7 +406,7 @@ func apiSection(groups []gate.Group) (section, bool) {
 		}
 	}
 	return section{ID: "api", Title: "API per endpoint",
-		Intro: "Open-loop attacks (vegeta); latency from the intended send time. Capacity is the highest rate that met the SLO, when searched; — when not.",
+		Intro:  "Open-loop attacks (vegeta); latency from the intended send time. Capacity is the highest rate that met the SLO, when searched; — when not.",
 		Tables: []table{t}}, true
 }
 
