@@ -394,3 +394,37 @@ func (t *tracker) wait() {
 		<-idle
 	}
 }
+
+// FrameInfo is one of the fleet's rendered frames. JPEG must not be
+// modified.
+type FrameInfo struct {
+	JPEG     []byte
+	Vehicles int
+	ETag     string
+}
+
+// Frames returns every distinct rendered frame (the placeholder excluded),
+// for checking an analyzer against the truth.
+func (f *Fleet) Frames() []FrameInfo {
+	out := make([]FrameInfo, len(f.frames))
+	for i, fr := range f.frames {
+		out[i] = FrameInfo{JPEG: fr.body, Vehicles: fr.vehicles, ETag: fr.etag}
+	}
+	return out
+}
+
+// Placeholder returns the "camera not available" image.
+func (f *Fleet) Placeholder() []byte { return f.placeholder.body }
+
+// Snapshot returns the JPEG camera id serves at instant at when no
+// per-request fault hits (the placeholder while offline) and its truth.
+func (f *Fleet) Snapshot(id string, at time.Time) ([]byte, Truth, bool) {
+	t, ok := f.Truth(id, at)
+	if !ok {
+		return nil, t, false
+	}
+	if t.Placeholder {
+		return f.placeholder.body, t, true
+	}
+	return f.frameAt(parseCameraID(id), t.Frame).body, t, true
+}

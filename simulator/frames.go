@@ -80,8 +80,9 @@ func newLayout(w, h int) layout {
 	l.slots = w / l.slotW
 	l.vehH = r(16 * sy)
 	l.vehY = (l.laneH - l.vehH) / 2
-	l.vehMinW, l.vehMaxW = r(20*sx), r(28*sx)
 	l.margin = r(6 * sx)
+	l.vehMaxW = min(r(28*sx), l.slotW-2*l.margin)
+	l.vehMinW = min(r(20*sx), l.vehMaxW)
 	return l
 }
 
@@ -226,7 +227,7 @@ func renderScene(l layout, seed, k uint64, v int) *image.RGBA {
 		// A soft shadow, the body, and a darker windscreen.
 		p.fill(x+1, y+l.vehH, x+w+1, y+l.vehH+1, gray(60), 4)
 		p.fill(x, y, x+w, y+l.vehH, c, 0)
-		dark := color.RGBA{c.R * 5 / 8, c.G * 5 / 8, c.B * 5 / 8, 255}
+		dark := color.RGBA{uint8(int(c.R) * 5 / 8), uint8(int(c.G) * 5 / 8), uint8(int(c.B) * 5 / 8), 255}
 		ws := w / 4
 		if lane%2 == 0 {
 			p.fill(x+w-ws-2, y+2, x+w-2, y+l.vehH-2, dark, 0)

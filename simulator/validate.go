@@ -53,11 +53,11 @@ func (c Config) Validate() error {
 	} else if port != 0 && port+c.Hosts > 65535 {
 		bad("listen", "port %d + %d hosts exceeds 65535", port, c.Hosts)
 	}
-	if c.Width < 320 || c.Width > 3840 {
-		bad("width", "must be 320…3840, got %d", c.Width)
+	if c.Width < 480 || c.Width > 3840 {
+		bad("width", "must be 480…3840, got %d", c.Width)
 	}
-	if c.Height < 180 || c.Height > 2160 {
-		bad("height", "must be 180…2160, got %d", c.Height)
+	if c.Height < 270 || c.Height > 2160 {
+		bad("height", "must be 270…2160, got %d", c.Height)
 	}
 	if c.Quality < 1 || c.Quality > 100 {
 		bad("quality", "must be 1…100, got %d", c.Quality)
