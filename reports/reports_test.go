@@ -136,17 +136,17 @@ func TestMarkdownBlogTables(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{
-		"AMD EPYC 7B13, 2 cores, 24 GiB RAM",                      // machine
-		"go1.26.8",                                                // Go version
-		"f35fe0e1c2b3a4d5e6f708192a3b4c5d6e7f8091",                // commit
-		"ferretdb-sqlite (embedded)",                              // backends
-		"## Scaling: sync at 100 vs 1000 cameras",                 // first table
-		"## Before / after at 1000 cameras: sync vs batched",      // second table
+		"AMD EPYC 7B13, 2 cores, 24 GiB RAM",                         // machine
+		"go1.26.8",                                                   // Go version
+		"f35fe0e1c2b3a4d5e6f708192a3b4c5d6e7f8091",                   // commit
+		"ferretdb-sqlite (embedded)",                                 // backends
+		"## Scaling: sync at 100 vs 1000 cameras",                    // first table
+		"## Before / after at 1000 cameras: sync vs batched",         // second table
 		"| Metric | Before (sync) | After (batched) | Improvement |", // its header
-		"| Throughput (API) |",                                    // its throughput row
-		"sync/1000 repeat 2: over budget",                         // the over-budget cell, named
-		"`image.NewYCbCr`",                                        // a heap profile top
-		"| Cycle p99 | 9.87s (2/3) |",                             // median over the 2 ok repeats
+		"| Throughput (API) |",                                       // its throughput row
+		"sync/1000 repeat 2: over budget",                            // the over-budget cell, named
+		"`image.NewYCbCr`",                                           // a heap profile top
+		"| Cycle p99 | 9.87s (2/3) |",                                // median over the 2 ok repeats
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("WriteMarkdown(run.json) lacks %q", want)
