@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/camload/camload/scenarios"
+)
+
+// stallServer answers at once, except that the first request after
+// stallAfter blocks every request for stall.
+func stallServer(t *testing.T, stallAfter, stall time.Duration) *httptest.Server {
+	start := time.Now()
+	var mu sync.Mutex
+	var until time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if until.IsZero() && time.Since(start) >= stallAfter {
+			until = time.Now().Add(stall)
+		}
+		wait := time.Until(until)
+		mu.Unlock()
+		if wait > 0 {
+			time.Sleep(wait)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestAttackCoordinatedOmission(t *testing.T) {
+	t.Parallel()
+	const stall = 600 * time.Millisecond
+	srv := stallServer(t, 300*time.Millisecond, stall)
+	var buf bytes.Buffer
+	spec := AttackSpec{Name: "co", URLs: []string{srv.URL + "/x"}, Rate: 100, Duration: 2 * time.Second,
+		Timeout: 5 * time.Second, Workers: 1, MaxWorkers: 1}
+	r, err := Attack(context.Background(), spec, NewEncoder(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrected, raw := r.Latency.Quantile(99), r.Raw.Quantile(99)
+	// One worker is stuck for the stall; the ~60 requests it should have
+	// sent meanwhile go out late but fast. Uncorrected, they look fast;
+	// corrected, they are charged their wait (up to the whole stall).
+	if corrected < stall/2 {
+		t.Errorf("corrected p99 = %s; want ≥ %s (half the stall)", corrected, stall/2)
+	}
+	if raw*4 > corrected {
+		t.Errorf("uncorrected p99 = %s, corrected = %s; want corrected ≥ 4× uncorrected", raw, corrected)
+	}
+	if r.Endpoint.Requests < 100 || r.Failed != 0 {
+		t.Errorf("requests = %d, failed = %d; want ≥ 100 and 0", r.Endpoint.Requests, r.Failed)
+	}
+	// Every result went to the encoder, decodable by vegeta.
+	dec := vegeta.NewDecoder(&buf)
+	var n uint64
+	for {
+		var res vegeta.Result
+		if err := dec.Decode(&res); err != nil {
+			break
+		}
+		n++
+	}
+	if n != r.Endpoint.Requests {
+		t.Errorf("decoded %d results from the .bin stream; want %d", n, r.Endpoint.Requests)
+	}
+}
+
+// bucketServer serves at most perWindow requests per window and answers
+// 503 beyond: a server of known capacity perWindow/window.
+func bucketServer(t *testing.T, perWindow int, window time.Duration) *httptest.Server {
+	var mu sync.Mutex
+	var winStart time.Time
+	var n int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		now := time.Now()
+		if now.Sub(winStart) >= window {
+			winStart, n = now, 0
+		}
+		n++
+		over := n > perWindow
+		mu.Unlock()
+		if over {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestCapacitySearch(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("six 1 s attacks")
+	}
+	srv := bucketServer(t, 40, 100*time.Millisecond) // 400 req/s
+	base := AttackSpec{Name: "cap", URLs: []string{srv.URL}, Timeout: 2 * time.Second, Workers: 4}
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.02}, MinRate: 50, MaxRate: 1000, Steps: 6, StepDuration: time.Second}
+	var steps atomic.Int32
+	got, err := CapacitySearch(context.Background(), base, c, func(string, ...any) { steps.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || *got < 250 || *got > 460 {
+		t.Errorf("CapacitySearch(server of 400 req/s) = %v; want 250…460", deref(got))
+	}
+	if steps.Load() != 6 {
+		t.Errorf("steps = %d; want 6", steps.Load())
+	}
+}
+
+func TestCapacitySearchFloorFails(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	base := AttackSpec{Name: "down", URLs: []string{srv.URL}, Timeout: time.Second, Workers: 2}
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.01}, MinRate: 20, MaxRate: 100, Steps: 4, StepDuration: 300 * time.Millisecond}
+	got, err := CapacitySearch(context.Background(), base, c, nil)
+	if err != nil || got != nil {
+		t.Errorf("CapacitySearch(always 500) = (%v, %v); want (nil, nil) after the floor fails", deref(got), err)
+	}
+}
+
+func TestAttackCancel(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r, err := Attack(ctx, AttackSpec{Name: "c", URLs: []string{srv.URL}, Rate: 50, Duration: time.Minute, Timeout: time.Second, Workers: 2}, nil)
+	if err == nil || r == nil || r.Endpoint.Requests == 0 || r.Endpoint.Requests > 50*10 {
+		t.Errorf("Attack cancelled after 300ms = (%+v, %v); want partial results and the context error", r, err)
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return "nil"
+	}
+	return *p
+}
+
+// BenchmarkAttackOverhead measures the runner's own cost of an attack at
+// 5,000 req/s on a trivial server: CPU (getrusage of this process, which
+// also serves the requests — an upper bound) per second of attack and
+// bytes allocated per request. Run:
+//
+//	go test ./bench -run XXX -bench AttackOverhead -benchtime 1x
+func BenchmarkAttackOverhead(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var before, after syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		start := time.Now()
+		r, err := Attack(context.Background(), AttackSpec{Name: "overhead", URLs: []string{srv.URL}, Rate: 5000, Duration: 3 * time.Second, Timeout: time.Second, Workers: 50}, vegeta.NewEncoder(discard{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		wall := time.Since(start).Seconds()
+		cpu := tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
+		b.ReportMetric(cpu/wall, "cores")
+		b.ReportMetric(float64(r.Endpoint.Requests)/wall, "req/s")
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }

@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system"
+)
+
+// cycleStats folds cycle summaries into HDR histograms; per-camera values
+// are not kept. Not safe for concurrent use.
+type cycleStats struct {
+	cycle, perCam, fresh *hist
+	durations            []results.Duration
+	visits, processed    int
+	skipped              int
+	errors               map[string]int
+}
+
+func newCycleStats() *cycleStats {
+	return &cycleStats{cycle: newHist(), perCam: newHist(), fresh: newHist(), errors: map[string]int{}}
+}
+
+func (c *cycleStats) add(s *system.CycleSummary) {
+	c.cycle.Record(s.Duration)
+	c.durations = append(c.durations, results.Duration(s.Duration))
+	for _, d := range s.Latencies {
+		c.perCam.Record(d)
+	}
+	for _, d := range s.Freshness {
+		c.fresh.Record(d)
+	}
+	c.visits += s.Cameras
+	c.processed += s.Processed
+	c.skipped += s.Skipped
+	for k, n := range s.Errors {
+		c.errors[k] += n
+	}
+}
+
+func (c *cycleStats) summary() results.Cycles {
+	out := results.Cycles{
+		Count:     len(c.durations),
+		Latency:   c.cycle.Quantiles(),
+		PerCamera: c.perCam.Quantiles(),
+		Freshness: c.fresh.Quantiles(),
+		Durations: c.durations,
+		Visits:    c.visits,
+		Processed: c.processed,
+		Skipped:   c.skipped,
+		Errors:    c.errors,
+	}
+	var errs int
+	for _, n := range c.errors {
+		errs += n
+	}
+	if c.visits > 0 {
+		out.ErrorRate = float64(errs) / float64(c.visits)
+	}
+	return out
+}
+
+// faultDelta is the faults the fleet injected between two reports, by
+// kind.
+func faultDelta(before, after simulator.FaultReport) map[string]int {
+	out := map[string]int{}
+	for k, n := range after.ByKind {
+		if d := int(n - before.ByKind[k]); d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// faultToError maps a fleet fault kind to the system error kind it must
+// cause. slow_drip is handled apart: it is a timeout only when the slow
+// body takes longer than the fetch timeout.
+var faultToError = map[string]string{
+	simulator.FaultHTTP5xx:       system.ErrHTTP5xx,
+	simulator.FaultOverflow503:   system.ErrHTTP5xx,
+	simulator.FaultHang:          system.ErrTimeout,
+	simulator.FaultReset:         system.ErrConn,
+	simulator.FaultOverflowReset: system.ErrConn,
+	simulator.FaultTruncated:     system.ErrBadImage,
+	simulator.FaultGarbage:       system.ErrBadImage,
+	simulator.FaultOversized:     system.ErrTooLarge,
+	simulator.FaultPlaceholder:   system.ErrPlaceholder,
+	simulator.FaultOffline:       system.ErrPlaceholder,
+}
+
+// slowDripTimesOut reports whether a slow-drip body (a frame at the
+// fleet's drip rate) outlasts the system's fetch timeout. Frame sizes are
+// not known in advance: a frame of at least 1 byte per 20 pixels (a
+// conservative bound for a JPEG scene) is assumed.
+func slowDripTimesOut(cfg simulator.Config, k system.Knobs) bool {
+	if cfg.Faults.SlowDripRate <= 0 {
+		return true
+	}
+	minBytes := float64(cfg.Width*cfg.Height) / 20
+	return time.Duration(minBytes/float64(cfg.Faults.SlowDripRate)*float64(time.Second)) > k.FetchTimeout
+}
+
+// reconcile compares the errors the system counted with the faults the
+// fleet injected in the same window. Each system error kind must equal the
+// faults mapped to it; it reports what differs.
+func reconcile(errs map[string]int, faults map[string]int, slowDripTimeout bool) (bool, string) {
+	want := map[string]int{}
+	for k, n := range faults {
+		if e, ok := faultToError[k]; ok {
+			want[e] += n
+		} else if k == simulator.FaultSlowDrip && slowDripTimeout {
+			want[system.ErrTimeout] += n
+		}
+	}
+	kinds := map[string]bool{}
+	for k := range want {
+		kinds[k] = true
+	}
+	for k := range errs {
+		kinds[k] = true
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var diffs []string
+	for _, k := range names {
+		if errs[k] != want[k] {
+			diffs = append(diffs, fmt.Sprintf("%s: system %d, fleet %d", k, errs[k], want[k]))
+		}
+	}
+	return len(diffs) == 0, strings.Join(diffs, "; ")
+}
+
+// idealCycle is the best cycle time the scenario allows and the
+// efficiency ideal ÷ actual p50:
+//
+//	ideal = max(latency bound, CPU bound)
+//	latency bound = median camera latency × cameras ÷ concurrency
+//	concurrency   = min(client per-host limit, host capacity) × hosts,
+//	                capped by the fan-out (1 when sequential, workers
+//	                for a pool, cameras when unbounded)
+//	CPU bound     = analyze cost per frame × frames analyzed per cycle ÷ cores
+//
+// Basis names the bound that set the ideal: "latency" (the fan-out or the
+// client limits concurrency), "host capacity" (the fleet's per-host
+// capacity does) or "cpu".
+func idealCycle(cfg simulator.Config, k system.Knobs, cyc results.Cycles, cycles, cores int) results.Ideal {
+	median := medianLatency(cfg.Latency)
+	inf := math.MaxInt32
+	clientPerHost := inf
+	if k.Client == system.ClientShared && k.MaxConnsPerHost > 0 {
+		clientPerHost = k.MaxConnsPerHost
+	}
+	hostCap := inf
+	if cfg.Capacity.Concurrent > 0 {
+		hostCap = cfg.Capacity.Concurrent
+	}
+	perHost := min(clientPerHost, hostCap)
+	hosts := max(cfg.Hosts, 1)
+	conc := inf
+	if perHost < inf {
+		conc = perHost * hosts
+	}
+	basis := "host capacity"
+	if hostCap > clientPerHost {
+		basis = "latency"
+	}
+	fan := inf
+	switch k.FanOut {
+	case system.FanOutSequential:
+		fan = 1
+	case system.FanOutPool, system.FanOutBatches:
+		fan = max(k.Workers, 1)
+	case system.FanOutUnbounded:
+		fan = cfg.Cameras
+	}
+	if k.Client == system.ClientShared && k.MaxConns > 0 {
+		fan = min(fan, k.MaxConns)
+	}
+	if fan < conc {
+		conc, basis = fan, "latency"
+	}
+	conc = max(min(conc, cfg.Cameras), 1)
+	latBound := time.Duration(float64(median) * float64(cfg.Cameras) / float64(conc))
+
+	frames := float64(cfg.Cameras)
+	if cycles > 0 && cyc.Count > 0 {
+		frames = float64(cyc.Processed) / float64(cyc.Count)
+	}
+	cpuBound := time.Duration(float64(k.AnalyzeCost) * frames / float64(max(cores, 1)))
+	id := results.Ideal{CycleTime: results.Duration(latBound), Basis: basis}
+	if cpuBound > latBound {
+		id.CycleTime, id.Basis = results.Duration(cpuBound), "cpu"
+	}
+	if p50 := cyc.Latency.P50; p50 > 0 {
+		id.Efficiency = math.Min(1, float64(id.CycleTime)/float64(p50))
+	}
+	return id
+}
+
+// medianLatency is the typical added latency of the fleet's distribution.
+func medianLatency(l simulator.LatencyConfig) time.Duration {
+	switch l.Dist {
+	case "none":
+		return 0
+	case "uniform":
+		return (l.Min + l.Max) / 2
+	default:
+		return l.Median
+	}
+}

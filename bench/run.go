@@ -1,0 +1,162 @@
+// Package bench runs scenarios: for every cell of a scenario's matrix
+// (mode × cameras × repetition) it starts the fake-camera fleet in process,
+// the system under test as a child process (`camload serve`), runs and
+// measures processing cycles, attacks the system's API with vegeta, samples
+// the system's resources and profiles, and writes a run folder with
+// results.json. It never prints or exits; progress goes to the writers in
+// Options.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/scenarios"
+	"github.com/camload/camload/system/backends"
+)
+
+// Options are the settings of Run that are not part of the scenario.
+type Options struct {
+	// OutDir is the run folder (created): results.json, cells/<cell>/
+	// with vegeta .bin files, profiles and the system's log.
+	OutDir string
+	// SystemBinary is the camload binary whose `serve` is the system under
+	// test; "" means this executable (os.Executable). `camload compare`
+	// passes other builds.
+	SystemBinary string
+	// AllowRemote permits backend URIs that are not loopback.
+	AllowRemote bool
+	// Progress receives progress: bars when IsTTY, else plain lines.
+	// nil = none.
+	Progress io.Writer
+	IsTTY    bool
+	// Logf receives details (one line each); nil = none.
+	Logf func(format string, args ...any)
+	// Version is the camload version recorded in results.
+	Version string
+}
+
+// ErrCellsFailed is wrapped by Run's error when the run completed but some
+// cells failed.
+var ErrCellsFailed = errors.New("bench: cells failed")
+
+// Run runs every cell of sc in order and writes OutDir/results.json after
+// each cell, so an interrupted run leaves its partial results. When ctx is
+// cancelled it stops the current cell, kills the system, writes the
+// results with Interrupted set and returns an error wrapping
+// context.Canceled. Run is not safe for concurrent use with the same
+// OutDir.
+func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Run, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.OutDir == "" {
+		return nil, errors.New("bench: Options.OutDir is required")
+	}
+	if opts.SystemBinary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("bench: finding the system binary: %w", err)
+		}
+		opts.SystemBinary = exe
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if !opts.AllowRemote {
+		for _, u := range []struct{ field, uri string }{
+			{"backends.mongo", sc.Backends.Mongo}, {"backends.redis", sc.Backends.Redis}, {"backends.ferretdb_postgres", sc.Backends.FerretDBPostgres},
+		} {
+			if u.uri == "" || u.uri == "embedded" {
+				continue
+			}
+			if err := checkLoopback(u.uri); err != nil {
+				return nil, fmt.Errorf("%s: %w", u.field, err)
+			}
+		}
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+
+	be, err := backends.Start(ctx, backends.Options{Mongo: sc.Backends.Mongo, Redis: sc.Backends.Redis, FerretDBPostgres: sc.Backends.FerretDBPostgres})
+	if err != nil {
+		return nil, fmt.Errorf("bench: starting backends: %w", err)
+	}
+	defer be.Close()
+
+	run := &results.Run{
+		Schema:       results.SchemaVersion,
+		Scenario:     sc.Name,
+		ScenarioFile: sc.File,
+		Started:      time.Now().UTC(),
+		Env:          Environment(opts.Version),
+		Thresholds:   sc.Thresholds,
+	}
+	run.Env.Backends = be.Describe()
+	resultsPath := filepath.Join(opts.OutDir, "results.json")
+	prog := newProgress(opts.Progress, opts.IsTTY, sc.Cells())
+	defer prog.finish()
+
+	var failed int
+	idx := 0
+	for _, cams := range sc.Fleet.Cameras {
+		for _, mode := range sc.System.Modes {
+			for rep := 0; rep < sc.Repeat; rep++ {
+				idx++
+				if ctx.Err() != nil {
+					break
+				}
+				cr := &cellRun{sc: sc, opts: opts, be: be, mode: mode, cameras: cams, rep: rep, index: idx, prog: prog}
+				cell := cr.run(ctx)
+				if cell.Status == results.StatusFailed {
+					failed++
+				}
+				run.Cells = append(run.Cells, cell)
+				prog.cellDone(cell)
+				run.Finished = time.Now().UTC()
+				run.Interrupted = ctx.Err() != nil
+				if err := results.Write(resultsPath, run); err != nil {
+					return run, fmt.Errorf("bench: %w", err)
+				}
+			}
+		}
+	}
+	run.Finished = time.Now().UTC()
+	if ctx.Err() != nil {
+		run.Interrupted = true
+		if err := results.Write(resultsPath, run); err != nil {
+			return run, fmt.Errorf("bench: %w", err)
+		}
+		return run, fmt.Errorf("bench: run interrupted after %d of %d cells: %w", len(run.Cells), sc.Cells(), ctx.Err())
+	}
+	if failed > 0 {
+		return run, fmt.Errorf("%w: %d of %d (see %s)", ErrCellsFailed, failed, len(run.Cells), resultsPath)
+	}
+	return run, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// cellName is the cell's folder and database suffix: sync-100-r0.
+func cellName(mode string, cameras, rep int) string {
+	return fmt.Sprintf("%s-%d-r%d", mode, cameras, rep)
+}
+
+// dbName is a fresh database name per cell and run.
+func dbName(scenario string, cell string, at time.Time) string {
+	s := strings.ToLower(unsafeName.ReplaceAllString(scenario+"_"+cell, "_"))
+	s = fmt.Sprintf("cl_%s_%x", s, at.UnixNano()&0xffffff)
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return strings.ReplaceAll(s, "-", "_")
+}
