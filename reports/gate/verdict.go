@@ -33,6 +33,9 @@ const (
 // Judge checks head's thresholds on every cell and, when base is not nil,
 // compares head with base. Bad thresholds or options are *cfgerr.Error.
 func Judge(head, base *results.Run, opts Options) (*Verdict, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	rules, err := ParseRules(head.Thresholds)
 	if err != nil {
 		return nil, err
