@@ -16,6 +16,9 @@ const (
 	marginL, marginR, marginT, marB = 76, 16, 34, 78
 )
 
+// maxTicks bounds the labels on an axis.
+const maxTicks = 24
+
 var palette = []string{"#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f"}
 
 func color(i int) string { return palette[i%len(palette)] }
@@ -75,6 +78,9 @@ func yScale(values []float64, logY bool) (scale, []float64) {
 		if l == h {
 			h++
 		}
+		if h-l > maxTicks {
+			l = h - maxTicks
+		}
 		var ticks []float64
 		for e := l; e <= h; e++ {
 			ticks = append(ticks, math.Pow(10, e))
@@ -93,7 +99,8 @@ func yScale(values []float64, logY bool) (scale, []float64) {
 		top = lo + 1
 	}
 	var ticks []float64
-	for v := lo; v <= top+step/2; v += step {
+	// Bounded: absurd inputs (±1e308) must not loop forever.
+	for i, v := 0, lo; v <= top+step/2 && i < maxTicks; i, v = i+1, v+step {
 		ticks = append(ticks, v)
 	}
 	return scale{lo: lo, hi: top, pix0: float64(chartH - marB), px: -plotH / (top - lo)}, ticks
@@ -191,7 +198,7 @@ func lineChart(c chart, lines []line) template.HTML {
 		if xf == nil {
 			xf = func(v float64) string { return fmt.Sprint(v) }
 		}
-		for v := xlo; v <= xhi+step/1000; v += step {
+		for i, v := 0, xlo; v <= xhi+step/1000 && i < maxTicks; i, v = i+1, v+step {
 			b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, xs.at(v), chartH-marB+16, esc(xf(v)))
 		}
 	}
