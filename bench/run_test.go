@@ -1,0 +1,232 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/scenarios"
+	"github.com/camload/camload/simulator"
+)
+
+// fakeScenario is a tiny scenario for the fake system: 10 % 5xx faults
+// only, so every system error is reconcilable.
+func fakeScenario(t *testing.T) *scenarios.Scenario {
+	sc := scenarios.Default.Clone()
+	sc.Name, sc.File = "fake", "fake.yaml"
+	sc.CellBudget = 45 * time.Second
+	sc.Fleet.Cameras = []int{4, 6}
+	sc.Fleet.Hosts = 2
+	sc.Fleet.Width, sc.Fleet.Height = 480, 270
+	sc.Fleet.Frames = 4
+	sc.Fleet.Latency.Dist, sc.Fleet.Latency.Median = "constant", time.Millisecond
+	sc.Fleet.Faults = simulator.FaultConfig{OfflinePeriod: time.Minute, HangFor: time.Second, SlowDripRate: 1 << 10, OversizedBytes: 1 << 20}
+	sc.Fleet.Faults.HTTP5xx = 0.1
+	sc.System.Modes = []string{"sync", "pooled"}
+	sc.System.Cycles, sc.System.Warmup = 2, 1
+	sc.System.ReadyTimeout = 20 * time.Second
+	sc.Load = []scenarios.Target{func() scenarios.Target {
+		tg := scenarios.DefaultTarget
+		tg.Name, tg.Path, tg.Rate, tg.Duration = "latest", "/api/v1/cameras/{{id}}/latest", 40, 500*time.Millisecond
+		return tg
+	}()}
+	sc.Profiles = scenarios.Profiles{CPU: true, Heap: true, Seconds: 1}
+	sc.Thresholds = map[string]string{"cycle_p99": "< 10s"}
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func selfBinary(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+func TestRunFakeSystem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded backends and child processes")
+	}
+	sc := fakeScenario(t)
+	dir := t.TempDir()
+	var prog bytes.Buffer
+	run, err := Run(context.Background(), sc, Options{OutDir: dir, SystemBinary: selfBinary(t), Progress: &prog, Version: "test"})
+	if err != nil {
+		t.Fatalf("Run = %v\nprogress:\n%s", err, prog.String())
+	}
+	if len(run.Cells) != 4 {
+		t.Fatalf("cells = %d; want 4 (2 sizes × 2 modes)", len(run.Cells))
+	}
+	for _, c := range run.Cells {
+		name := cellName(c.Mode, c.Cameras, c.Repeat)
+		if c.Status != results.StatusOK {
+			t.Errorf("%s: status %s (%s)", name, c.Status, c.Error)
+			continue
+		}
+		if c.Cycles.Count != 2 || c.Cycles.Visits != 2*c.Cameras || c.Cycles.Latency.P50 <= 0 || c.Cycles.PerCamera.Count != int64(2*c.Cameras) {
+			t.Errorf("%s: cycles = %+v; want 2 cycles visiting every camera", name, c.Cycles)
+		}
+		if c.Faults["http_5xx"] != c.Cycles.Errors["http_5xx"] || !c.Cycles.Reconciled {
+			t.Errorf("%s: faults %v vs errors %v, reconciled %t (%s)", name, c.Faults, c.Cycles.Errors, c.Cycles.Reconciled, c.Cycles.Mismatch)
+		}
+		if c.Resources.RSSPeak <= 0 || len(c.Resources.Series) == 0 || c.Resources.GoroutinesPeak <= 0 {
+			t.Errorf("%s: resources = %+v; want sampled RSS and goroutines", name, c.Resources)
+		}
+		ep, ok := c.API["latest"]
+		if !ok || ep.Requests == 0 || ep.Success != 1 || ep.BinFile == "" {
+			t.Errorf("%s: api = %+v; want the latest endpoint attacked successfully", name, c.API)
+		} else if st, err := os.Stat(filepath.Join(dir, ep.BinFile)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: bin file %s: %v", name, ep.BinFile, err)
+		}
+		for _, p := range []string{c.Profiles.CPU, c.Profiles.Heap} {
+			if p == "" {
+				t.Errorf("%s: profiles = %+v; want cpu and heap", name, c.Profiles)
+			} else if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+				t.Errorf("%s: profile: %v", name, err)
+			}
+		}
+		if len(c.Profiles.HeapTop) == 0 {
+			t.Errorf("%s: no heap top functions", name)
+		}
+		if c.Ideal.CycleTime <= 0 || c.Ideal.Efficiency <= 0 {
+			t.Errorf("%s: ideal = %+v", name, c.Ideal)
+		}
+	}
+	back, err := results.Read(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Interrupted || len(back.Cells) != 4 || back.Env.Cores == 0 || back.Env.Backends.Mongo == "" || back.Thresholds["cycle_p99"] != "< 10s" {
+		t.Errorf("results.json: interrupted=%t cells=%d env=%+v thresholds=%v", back.Interrupted, len(back.Cells), back.Env, back.Thresholds)
+	}
+	var sum bytes.Buffer
+	if err := Summary(run)(&sum); err != nil || !strings.Contains(sum.String(), "pooled") || !strings.Contains(sum.String(), "latest") {
+		t.Errorf("Summary = %q, %v", sum.String(), err)
+	}
+	if !strings.Contains(prog.String(), "cycle 2/2") {
+		t.Errorf("progress lacks cycle lines:\n%s", prog.String())
+	}
+}
+
+// readyPid waits for a cell's ready file and returns the system's pid.
+func readyPid(t *testing.T, path string, within time.Duration) int {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil {
+			var ri readyInfo
+			if json.Unmarshal(b, &ri) == nil && ri.Pid > 0 {
+				return ri.Pid
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no ready file %s within %s", path, within)
+	return 0
+}
+
+func TestRunInterruptKillsChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded backends and child processes")
+	}
+	sc := fakeScenario(t)
+	sc.Fleet.Cameras, sc.System.Modes = []int{4}, []string{"sync"}
+	sc.System.AnalyzeCost = time.Minute // the fake sleeps this long per cycle
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type out struct {
+		run *results.Run
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, err := Run(ctx, sc, Options{OutDir: dir, SystemBinary: selfBinary(t)})
+		done <- out{r, err}
+	}()
+	pid := readyPid(t, filepath.Join(dir, "cells", "sync-4-r0", "ready.json"), 30*time.Second)
+	if !alive(pid) {
+		t.Fatalf("system pid %d not alive after ready", pid)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	var o out
+	select {
+	case o = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return within 30s of cancel")
+	}
+	if !errors.Is(o.err, context.Canceled) {
+		t.Errorf("Run after cancel = %v; want context.Canceled", o.err)
+	}
+	if alive(pid) {
+		t.Errorf("system pid %d still alive after Run returned", pid)
+	}
+	back, err := results.Read(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Interrupted || len(back.Cells) != 1 || back.Cells[0].Status != results.StatusInterrupted {
+		t.Errorf("partial results: interrupted=%t cells=%+v", back.Interrupted, back.Cells)
+	}
+}
+
+func TestRunOverBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded backends and child processes")
+	}
+	sc := fakeScenario(t)
+	sc.Fleet.Cameras, sc.System.Modes = []int{4}, []string{"sync"}
+	sc.System.AnalyzeCost = time.Minute
+	sc.CellBudget = 4 * time.Second
+	dir := t.TempDir()
+	run, err := Run(context.Background(), sc, Options{OutDir: dir, SystemBinary: selfBinary(t)})
+	if err != nil {
+		t.Fatalf("Run = %v; an over-budget cell is not a failed run", err)
+	}
+	if c := run.Cells[0]; c.Status != results.StatusOverBudget || c.Cycles.Count != 0 {
+		t.Errorf("cell = %s (%s), %d cycles; want over_budget with no cycles extrapolated", c.Status, c.Error, c.Cycles.Count)
+	}
+}
+
+func TestRunRefusesRemoteBackends(t *testing.T) {
+	t.Parallel()
+	sc := fakeScenario(t)
+	sc.Backends.Mongo = "mongodb://db.example.com:27017"
+	_, err := Run(context.Background(), sc, Options{OutDir: t.TempDir(), SystemBinary: selfBinary(t)})
+	if !errors.Is(err, ErrRemote) {
+		t.Errorf("Run with a remote mongo = %v; want ErrRemote", err)
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"http://127.0.0.1:8080/x", true},           // IPv4 loopback
+		{"http://127.9.9.9", true},                  // all of 127/8
+		{"http://[::1]:80", true},                   // IPv6 loopback
+		{"redis://localhost:6379/0", true},          // localhost
+		{"mongodb://127.0.0.1:1,127.0.0.2:2", true}, // several hosts
+		{"http://10.0.0.1", false},                  // private but remote
+		{"mongodb://127.0.0.1:1,example.com:2", false},
+		{"http://example.com", false},
+		{"unix:///tmp/redis.sock", true},
+	}
+	for _, tc := range tests {
+		if err := checkLoopback(tc.url); (err == nil) != tc.ok {
+			t.Errorf("checkLoopback(%q) = %v; want ok=%t", tc.url, err, tc.ok)
+		}
+	}
+}
