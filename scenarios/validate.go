@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/reports/gate"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 )
@@ -172,22 +171,22 @@ func (s *Scenario) check() []*cfgerr.Error {
 		bad("profiles.seconds", "must be 0…3600, got %d", s.Profiles.Seconds)
 	}
 
-	// thresholds
-	for metric, expr := range s.Thresholds {
-		if !validMetric.MatchString(metric) {
-			bad("thresholds."+metric, "not a metric name")
-			continue
-		}
-		if _, err := ParseCondition(expr); err != nil {
-			bad("thresholds."+metric, "%v", err)
+	// thresholds: the gate's own parser and metric names, so a scenario
+	// that validates is one `camload gate` can judge.
+	if _, err := gate.ParseRules(s.Thresholds); err != nil {
+		for _, e := range flatten(err) {
+			ce, ok := e.(*cfgerr.Error)
+			if !ok {
+				ce = cfgerr.Field("thresholds", "%v", e)
+			}
+			errs = append(errs, ce)
 		}
 	}
 	return errs
 }
 
 var (
-	validName   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	validMetric = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_-]+)*$`)
+	validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
 func modeList() string {
@@ -246,51 +245,6 @@ func CheckTemplate(path string) error {
 		}
 		rest = rest[i+j+2:]
 	}
-}
-
-// Condition is a parsed threshold expression: Op Value, where Value is
-// normalized to the metric's base unit (nanoseconds for durations, a
-// fraction for percents, bytes for sizes, else the plain number).
-type Condition struct {
-	Op    string  // <, <=, >, >=
-	Value float64 // in Unit
-	Unit  string  // "duration", "ratio", "bytes" or "number"
-}
-
-var condRE = regexp.MustCompile(`^\s*(<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-zµ%]*)\s*$`)
-
-var sizeUnits = map[string]float64{
-	"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
-}
-
-// ParseCondition parses a threshold expression such as "< 1s", "<= 1%",
-// "< 512MiB" or "> 50". It is the scenario's own shape check; `camload
-// gate` judges the results.
-func ParseCondition(expr string) (Condition, error) {
-	m := condRE.FindStringSubmatch(expr)
-	if m == nil {
-		return Condition{}, fmt.Errorf(`must be "<op> <number><unit>" like "< 1s", "< 1%%" or "< 512MiB", got %q`, expr)
-	}
-	c := Condition{Op: m[1]}
-	num, err := strconv.ParseFloat(m[2], 64)
-	if err != nil {
-		return Condition{}, fmt.Errorf("bad number in %q: %w", expr, err)
-	}
-	switch unit := m[3]; {
-	case unit == "":
-		c.Value, c.Unit = num, "number"
-	case unit == "%":
-		c.Value, c.Unit = num/100, "ratio"
-	case sizeUnits[unit] > 0:
-		c.Value, c.Unit = num*sizeUnits[unit], "bytes"
-	default:
-		d, err := time.ParseDuration(m[2] + unit)
-		if err != nil {
-			return Condition{}, fmt.Errorf("unknown unit %q in %q (durations ns…h, %%, B/KB/MB/GB/KiB/MiB/GiB)", unit, expr)
-		}
-		c.Value, c.Unit = float64(d), "duration"
-	}
-	return c, nil
 }
 
 // flatten splits a joined error into its parts.
