@@ -25,5 +25,17 @@ test: lint
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
 
+# bench: the five modes at 100 and 1000 cameras, then its reports.
+# bench-quick: the same at 100 cameras only (< 3 min). Run folders go to
+# $(BENCH_OUT)/<scenario>; results.json there is what `camload gate` reads.
+BENCH_OUT ?= runs
+bench: build
+	$(BIN) run --out $(BENCH_OUT)/modes-quick scenarios/modes-quick.yaml
+	$(BIN) report $(BENCH_OUT)/modes-quick
+
+bench-quick: build
+	$(BIN) run --out $(BENCH_OUT)/modes-quick-100 --cameras 100 scenarios/modes-quick.yaml
+	$(BIN) report $(BENCH_OUT)/modes-quick-100
+
 clean:
 	rm -rf bin
