@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camload/camload/bench"
+	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/reports"
+	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/scenarios"
+)
+
+func init() { register("compare", newCompareCmd) }
+
+// compareRunner runs one scenario with one system binary; tests replace it.
+var compareRunner = bench.Run
+
+func newCompareCmd(a *app) *cobra.Command {
+	var (
+		g          gateFlags
+		baseBin    string
+		headBin    string
+		pairs      int
+		outDir     string
+		allowRemot bool
+	)
+	cmd := &cobra.Command{
+		Use:   "compare --base OLD_BINARY --head NEW_BINARY [--pairs N] scenario.yaml",
+		Short: "Run two builds of the system interleaved (A B A B …) and judge the head pair by pair",
+		Long: `compare runs the scenario with the base build of the system, then with the
+head build, and repeats the pair --pairs times on this machine (A B A B …),
+each run with repeat forced to 1. Each pair gives a head ÷ base ratio per
+(mode, cameras) cell and metric; a metric regresses when the median ratio is
+worse than 1 + --min-effect and a sign test over the pairs is significant
+at --alpha (at alpha 0.05 that needs at least 5 pairs). Noise that hits the
+machine hits both members of a pair alike, which is why this is the way to
+gate on a noisy CI machine.
+
+Each run's folder is OUT/pair-NN-base and OUT/pair-NN-head; the verdict is
+printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
+1 regression or threshold failed, 2 bad input, 130 interrupted.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := g.options()
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+			var errs []error
+			for _, b := range []struct{ flag, path string }{{"base", baseBin}, {"head", headBin}} {
+				if b.path == "" {
+					errs = append(errs, cfgerr.Field("--"+b.flag, "required: a camload binary whose `serve` is the system"))
+					continue
+				}
+				if fi, err := os.Stat(b.path); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+					errs = append(errs, cfgerr.Field("--"+b.flag, "%s is not an executable file", b.path))
+				}
+			}
+			if pairs < 1 || pairs > 100 {
+				errs = append(errs, cfgerr.Field("--pairs", "must be 1 … 100, got %d", pairs))
+			}
+			if err := cfgerr.Join(errs...); err != nil {
+				return err
+			}
+			sc, err := scenarios.Load(args[0])
+			if err != nil {
+				return err
+			}
+			sc.Repeat = 1 // the pairs are the repetitions
+			if outDir == "" {
+				outDir = filepath.Join("runs", "compare-"+sc.Name+"-"+time.Now().UTC().Format("20060102-150405"))
+			}
+			if need := 5; pairs < need && opts.Alpha <= 0.05 {
+				fmt.Fprintf(a.stderr, "compare: warning: %d pairs cannot reach significance at alpha %v (need >= %d); the comparison will only report\n", pairs, opts.Alpha, need)
+			}
+			ver, _ := buildInfo()
+			var ps []gate.Pair
+			for i := 1; i <= pairs; i++ {
+				var p gate.Pair
+				for _, side := range []struct {
+					name string
+					bin  string
+					dst  **results.Run
+				}{{"base", baseBin, &p.Base}, {"head", headBin, &p.Head}} {
+					dir := filepath.Join(outDir, fmt.Sprintf("pair-%02d-%s", i, side.name))
+					fmt.Fprintf(a.stderr, "compare: pair %d/%d: %s (%s) → %s\n", i, pairs, side.name, side.bin, dir)
+					run, err := compareRunner(a.ctx, sc.Clone(), bench.Options{
+						OutDir: dir, SystemBinary: side.bin, AllowRemote: allowRemot,
+						Progress: a.stderr, Version: ver,
+					})
+					switch {
+					case run == nil:
+						return fmt.Errorf("compare: pair %d %s: %w", i, side.name, err)
+					case err != nil && !errors.Is(err, bench.ErrCellsFailed):
+						// Interrupted or broken: stop, keep what ran.
+						return fmt.Errorf("compare: pair %d %s: %w", i, side.name, err)
+					case err != nil:
+						fmt.Fprintf(a.stderr, "compare: pair %d %s: %v (judged as failed cells)\n", i, side.name, err)
+					}
+					*side.dst = run
+				}
+				ps = append(ps, p)
+			}
+			v, err := gate.JudgePairs(ps, opts)
+			if err != nil {
+				return err
+			}
+			var text, junit bytes.Buffer
+			fmt.Fprintf(&text, "compare: %s, %d pairs; base %s, head %s\n\n", sc.Name, pairs, baseBin, headBin)
+			if err := v.Write(&text); err != nil {
+				return err
+			}
+			if err := reports.WriteJUnit(&junit, ps[len(ps)-1].Head, v); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(outDir, "verdict.txt"), text.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(outDir, "junit.xml"), junit.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("compare: %w", err)
+			}
+			if _, err := a.stdout.Write(text.Bytes()); err != nil {
+				return err
+			}
+			if v.Failed() {
+				return errFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&baseBin, "base", "", "camload binary of the base build (its `serve` is the system)")
+	cmd.Flags().StringVar(&headBin, "head", "", "camload binary of the head build")
+	cmd.Flags().IntVar(&pairs, "pairs", 5, "number of interleaved base/head pairs")
+	cmd.Flags().StringVar(&outDir, "out", "", "folder for the runs and the verdict (default runs/compare-<scenario>-<time>)")
+	cmd.Flags().BoolVar(&allowRemot, "allow-remote", false, "allow backend URIs that are not loopback")
+	g.add(cmd)
+	return cmd
+}
