@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/camload/camload/bench"
@@ -20,6 +22,13 @@ import (
 
 func init() { register("compare", newCompareCmd) }
 
+// isTTY reports whether w is a terminal (progress bars) rather than a pipe
+// or a CI log (plain lines).
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
 // compareRunner runs one scenario with one system binary; tests replace it.
 var compareRunner = bench.Run
 
@@ -31,6 +40,8 @@ func newCompareCmd(a *app) *cobra.Command {
 		pairs      int
 		outDir     string
 		allowRemot bool
+		cameras    []int
+		modes      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare --base OLD_BINARY --head NEW_BINARY [--pairs N] scenario.yaml",
@@ -74,6 +85,15 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 				return err
 			}
 			sc.Repeat = 1 // the pairs are the repetitions
+			if cmd.Flags().Changed("cameras") {
+				sc.Fleet.Cameras = cameras
+			}
+			if cmd.Flags().Changed("modes") {
+				sc.System.Modes = modes
+			}
+			if err := sc.Validate(); err != nil {
+				return err
+			}
 			if outDir == "" {
 				outDir = filepath.Join("runs", "compare-"+sc.Name+"-"+time.Now().UTC().Format("20060102-150405"))
 			}
@@ -93,7 +113,7 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 					fmt.Fprintf(a.stderr, "compare: pair %d/%d: %s (%s) → %s\n", i, pairs, side.name, side.bin, dir)
 					run, err := compareRunner(a.ctx, sc.Clone(), bench.Options{
 						OutDir: dir, SystemBinary: side.bin, AllowRemote: allowRemot,
-						Progress: a.stderr, Version: ver,
+						Progress: a.stderr, IsTTY: isTTY(a.stderr), Version: ver,
 					})
 					switch {
 					case run == nil:
@@ -140,6 +160,8 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 	cmd.Flags().IntVar(&pairs, "pairs", 5, "number of interleaved base/head pairs")
 	cmd.Flags().StringVar(&outDir, "out", "", "folder for the runs and the verdict (default runs/compare-<scenario>-<time>)")
 	cmd.Flags().BoolVar(&allowRemot, "allow-remote", false, "allow backend URIs that are not loopback")
+	cmd.Flags().IntSliceVar(&cameras, "cameras", nil, "override the scenario's camera counts")
+	cmd.Flags().StringSliceVar(&modes, "modes", nil, "override the scenario's modes")
 	g.add(cmd)
 	return cmd
 }
