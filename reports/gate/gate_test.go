@@ -478,3 +478,34 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+func ExampleParseThreshold() {
+	t, _ := ParseThreshold("< 512MiB")
+	ok, _ := t.Holds(600<<20, Bytes)
+	fmt.Println(t.Op, t.Value, t.Lit, ok)
+	// Output: < 5.36870912e+08 bytes false
+}
+
+// BenchmarkCompare judges a baseline against a head of 6 cells × 5
+// repeats × 200 cycles, the size of a long CI run.
+func BenchmarkCompare(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	var base, head results.Run
+	for _, m := range []string{"sync", "pooled", "batched"} {
+		for _, n := range []int{100, 1000} {
+			for _, r := range []*results.Run{&base, &head} {
+				one := synthRun(rng, 5, 200, time.Second, 1<<30)
+				for _, c := range one.Cells {
+					c.Mode, c.Cameras = m, n
+					r.Cells = append(r.Cells, c)
+				}
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compare(&base, &head, DefaultOptions); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
