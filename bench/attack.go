@@ -162,6 +162,7 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 		ep.Throughput = float64(ok) / span.Seconds()
 	}
 	ep.Latency = res.Latency.Quantiles()
+	ep.LatencyRaw = res.Raw.Quantiles()
 	return res, ctx.Err()
 }
 

@@ -136,13 +136,17 @@ type Sample struct {
 
 // Endpoint is the outcome of attacking one API endpoint.
 type Endpoint struct {
-	Path        string         `json:"path"` // target template
-	Rate        float64        `json:"rate"` // requested req/s
-	Duration    Duration       `json:"duration"`
-	Requests    uint64         `json:"requests"`
-	Throughput  float64        `json:"throughput"` // successful req/s
-	Success     float64        `json:"success"`    // 0 … 1
-	Latency     Quantiles      `json:"latency"`    // from intended send time
+	Path       string    `json:"path"` // target template
+	Rate       float64   `json:"rate"` // requested req/s
+	Duration   Duration  `json:"duration"`
+	Requests   uint64    `json:"requests"`
+	Throughput float64   `json:"throughput"` // successful req/s
+	Success    float64   `json:"success"`    // 0 … 1
+	Latency    Quantiles `json:"latency"`    // from intended send time
+	// LatencyRaw is measured from the actual send time, as vegeta reports
+	// it (no coordinated-omission correction); compare with Latency to see
+	// how much the load generator fell behind.
+	LatencyRaw  Quantiles      `json:"latency_raw"`
 	Errors      []string       `json:"errors,omitempty"`
 	StatusCodes map[string]int `json:"status_codes,omitempty"`
 	// BinFile is the vegeta results file, relative to the run folder.
