@@ -5,6 +5,33 @@
 // the system's resources and profiles, and writes a run folder with
 // results.json. It never prints or exits; progress goes to the writers in
 // Options.
+//
+// A run folder holds:
+//
+//	results.json                      the versioned results (bench/results)
+//	cells/<mode>-<cameras>-r<rep>/
+//	    api-<target>.bin              vegeta results: vegeta report|plot FILE
+//	    cpu.pb.gz, heap.pb.gz         pprof profiles: go tool pprof FILE
+//	    system.log                    the system's stdout and stderr
+//	    ready.json                    the system's ready file (ports, pid)
+//
+// How each figure is measured:
+//
+//   - Cycles: warm-up cycles, then K × POST /api/v1/cycles; cycle,
+//     per-camera and freshness latencies go into HDR histograms (no
+//     per-camera slice is kept).
+//   - Errors are reconciled with the fleet's GET /faults delta over the
+//     measured cycles: http_5xx and overflow_503 → http_5xx, hang →
+//     timeout, slow_drip → timeout when a frame at the drip rate outlasts
+//     the fetch timeout, reset and overflow_reset → conn, truncated and
+//     garbage → bad_image, oversized → too_large, placeholder and offline
+//     → placeholder.
+//   - API latency is measured from each request's intended send time
+//     (began + (seq+1)/rate), correcting coordinated omission; the
+//     uncorrected figure is kept as latency_raw.
+//   - Resources come from the system's own /metrics every SampleEvery,
+//     over the cycles and the API load.
+//   - The ideal cycle time and efficiency: see idealCycle.
 package bench
 
 import (
