@@ -68,3 +68,11 @@ func TestRunUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRunRefusesRemoteBackend(t *testing.T) {
+	t.Setenv("CAMLOAD_BACKENDS_MONGO", "mongodb://db.example.com:27017")
+	_, errOut, code := camload(t, "run", "--out", t.TempDir(), "../../scenarios/smoke.yaml")
+	if code != exitUsage || !strings.Contains(errOut, "--allow-remote") {
+		t.Errorf("camload run with a remote mongo: exit %d, stderr %q; want %d naming --allow-remote", code, errOut, exitUsage)
+	}
+}
