@@ -27,7 +27,7 @@ func fetchProfile(ctx context.Context, url, path, sampleType string, timeout tim
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{}).Do(req) // bounded by ctx
 	if err != nil {
 		return nil, fmt.Errorf("bench: profile %s: %w", url, err)
 	}
