@@ -134,6 +134,11 @@ type CycleSummary struct {
 	Skipped   int           `json:"skipped"`   // unchanged frames (304 or same hash)
 	// Errors by kind (see the Err* constants).
 	Errors map[string]int `json:"errors"`
+	// Retries counts snapshot requests the HTTP transport retried on a
+	// fresh connection after a reused keep-alive connection failed before
+	// answering (a camera reset absorbed by the retry; the camera is then
+	// counted by the retry's outcome).
+	Retries int `json:"retries,omitempty"`
 	// Latencies is each visited camera's fetch+analyze+store time, in
 	// camera order; Freshness is capture → stored for each stored frame.
 	Latencies []time.Duration `json:"latencies_ns,omitempty"`

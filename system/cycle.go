@@ -26,6 +26,7 @@ type camState struct {
 // visit is the outcome of one camera in one cycle.
 type visit struct {
 	kind     string // error kind, "" when fine
+	retries  int
 	skipped  bool
 	obs      *store.Observation
 	etag     string
@@ -129,10 +130,12 @@ func (s *System) RunCycle(ctx context.Context) (CycleSummary, error) {
 			}
 		}
 		sum.Latencies = append(sum.Latencies, v.latency)
+		sum.Retries += v.retries
 	}
 	s.m.cycle.Observe(sum.Duration.Seconds())
 	s.m.processed.Add(float64(sum.Processed))
 	s.m.skipped.Add(float64(sum.Skipped))
+	s.m.retries.Add(float64(sum.Retries))
 	s.last.Store(&sum)
 	if err := ctx.Err(); err != nil {
 		return sum, fmt.Errorf("cycle %d: %w", n, err)
@@ -194,11 +197,13 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 	}
 	r, err := s.fetch(ctx, c.SnapshotURL, etag)
 	s.m.fetch.Observe(time.Since(t0).Seconds())
+	v.retries = r.retries
 	if err != nil {
 		v.kind = errorKind(err)
 		if ctx.Err() != nil {
 			v.kind = "canceled"
 		}
+		s.log.Debug("camera error", "camera", c.ID, "kind", v.kind, "after", time.Since(t0), "err", err)
 		return
 	}
 	if r.notModified {

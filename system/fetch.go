@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strconv"
 	"sync"
@@ -92,6 +93,9 @@ type fetchResult struct {
 	body        *bytes.Buffer // nil when notModified; return with putBuf
 	etag        string
 	capturedAt  time.Time // zero when the camera did not say
+	// retries is how many times the transport retried the request on a
+	// fresh connection after a reused one failed.
+	retries int
 }
 
 // fetchError is a failed fetch classified into an error kind.
@@ -121,6 +125,12 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 	ctx, cancel := context.WithTimeout(ctx, k.FetchTimeout)
 	defer cancel()
 	u := snapshotURL + "?t=" + strconv.FormatInt(s.now().UnixMilli(), 10)
+	// The transport retries a GET whose reused keep-alive connection
+	// failed before any answer (a reset) on a fresh connection; counting
+	// the connections each request got makes those retries visible.
+	conns := new(int)
+	retried := func() int { return max(0, *conns-1) }
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { *conns++ }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fetchResult{}, &fetchError{ErrHTTPStatus, err}
@@ -135,22 +145,22 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 	defer release()
 	resp, err := cl.Do(req)
 	if err != nil {
-		return fetchResult{}, classify(ctx, err)
+		return fetchResult{retries: retried()}, classify(ctx, err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		drain(resp.Body)
-		return fetchResult{notModified: true, etag: etag}, nil
+		return fetchResult{notModified: true, etag: etag, retries: retried()}, nil
 	case resp.StatusCode >= 500:
 		drain(resp.Body)
-		return fetchResult{}, &fetchError{ErrHTTP5xx, fmt.Errorf("status %s", resp.Status)}
+		return fetchResult{retries: retried()}, &fetchError{ErrHTTP5xx, fmt.Errorf("status %s", resp.Status)}
 	case resp.StatusCode != http.StatusOK:
 		drain(resp.Body)
-		return fetchResult{}, &fetchError{ErrHTTPStatus, fmt.Errorf("status %s", resp.Status)}
+		return fetchResult{retries: retried()}, &fetchError{ErrHTTPStatus, fmt.Errorf("status %s", resp.Status)}
 	}
 	if resp.ContentLength > k.MaxBody {
-		return fetchResult{}, &fetchError{ErrTooLarge, fmt.Errorf("Content-Length %d over max-body %d", resp.ContentLength, k.MaxBody)}
+		return fetchResult{retries: retried()}, &fetchError{ErrTooLarge, fmt.Errorf("Content-Length %d over max-body %d", resp.ContentLength, k.MaxBody)}
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	if resp.ContentLength > 0 {
@@ -159,13 +169,13 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, k.MaxBody+1))
 	if err != nil {
 		putBuf(buf)
-		return fetchResult{}, classify(ctx, err)
+		return fetchResult{retries: retried()}, classify(ctx, err)
 	}
 	if n > k.MaxBody {
 		putBuf(buf)
-		return fetchResult{}, &fetchError{ErrTooLarge, fmt.Errorf("body over max-body %d", k.MaxBody)}
+		return fetchResult{retries: retried()}, &fetchError{ErrTooLarge, fmt.Errorf("body over max-body %d", k.MaxBody)}
 	}
-	r := fetchResult{body: buf, etag: resp.Header.Get("ETag")}
+	r := fetchResult{body: buf, etag: resp.Header.Get("ETag"), retries: retried()}
 	if v := resp.Header.Get("X-Camload-Captured-At"); v != "" {
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			r.capturedAt = t

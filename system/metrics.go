@@ -8,7 +8,7 @@ import (
 type metrics struct {
 	cycle, fetch, analyze, store prometheus.Histogram
 	errors                       *prometheus.CounterVec
-	processed, skipped           prometheus.Counter
+	processed, skipped, retries  prometheus.Counter
 	api                          *prometheus.HistogramVec
 }
 
@@ -29,6 +29,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "camload_frames_processed_total", Help: "New frames analyzed and stored."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "camload_frames_skipped_total", Help: "Unchanged frames skipped (304 or same hash)."}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "camload_fetch_retries_total", Help: "Snapshot requests the HTTP transport retried on a fresh connection after a reused one failed."}),
 		api: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "camload_api_seconds", Help: "API request duration by route and status code.", Buckets: lat},
 			[]string{"route", "code"}),
@@ -39,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycle, m.fetch, m.analyze, m.store, m.errors, m.processed, m.skipped, m.api} {
+	for _, c := range []prometheus.Collector{m.cycle, m.fetch, m.analyze, m.store, m.errors, m.processed, m.skipped, m.retries, m.api} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -58,7 +58,7 @@ func WithStore(s store.Store) Option { return func(sys *System) { sys.store = s 
 // the latest state is only written to the store.
 func WithCache(c Cache) Option { return func(sys *System) { sys.cache = c } }
 
-// WithAnalyzer sets the frame analyzer (required).
+// WithAnalyzer sets the frame analyzer (default DefaultAnalyzer).
 func WithAnalyzer(a Analyzer) Option { return func(sys *System) { sys.analyze = a } }
 
 // WithRegisterer sets where the system's metrics go (nil = not registered).
@@ -122,7 +122,7 @@ func New(cfg Config, opts ...Option) (*System, error) {
 		return nil, errors.New("system: WithStore is required")
 	}
 	if s.analyze == nil {
-		return nil, errors.New("system: WithAnalyzer is required")
+		s.analyze = DefaultAnalyzer
 	}
 	if s.baseTransport == nil {
 		s.baseTransport = defaultTransport

@@ -1,11 +1,9 @@
 package system_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/jpeg"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +46,7 @@ func (c *clock) Advance(d time.Duration) {
 func quietFleet(cameras, hosts int) simulator.Config {
 	c := simulator.DefaultConfig
 	c.Cameras, c.Hosts, c.Listen = cameras, hosts, "127.0.0.1:0"
-	c.Width, c.Height = 320, 180
+	c.Width, c.Height = 480, 270
 	c.Frames = 16
 	c.Refresh = time.Hour
 	c.Latency = simulator.LatencyConfig{Dist: simulator.DistNone}
@@ -90,7 +88,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatalf("simulator.New: %v", err)
 	}
-	if err := f.Start(ctx); err != nil {
+	// The fleet serves until Close, however long the test takes.
+	if err := f.Start(context.Background()); err != nil {
 		t.Fatalf("fleet Start: %v", err)
 	}
 	t.Cleanup(func() { _ = f.Close() })
@@ -123,7 +122,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		o.knobs(&cfg.Knobs)
 	}
 	opts := append([]system.Option{
-		system.WithStore(s), system.WithAnalyzer(testAnalyzer), system.WithClock(e.clock.Now),
+		system.WithStore(s), system.WithClock(e.clock.Now),
 		system.WithRegisterer(e.reg),
 	}, o.options...)
 	sys, err := system.New(cfg, opts...)
@@ -138,14 +137,6 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.api = httptest.NewServer(sys.APIHandler())
 	t.Cleanup(e.api.Close)
 	return e
-}
-
-// testAnalyzer decodes the JPEG; it stands in until system/analyze lands.
-func testAnalyzer(b []byte, _ time.Duration) (system.Analysis, error) {
-	if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
-		return system.Analysis{}, err
-	}
-	return system.Analysis{Congestion: "free"}, nil
 }
 
 func (e *env) observations(t *testing.T) int64 {
