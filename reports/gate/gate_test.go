@@ -152,13 +152,27 @@ func TestMetric(t *testing.T) {
 		{"api.latest.throughput", 99, Count, true},
 		{"api.latest.success", 0.99, Ratio, true},
 		{"api.latest.capacity", 120, Count, true},
-		{"api.cameras.p99", 0, Count, false}, // endpoint not attacked
+		{"api.cameras.p99", 0, Count, false},    // endpoint not attacked
+		{"api.latest.raw_p99", 0, Count, false}, // no uncorrected latency recorded
 		{"api_throughput", 99, Count, true},
 		{"no_such_metric", 0, Count, false},
 	} {
 		v, u, ok := Metric(c, tc.name)
 		if ok != tc.ok || (ok && (v != tc.v || u != tc.u)) {
 			t.Errorf("Metric(cell, %q) = (%v, %s, %t); want (%v, %s, %t)", tc.name, v, u, ok, tc.v, tc.u, tc.ok)
+		}
+	}
+}
+
+func TestKnownMetric(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"cycle_p99": true, "per_camera_p50": true, "freshness_max": true, "error_rate": true, "efficiency": true,
+		"api.latest.p99": true, "api.latest.raw_p99": true, "api.a.b.throughput": true, "api_capacity": true,
+		"cycle_p98": false, "api.latest": false, "api.latest.raw_throughput": false, "api..p99": false, "rss": false,
+	} {
+		if got := KnownMetric(name); got != want {
+			t.Errorf("KnownMetric(%q) = %t; want %t", name, got, want)
 		}
 	}
 }

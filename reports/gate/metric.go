@@ -87,6 +87,7 @@ func quantile(q results.Quantiles, stat string) (float64, bool) {
 //	efficiency, ideal_cycle                 ideal ÷ actual cycle time, ideal time
 //	api_throughput, api_capacity            summed over endpoints (req/s)
 //	api.<endpoint>.{p50,p90,p95,p99,max,mean,throughput,success,error_rate,capacity,rate}
+//	api.<endpoint>.raw_{p50,…}              latency from the actual send time (no CO correction)
 //
 // A cell that was not measured (failed, over budget) still returns what it
 // holds; callers decide whether a non-ok cell's numbers count.
@@ -175,6 +176,10 @@ func apiMetric(c results.Cell, rest string) (float64, Unit, bool) {
 		}
 		return *e.Capacity, Count, true
 	default:
+		if raw, ok := strings.CutPrefix(stat, "raw_"); ok {
+			v, ok := quantile(e.LatencyRaw, raw)
+			return v, Nanoseconds, ok
+		}
 		v, ok := quantile(e.Latency, stat)
 		return v, Nanoseconds, ok
 	}
@@ -189,9 +194,11 @@ func KnownMetric(name string) bool {
 		if i <= 0 {
 			return false
 		}
-		switch rest[i+1:] {
-		case "throughput", "rate", "success", "error_rate", "capacity", "p50", "p90", "p95", "p99", "max", "mean":
+		switch stat := strings.TrimPrefix(rest[i+1:], "raw_"); stat {
+		case "p50", "p90", "p95", "p99", "max", "mean":
 			return true
+		case "throughput", "rate", "success", "error_rate", "capacity":
+			return stat == rest[i+1:]
 		}
 		return false
 	}
