@@ -15,6 +15,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -211,9 +213,10 @@ func (f *Fleet) start(ctx context.Context) error {
 	base := func(net.Listener) context.Context { return f.ctx }
 	f.ctrlURL = "http://" + ctl.Addr().String()
 	f.hostURLs = urls
-	f.servers = append(f.servers, &http.Server{Handler: f.ControlHandler(), BaseContext: base, ReadHeaderTimeout: 10 * time.Second})
+	quiet := log.New(io.Discard, "", 0) // a library does not print: TLS and accept errors are the clients' to see
+	f.servers = append(f.servers, &http.Server{Handler: f.ControlHandler(), BaseContext: base, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet})
 	for i, h := range f.hosts {
-		srv := &http.Server{Handler: h, BaseContext: base, ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+		srv := &http.Server{Handler: h, BaseContext: base, ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: quiet}
 		var l net.Listener = &countingListener{Listener: ls[1+i], h: h, delay: f.cfg.Capacity.Handshake, done: f.ctx.Done()}
 		if tlsCfg != nil {
 			l = tls.NewListener(l, tlsCfg)

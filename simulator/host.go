@@ -172,8 +172,9 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
 	if !h.acquire(ctx) {
-		if ctx.Err() != nil { // the client gave up while queued
+		if ctx.Err() != nil { // the client gave up (or the fleet closed) while queued
 			h.count(codeNone, kNone)
+			closeConn(w, false)
 			return
 		}
 		if f.cfg.Capacity.Overflow == OverflowReset {
@@ -196,6 +197,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d := f.sampler.Sample(i, n); d > 0 {
 		if !sleep(ctx, d) {
 			h.count(codeNone, kNone)
+			closeConn(w, false)
 			return
 		}
 	}
@@ -233,9 +235,9 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			t.Stop()
 		case <-t.C:
-			closeConn(w, false)
 		}
 		h.count(codeNone, kind)
+		closeConn(w, false) // never answer: returning would send an empty 200
 	case kReset:
 		h.count(codeNone, kind)
 		resetConn(w)
