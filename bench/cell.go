@@ -172,7 +172,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
 	c.cell.Faults = faultDelta(before, after)
-	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, slowDripTimesOut(cfg, knobs))
+	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDripTimesOut(cfg, knobs))
 
 	if c.sc.Profiles.Heap {
 		top, err := fetchProfile(ctx, sys.Admin+"/debug/pprof/heap", filepath.Join(c.dir, "heap.pb.gz"), "inuse_space", 30*time.Second)

@@ -18,7 +18,7 @@ type cycleStats struct {
 	cycle, perCam, fresh *hist
 	durations            []results.Duration
 	visits, processed    int
-	skipped              int
+	skipped, retries     int
 	errors               map[string]int
 }
 
@@ -38,6 +38,7 @@ func (c *cycleStats) add(s *system.CycleSummary) {
 	c.visits += s.Cameras
 	c.processed += s.Processed
 	c.skipped += s.Skipped
+	c.retries += s.Retries
 	for k, n := range s.Errors {
 		c.errors[k] += n
 	}
@@ -53,6 +54,7 @@ func (c *cycleStats) summary() results.Cycles {
 		Visits:    c.visits,
 		Processed: c.processed,
 		Skipped:   c.skipped,
+		Retries:   c.retries,
 		Errors:    c.errors,
 	}
 	var errs int
@@ -107,14 +109,22 @@ func slowDripTimesOut(cfg simulator.Config, k system.Knobs) bool {
 
 // reconcile compares the errors the system counted with the faults the
 // fleet injected in the same window. Each system error kind must equal the
-// faults mapped to it; it reports what differs.
-func reconcile(errs map[string]int, faults map[string]int, slowDripTimeout bool) (bool, string) {
+// faults mapped to it, except that the transport's retries (after a reset
+// on a reused connection) absorb up to that many conn faults; it reports
+// what differs.
+func reconcile(errs map[string]int, faults map[string]int, retries int, slowDripTimeout bool) (bool, string) {
 	want := map[string]int{}
 	for k, n := range faults {
 		if e, ok := faultToError[k]; ok {
 			want[e] += n
 		} else if k == simulator.FaultSlowDrip && slowDripTimeout {
 			want[system.ErrTimeout] += n
+		}
+	}
+	if retries > 0 && want[system.ErrConn] > 0 {
+		want[system.ErrConn] -= min(retries, want[system.ErrConn])
+		if want[system.ErrConn] == 0 {
+			delete(want, system.ErrConn)
 		}
 	}
 	kinds := map[string]bool{}

@@ -93,6 +93,10 @@ type Cycles struct {
 	Processed int            `json:"processed"`
 	Skipped   int            `json:"skipped"`
 	Errors    map[string]int `json:"errors"` // by kind, summed over cycles
+	// Retries counts snapshot requests the system's transport retried
+	// after a reused connection failed (system.CycleSummary.Retries); a
+	// retry absorbs a fleet reset fault.
+	Retries int `json:"retries,omitempty"`
 	// ErrorRate is errors ÷ visits (0 … 1).
 	ErrorRate float64 `json:"error_rate"`
 	// Reconciled is true when every error the system counted is matched
