@@ -1,0 +1,83 @@
+package simulator
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// discard is a ResponseWriter that keeps nothing, reused across requests,
+// so the benchmark measures the handler alone.
+type discard struct {
+	h    http.Header
+	code int
+	n    int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) WriteHeader(code int)        { d.code = code }
+func (d *discard) Write(b []byte) (int, error) { d.n += len(b); return len(b), nil }
+
+func benchFleet(b *testing.B) *Fleet {
+	cfg := DefaultConfig
+	cfg.Cameras, cfg.Hosts, cfg.Listen = 1000, 1, "127.0.0.1:0"
+	cfg.Latency = LatencyConfig{Dist: DistNone}
+	cfg.Faults = cfg.Faults.WithFaultRate(0)
+	cfg.Faults.Offline = 0
+	f, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// BenchmarkSnapshotHandler is the host handler's own cost per snapshot.
+func BenchmarkSnapshotHandler(b *testing.B) {
+	f := benchFleet(b)
+	h := f.HostHandler(0)
+	reqs := make([]*http.Request, 1000)
+	for i := range reqs {
+		u, _ := url.Parse("/cameras/" + CameraID(i) + "/snapshot.jpg?t=" + strconv.Itoa(i))
+		reqs[i] = &http.Request{Method: "GET", URL: u, Header: http.Header{}}
+	}
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, reqs[i%len(reqs)])
+		i++
+	}
+	if w.code != 200 {
+		b.Fatalf("last status %d", w.code)
+	}
+	b.SetBytes(int64(w.n / i))
+}
+
+// BenchmarkSnapshotLoopback is end-to-end: keep-alive clients over
+// loopback against a started fleet, in parallel.
+func BenchmarkSnapshotLoopback(b *testing.B) {
+	f := start(b, benchFleet(b).cfg)
+	base := f.HostURLs()[0]
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1)) % 1000
+			resp, err := c.Get(base + "/cameras/" + CameraID(i) + "/snapshot.jpg")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
