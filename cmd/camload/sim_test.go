@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/camload/camload/simulator"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestSimRunsUntilInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, &errb, []string{"sim", "--cameras", "4", "--hosts", "2", "--frames", "2",
+			"--listen", "127.0.0.1:0", "--latency", "0", "--fault-rate", "0"})
+	}()
+	var ctl string
+	for range 1000 {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "control "); ok {
+				ctl = rest
+			}
+		}
+		if ctl != "" {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("camload sim ended early: %v; stderr %q", err, errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if ctl == "" {
+		t.Fatalf("camload sim printed no control URL: %q", out.String())
+	}
+	resp, err := http.Get(ctl + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s/healthz: %v", ctl, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("camload sim after interrupt: %v; want nil", err)
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Errorf("output %q; want a stop message", out.String())
+	}
+}
+
+func TestSimConfigErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badYAML, []byte("name: x\nfleet:\n  cameras: 10\n  camras: 5\n"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"zero cameras", []string{"--cameras", "0"}, nil, "fleet.cameras: must be 1…20000, got 0"},
+		{"bad latency", []string{"--latency", "fast"}, nil, "fleet.latency"},
+		{"p99 below median", []string{"--latency", "lognormal:1s,100ms"}, nil, "fleet.latency.p99"},
+		{"bad overflow", []string{"--overflow", "drop"}, nil, "fleet.capacity.overflow"},
+		{"fault rate > 1", []string{"--fault-rate", "2"}, nil, "fleet.faults"},
+		{"not a number", []string{"--cameras", "many"}, nil, "invalid argument"},
+		{"bad env", nil, map[string]string{"CAMLOAD_SIM_CAMERAS": "lots"}, "fleet.cameras: --cameras / CAMLOAD_SIM_CAMERAS"},
+		{"unknown YAML key with file and line", []string{"--config", badYAML}, nil, "bad.yaml:4: fleet.camras: unknown key"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "nope.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, stderr, code := camload(t, append([]string{"sim", "--listen", "127.0.0.1:0"}, tc.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("camload sim %v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestSimConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte(`
+fleet:
+  cameras: 700
+  hosts: 7
+  refresh: 5s
+  latency: {dist: uniform, min: 10ms, max: 20ms}
+  capacity: {concurrent: 4, queue: 2}
+`), 0o644)
+	t.Setenv("CAMLOAD_SIM_HOSTS", "5")
+	t.Setenv("CAMLOAD_SIM_REFRESH", "9s")
+	cmd := newSimCmd(&app{ctx: context.Background()})
+	if err := cmd.Flags().Parse([]string{"--config", path, "--refresh", "3s", "--fault-rate", "0", "--handshake", "5ms"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := simConfig(cmd.Flags())
+	if err != nil {
+		t.Fatalf("simConfig: %v", err)
+	}
+	want := simulator.DefaultConfig
+	want.Cameras = 700             // from the file
+	want.Hosts = 5                 // env beats the file
+	want.Refresh = 3 * time.Second // flag beats env
+	want.Latency.Dist = simulator.DistUniform
+	want.Latency.Min, want.Latency.Max = 10*time.Millisecond, 20*time.Millisecond
+	want.Latency.Median, want.Latency.P99 = simulator.DefaultConfig.Latency.Median, simulator.DefaultConfig.Latency.P99
+	want.Capacity.Concurrent, want.Capacity.Queue, want.Capacity.Handshake = 4, 2, 5*time.Millisecond
+	want.Faults = want.Faults.WithFaultRate(0)
+	want.Faults.Offline = 0 // --fault-rate 0 without --offline: no faults at all
+	if cfg != want {
+		t.Errorf("simConfig =\n%+v\nwant\n%+v", cfg, want)
+	}
+}
