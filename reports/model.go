@@ -162,8 +162,9 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 	for _, g := range groups {
 		repeats = max(repeats, len(g.Cells))
 	}
-	runLine := fmt.Sprintf("%s, %s; %d cells: %d modes × %d camera counts × %d repeats", run.Started.UTC().Format("2006-01-02 15:04:05 MST"),
-		run.Finished.Sub(run.Started).Round(time.Second), len(run.Cells), len(modes), len(counts), repeats)
+	runLine := fmt.Sprintf("%s, %s; %s: %s × %s × %s", run.Started.UTC().Format("2006-01-02 15:04:05 MST"),
+		run.Finished.Sub(run.Started).Round(time.Second), plural(len(run.Cells), "cell"), plural(len(modes), "mode"),
+		plural(len(counts), "camera count"), plural(repeats, "repeat"))
 	if repeats > 1 {
 		runLine += "; figures are medians over repeats"
 	}
@@ -248,6 +249,14 @@ func valueUnit(g gate.Group, m, unit string) string {
 		return s[:i] + unit + s[i:]
 	}
 	return s + unit
+}
+
+// plural renders "1 repeat", "3 repeats".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func orUnknown(s string) string {
