@@ -168,3 +168,41 @@ func TestDecodeConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfigYAML(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfigYAML([]byte("system: {mode: sync}\nfleet:\n  cameras: 42\n  faults:\n    hang: 0.5\n"), "s.yaml", DefaultConfig)
+	if err != nil || cfg.Cameras != 42 || cfg.Faults.Hang != 0.5 || cfg.Faults.Reset != DefaultConfig.Faults.Reset {
+		t.Errorf("ParseConfigYAML = %+v, %v; want cameras 42, hang 0.5, other defaults", cfg, err)
+	}
+	if cfg, err := ParseConfigYAML([]byte("name: no fleet\n"), "s.yaml", DefaultConfig); err != nil || cfg != DefaultConfig {
+		t.Errorf("ParseConfigYAML(no fleet:) = %+v, %v; want the base unchanged", cfg, err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"fleet:\n  cameras: 1\n  faults:\n    hnag: 1\n", "s.yaml:4: fleet.faults.hnag: unknown key"},
+		{"fleet:\n  refresh: 10\n", "s.yaml:2: fleet.refresh: duration 10 has no unit"},
+		{"fleet: [1, 2]\n", "s.yaml:1: fleet"},
+		{"fleet: {cameras: 1\n", "s.yaml: not valid YAML"},
+	} {
+		_, err := ParseConfigYAML([]byte(tc.in), "s.yaml", DefaultConfig)
+		if !cfgerr.Is(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseConfigYAML(%q) = %v; want *cfgerr.Error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func FuzzParseConfigYAML(f *testing.F) {
+	f.Add([]byte("fleet:\n  cameras: 10\n  latency: {dist: lognormal, median: 1s, p99: 2s}\n"))
+	f.Add([]byte("fleet: {refresh: 5s, capacity: {queue: 3}}"))
+	f.Add([]byte("fleet:\n  faults:\n    hang: x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfigYAML(data, "fuzz.yaml", DefaultConfig)
+		if err != nil {
+			if !cfgerr.Is(err) {
+				t.Fatalf("ParseConfigYAML error %v is not a *cfgerr.Error", err)
+			}
+			return
+		}
+		_ = cfg.Validate() // must not panic
+	})
+}

@@ -34,10 +34,47 @@ func DecodeConfig(section map[string]any, base Config) (Config, error) {
 	if err != nil {
 		return base, fmt.Errorf("simulator: decoder: %w", err)
 	}
-	if err := dec.Decode(section); err != nil {
+	norm, err := normalize(section, "fleet")
+	if err != nil {
+		return base, err
+	}
+	if err := dec.Decode(norm); err != nil {
 		return base, decodeError(err)
 	}
 	return out, nil
+}
+
+// normalize turns nested maps into map[string]any (YAML gives
+// map[any]any for mappings with non-string keys, which mapstructure cannot
+// take) and rejects keys that are not strings.
+func normalize(v any, path string) (any, error) {
+	switch m := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			n, err := normalize(x, path+"."+k)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			ks, ok := k.(string)
+			if !ok {
+				return nil, cfgerr.Field(path, "key %v is not a string", k)
+			}
+			n, err := normalize(x, path+"."+ks)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = n
+		}
+		return out, nil
+	}
+	return v, nil
 }
 
 // durationHook accepts integer nanoseconds only for 0 (so `handshake: 0`
@@ -105,6 +142,12 @@ func LoadConfigFile(path string, base Config) (Config, error) {
 	if err != nil {
 		return base, cfgerr.Usage("reading scenario: %v", err)
 	}
+	return ParseConfigYAML(data, path, base)
+}
+
+// ParseConfigYAML is LoadConfigFile on the bytes of a scenario; path only
+// names the input in errors.
+func ParseConfigYAML(data []byte, path string, base Config) (Config, error) {
 	var doc struct {
 		Fleet yaml.Node `yaml:"fleet"`
 	}

@@ -29,6 +29,10 @@ import (
 // decodable JPEG (truncated, garbage, empty).
 var ErrBadImage = errors.New("analyze: bad image")
 
+// MaxPixels is the largest frame Analyze decodes (4K UHD); a header
+// claiming more is rejected before any pixel memory is allocated.
+const MaxPixels = 3840 * 2160
+
 // Congestion levels.
 const (
 	CongestionFree      = "free"
@@ -83,6 +87,13 @@ var placeholderRGB = [3]float32{52.0 / 255, 52.0 / 255, 56.0 / 255}
 func Analyze(jpg []byte, opts Options) (Result, error) {
 	if len(jpg) == 0 {
 		return Result{}, fmt.Errorf("%w: empty body", ErrBadImage)
+	}
+	hdr, err := jpeg.DecodeConfig(bytes.NewReader(jpg))
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: decoding %d bytes: %v", ErrBadImage, len(jpg), err)
+	}
+	if hdr.Width <= 0 || hdr.Height <= 0 || hdr.Width*hdr.Height > MaxPixels {
+		return Result{}, fmt.Errorf("%w: %d×%d pixels (at most %d)", ErrBadImage, hdr.Width, hdr.Height, MaxPixels)
 	}
 	img, err := jpeg.Decode(bytes.NewReader(jpg))
 	if err != nil {
@@ -252,12 +263,14 @@ func CostPerPass() time.Duration {
 // burn runs convolution passes over t worth cost of CPU time on an idle
 // core, ping-ponging between two activation buffers like a network's layers
 // (the input tensor itself is only read).
-func burn(t *Tensor, cost time.Duration) {
+// It returns the number of rows convolved.
+func burn(t *Tensor, cost time.Duration) int {
 	calOnce.Do(calibrate)
 	rows := int(float64(cost.Nanoseconds())/nsPerElem) / max(t.W*3, 1)
 	if rows == 0 {
-		return
+		return 0
 	}
+	total := rows
 	src := t
 	a := &Tensor{W: t.W, H: t.H, Data: make([]float32, len(t.Data))}
 	b := &Tensor{W: t.W, H: t.H, Data: make([]float32, len(t.Data))}
@@ -268,6 +281,7 @@ func burn(t *Tensor, cost time.Duration) {
 		src, a, b = a, b, a
 	}
 	sink.Store(math.Float32bits(src.Data[len(src.Data)/2]))
+	return total
 }
 
 // sink keeps the convolutions' result observable.
