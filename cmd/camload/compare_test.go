@@ -57,12 +57,14 @@ func TestCompareCLI(t *testing.T) {
 		name     string
 		headSlow float64
 		pairs    string
+		order    string
 		code     int
 		want     string
 	}{
-		{"head 30% slower", 1.3, "6", exitFailed, "REGRESSION"},
-		{"same build (A/A)", 1.0, "6", exitOK, "no regression"},
-		{"too few pairs to judge", 1.3, "2", exitOK, "need >= 5 pairs"},
+		{"head 30% slower", 1.3, "6", "alternate", exitFailed, "REGRESSION"},
+		{"same build (A/A)", 1.0, "6", "alternate", exitOK, "no regression"},
+		{"too few pairs to judge", 1.3, "2", "alternate", exitOK, "need >= 5 pairs"},
+		{"fixed order", 1.3, "5", "fixed", exitFailed, "REGRESSION"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeRunner{slow: map[string]float64{"base": 1, "head": tc.headSlow}}
@@ -70,16 +72,21 @@ func TestCompareCLI(t *testing.T) {
 			compareRunner = f.run
 			defer func() { compareRunner = old }()
 			out := t.TempDir()
-			stdout, stderr, code := camload(t, "compare", "--base", base, "--head", head, "--pairs", tc.pairs, "--out", out, scenario)
+			stdout, stderr, code := camload(t, "compare", "--base", base, "--head", head, "--pairs", tc.pairs, "--order", tc.order, "--out", out, scenario)
 			if code != tc.code {
 				t.Fatalf("camload compare (%s): exit %d; want %d\nstdout:\n%s\nstderr:\n%s", tc.name, code, tc.code, stdout, stderr)
 			}
 			if !strings.Contains(stdout, tc.want) {
 				t.Errorf("camload compare (%s): stdout lacks %q:\n%s", tc.name, tc.want, stdout)
 			}
-			// Interleaved: base, head, base, head, …
+			// Interleaved, the order alternating within pairs: base head,
+			// head base, base head, …
 			for i, c := range f.calls {
-				if want := []string{"base", "head"}[i%2]; c != want {
+				want := []string{"base", "head"}[i%2]
+				if tc.order == "alternate" && (i/2)%2 == 1 {
+					want = []string{"head", "base"}[i%2]
+				}
+				if c != want {
 					t.Fatalf("call %d ran %s; want %s (calls %v)", i, c, want, f.calls)
 				}
 			}
