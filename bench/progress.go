@@ -53,6 +53,8 @@ func (p *progress) cellDone(c results.Cell) {
 		c.Cycles.Latency.P50, c.Cycles.Latency.P99, 100*c.Cycles.ErrorRate)
 	switch {
 	case p.bar != nil:
+		_ = p.bar.Clear() // keep each finished cell's line above the bar
+		fmt.Fprintln(p.w, line)
 		_ = p.bar.Add(1)
 	case p.w != nil:
 		fmt.Fprintln(p.w, line)
