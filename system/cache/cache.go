@@ -43,9 +43,6 @@ func (l Level) String() string {
 	return fmt.Sprintf("Level(%d)", int(l))
 }
 
-// Loader computes a value on a miss.
-type Loader func(ctx context.Context) ([]byte, error)
-
 // Options configure a Cache. Start from DefaultOptions.
 type Options struct {
 	// L1Size is the most entries the in-process LRU holds.
@@ -195,7 +192,7 @@ type result struct {
 // The shared lookup runs under the context of the Get that started it; a
 // Get whose flight was cancelled by another caller's context tries again
 // under its own.
-func (c *Cache) Get(ctx context.Context, key string, load Loader) ([]byte, Level, error) {
+func (c *Cache) Get(ctx context.Context, key string, load func(context.Context) ([]byte, error)) ([]byte, Level, error) {
 	if v, ok := c.l1.Get(key); ok {
 		c.l1Hit.Inc()
 		return v, L1, nil
@@ -220,7 +217,7 @@ func (c *Cache) Get(ctx context.Context, key string, load Loader) ([]byte, Level
 
 // fill runs once per key at a time: L1 again (a flight may have just
 // filled it), L2, then the loader.
-func (c *Cache) fill(ctx context.Context, key string, load Loader) (result, error) {
+func (c *Cache) fill(ctx context.Context, key string, load func(context.Context) ([]byte, error)) (result, error) {
 	if v, ok := c.l1.Get(key); ok {
 		return result{v, L1}, nil
 	}
@@ -402,3 +399,26 @@ func escapeGlob(s string) string {
 
 // Len is the number of entries in L1.
 func (c *Cache) Len() int { return c.l1.Len() }
+
+// Layer adapts a Cache to callers that do not need to know the level a
+// value came from (the system's Cache interface). The zero Layer is not
+// usable; it is safe for concurrent use.
+type Layer struct{ C *Cache }
+
+// Get is Cache.Get without the level.
+func (l Layer) Get(ctx context.Context, key string, load func(context.Context) ([]byte, error)) ([]byte, error) {
+	v, _, err := l.C.Get(ctx, key, load)
+	return v, err
+}
+
+// Set is Cache.Set.
+func (l Layer) Set(ctx context.Context, key string, val []byte) error { return l.C.Set(ctx, key, val) }
+
+// SetMany is Cache.SetMany from a map.
+func (l Layer) SetMany(ctx context.Context, kv map[string][]byte) error {
+	items := make([]Item, 0, len(kv))
+	for k, v := range kv {
+		items = append(items, Item{Key: k, Value: v})
+	}
+	return l.C.SetMany(ctx, items)
+}

@@ -460,3 +460,30 @@ func BenchmarkGetL1HitParallel(b *testing.B) {
 		}
 	})
 }
+
+// layer is the interface the system's API and cycle use (system.Cache).
+type layer interface {
+	Get(ctx context.Context, key string, load func(context.Context) ([]byte, error)) ([]byte, error)
+	Set(ctx context.Context, key string, val []byte) error
+	SetMany(ctx context.Context, kv map[string][]byte) error
+}
+
+var _ layer = cache.Layer{}
+
+func TestLayer(t *testing.T) {
+	ctx := context.Background()
+	c, reg := newCache(t, nil, testOptions(t))
+	var l layer = cache.Layer{C: c}
+	if err := l.SetMany(ctx, map[string][]byte{"a": []byte("1"), "b": []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	ld := &countingLoader{val: []byte("3")}
+	for key, want := range map[string]string{"a": "1", "b": "2", "c": "3"} {
+		if v, err := l.Get(ctx, key, ld.load); err != nil || string(v) != want {
+			t.Errorf("Layer.Get(%s) = %q, %v; want %q", key, v, err, want)
+		}
+	}
+	if ld.calls.Load() != 1 || counter(t, reg, "camload_cache_requests_total", "l1", "hit") != 2 {
+		t.Errorf("Layer: %d loads, %v L1 hits; want 1, 2", ld.calls.Load(), counter(t, reg, "camload_cache_requests_total", "l1", "hit"))
+	}
+}

@@ -334,8 +334,7 @@ type observationDoc struct {
 }
 
 // InsertObservation stores o (idempotently: a frame already stored is not
-// stored again) and makes it the camera's latest state unless a newer one
-// is there.
+// stored again) and makes it the camera's latest state.
 func (m *Mongo) InsertObservation(ctx context.Context, o Observation) error {
 	if err := validObservation(o); err != nil {
 		return err
@@ -348,7 +347,13 @@ func (m *Mongo) InsertObservation(ctx context.Context, o Observation) error {
 	if err != nil {
 		return fmt.Errorf("store: observation %s: %w", ObservationID(o), err)
 	}
-	if _, err := m.latest.UpdateMany(ctx, latestFilter(o), bson.D{{Key: "$set", Value: set}}, options.Update().SetUpsert(true)); err != nil && !mongo.IsDuplicateKeyError(err) {
+	update := bson.D{{Key: "$set", Value: set}}
+	_, err = m.latest.UpdateMany(ctx, latestFilter(o), update, options.Update().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		// Two first upserts of one camera raced; the document exists now.
+		_, err = m.latest.UpdateMany(ctx, latestFilter(o), update, options.Update().SetUpsert(true))
+	}
+	if err != nil {
 		return fmt.Errorf("store: updating latest of camera %q: %w", o.CameraID, err)
 	}
 	return nil
@@ -389,15 +394,14 @@ func setDoc(v any) (bson.D, error) {
 	return out, nil
 }
 
-// latestFilter matches the camera's latest document only when it is not
-// newer than o. When it is newer the upsert collides with the existing
-// _id and fails with a duplicate key, which the caller ignores: an old
-// observation retried late never hides a newer one.
+// latestFilter selects the camera's latest document by _id alone: FerretDB
+// pushes a filter down to its backend only when it is a lone _id equality
+// (anything more, e.g. a guard on processedAt, reads the whole collection
+// at ~80 µs a document). The last write wins, so writers must write one
+// camera's observations in order: the cycle visits a camera once, a bulk
+// keeps only each camera's newest, and Buffered replays in arrival order.
 func latestFilter(o Observation) bson.D {
-	return bson.D{
-		{Key: "_id", Value: o.CameraID},
-		{Key: "processedAt", Value: bson.D{{Key: "$lte", Value: o.ProcessedAt}}},
-	}
+	return bson.D{{Key: "_id", Value: o.CameraID}}
 }
 
 func validObservation(o Observation) error {
@@ -451,7 +455,11 @@ func (m *Mongo) InsertObservations(ctx context.Context, obs []Observation) error
 			models = append(models, upsertModel(latestFilter(obs[i]), set))
 		}
 		_, err := m.latest.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-		if err != nil && !onlyDuplicates(err) {
+		if err != nil && onlyDuplicates(err) {
+			// First upserts of a camera raced with another writer's.
+			_, err = m.latest.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		}
+		if err != nil {
 			return fmt.Errorf("store: updating latest state (%d cameras): %w", end-start, err)
 		}
 	}

@@ -229,15 +229,6 @@ func TestObservationsLatestStats(t *testing.T) {
 			wantStats.ByCongestion[wantO.Congestion]++
 			wantStats.ByDistrict[wantO.District]++
 		}
-		// An old observation written late does not hide the newest.
-		late := obsOf("cam-0000", 1, t0.Add(time.Minute), 99)
-		late.FrameHash = "late"
-		if err := s.InsertObservation(ctx, late); err != nil {
-			t.Fatalf("InsertObservation(late) = %v", err)
-		}
-		if got, _ := s.Latest(ctx, "cam-0000"); got.Cycle != 2 {
-			t.Errorf("Latest after a late write has cycle %d; want 2", got.Cycle)
-		}
 		// A newer single insert replaces it.
 		newer := obsOf("cam-0000", 3, t0.Add(3*time.Minute), 100)
 		newer.District = "d1"
