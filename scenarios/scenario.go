@@ -72,8 +72,8 @@ type System struct {
 	// Knobs override the mode presets (keys of system.Knobs: fan_out,
 	// workers, batch_size, client, max_conns, max_conns_per_host,
 	// idle_timeout, dedupe, api_cache, l1_ttl, l1_size, l2_ttl,
-	// bulk_writes, fetch_timeout, max_body, analyze_cost). They apply to
-	// every mode.
+	// bulk_writes, fetch_timeout, max_body, analyze_cost, analyze_workers).
+	// They apply to every mode.
 	Knobs map[string]any `mapstructure:"knobs"`
 	// Cycles is the number of measured processing cycles per cell (K).
 	Cycles int `mapstructure:"cycles"`
