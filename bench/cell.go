@@ -172,7 +172,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
 	c.cell.Faults = faultDelta(before, after)
-	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDripTimesOut(cfg, knobs))
+	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout))
 
 	if c.sc.Profiles.Heap {
 		top, err := fetchProfile(ctx, sys.Admin+"/debug/pprof/heap", filepath.Join(c.dir, "heap.pb.gz"), "inuse_space", 30*time.Second)
@@ -287,4 +287,14 @@ func postCycle(ctx context.Context, client *http.Client, api string) (*system.Cy
 		return nil, fmt.Errorf("POST /api/v1/cycles: decoding summary: %w", err)
 	}
 	return &s, nil
+}
+
+// frameSizes are the sizes of the fleet's rendered frames.
+func frameSizes(f *simulator.Fleet) []int {
+	fr := f.Frames()
+	out := make([]int, len(fr))
+	for i, x := range fr {
+		out[i] = len(x.JPEG)
+	}
+	return out
 }

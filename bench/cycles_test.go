@@ -16,27 +16,31 @@ func TestReconcile(t *testing.T) {
 		errs     map[string]int
 		faults   map[string]int
 		retries  int
-		slowDrip bool
+		drip     string
 		ok       bool
 		mismatch string
 	}{
 		// Every fault kind maps onto its error kind.
 		{"all kinds", map[string]int{"http_5xx": 3, "timeout": 1, "conn": 2, "bad_image": 2, "too_large": 1, "placeholder": 2},
-			map[string]int{"http_5xx": 1, "overflow_503": 2, "hang": 1, "reset": 1, "overflow_reset": 1, "truncated": 1, "garbage": 1, "oversized": 1, "placeholder": 1, "offline": 1}, 0, false, true, ""},
+			map[string]int{"http_5xx": 1, "overflow_503": 2, "hang": 1, "reset": 1, "overflow_reset": 1, "truncated": 1, "garbage": 1, "oversized": 1, "placeholder": 1, "offline": 1}, 0, dripNone, true, ""},
 		// A slow drip is a timeout only when it outlasts the fetch timeout.
-		{"slow drip times out", map[string]int{"timeout": 1}, map[string]int{"slow_drip": 1}, 0, true, true, ""},
-		{"slow drip within timeout", map[string]int{}, map[string]int{"slow_drip": 1}, 0, false, true, ""},
+		{"slow drip times out", map[string]int{"timeout": 1}, map[string]int{"slow_drip": 1}, 0, dripTimeout, true, ""},
+		{"slow drip within timeout", map[string]int{}, map[string]int{"slow_drip": 1}, 0, dripNone, true, ""},
+		{"slow drip timed out unexpectedly", map[string]int{"timeout": 1}, map[string]int{"slow_drip": 1}, 0, dripNone, false, "timeout: system 1, fleet 0"},
+		// Near the timeout, some slow drips may time out: a range.
+		{"slow drip either", map[string]int{"timeout": 2}, map[string]int{"slow_drip": 3, "hang": 1}, 0, dripEither, true, ""},
+		{"slow drip either, too many", map[string]int{"timeout": 5}, map[string]int{"slow_drip": 3, "hang": 1}, 0, dripEither, false, "timeout: system 5, fleet 1…4"},
 		// A retry absorbs a reset.
-		{"retried reset", map[string]int{}, map[string]int{"reset": 2}, 2, false, true, ""},
+		{"retried reset", map[string]int{}, map[string]int{"reset": 2}, 2, dripNone, true, ""},
 		// An error with no fault behind it is named.
-		{"store error", map[string]int{"store": 2}, map[string]int{}, 0, false, false, "store: system 2, fleet 0"},
+		{"store error", map[string]int{"store": 2}, map[string]int{}, 0, dripNone, false, "store: system 2, fleet 0"},
 		// A fault the system missed is named.
-		{"missed fault", map[string]int{"http_5xx": 1}, map[string]int{"http_5xx": 2}, 0, false, false, "http_5xx: system 1, fleet 2"},
+		{"missed fault", map[string]int{"http_5xx": 1}, map[string]int{"http_5xx": 2}, 0, dripNone, false, "http_5xx: system 1, fleet 2"},
 	}
 	for _, tc := range tests {
-		ok, mm := reconcile(tc.errs, tc.faults, tc.retries, tc.slowDrip)
+		ok, mm := reconcile(tc.errs, tc.faults, tc.retries, tc.drip)
 		if ok != tc.ok || mm != tc.mismatch {
-			t.Errorf("%s: reconcile(%v, %v, %d, %t) = (%t, %q); want (%t, %q)", tc.name, tc.errs, tc.faults, tc.retries, tc.slowDrip, ok, mm, tc.ok, tc.mismatch)
+			t.Errorf("%s: reconcile(%v, %v, %d, %s) = (%t, %q); want (%t, %q)", tc.name, tc.errs, tc.faults, tc.retries, tc.drip, ok, mm, tc.ok, tc.mismatch)
 		}
 	}
 }
@@ -73,6 +77,26 @@ func TestIdealCycle(t *testing.T) {
 		}
 		if eff := float64(tc.want) / float64(10*time.Second); got.Efficiency != min(eff, 1) {
 			t.Errorf("%s: efficiency = %g; want %g", tc.name, got.Efficiency, min(eff, 1))
+		}
+	}
+}
+
+func TestSlowDrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sizes   []int
+		rate    int
+		timeout time.Duration
+		want    string
+	}{
+		{[]int{20000, 40000}, 1000, 5 * time.Second, dripTimeout}, // 20 s … 40 s ≫ 5 s
+		{[]int{20000, 40000}, 100000, 5 * time.Second, dripNone},  // ≤ 0.4 s
+		{[]int{20000, 40000}, 16384, 5 * time.Second, dripEither}, // 1.2 s … 2.4 s: queueing decides
+		{nil, 16384, 5 * time.Second, dripEither},                 // no frames known
+	}
+	for _, tc := range tests {
+		if got := slowDrip(tc.sizes, tc.rate, tc.timeout); got != tc.want {
+			t.Errorf("slowDrip(%v, %d, %s) = %s; want %s", tc.sizes, tc.rate, tc.timeout, got, tc.want)
 		}
 	}
 }

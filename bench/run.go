@@ -22,8 +22,10 @@
 //     per-camera slice is kept).
 //   - Errors are reconciled with the fleet's GET /faults delta over the
 //     measured cycles: http_5xx and overflow_503 → http_5xx, hang →
-//     timeout, slow_drip → timeout when a frame at the drip rate outlasts
-//     the fetch timeout, reset and overflow_reset → conn, truncated and
+//     timeout, slow_drip → timeout when every frame at the drip rate
+//     outlasts the fetch timeout (none when the largest takes under a
+//     quarter of it, else up to one timeout each), reset and
+//     overflow_reset → conn less the transport's retries, truncated and
 //     garbage → bad_image, oversized → too_large, placeholder and offline
 //     → placeholder.
 //   - API latency is measured from each request's intended send time
