@@ -75,8 +75,8 @@ func TestEachFaultSeenAndCounted(t *testing.T) {
 			}
 			return ""
 		}},
-		{FaultSlowDrip, func(c *FaultConfig) { c.SlowDrip, c.SlowDripRate = 1, 1000 }, 300 * time.Millisecond, func(f *Fleet, o outcome) string {
-			// ~30 KB at 1 KB/s cannot arrive within the client's timeout.
+		{FaultSlowDrip, func(c *FaultConfig) { c.SlowDrip, c.SlowDripRate = 1, 1000 }, 2 * time.Second, func(f *Fleet, o outcome) string {
+			// ~20 KB at 1 KB/s cannot arrive within the client's timeout.
 			if o.status != 200 || o.err == nil || len(o.body) == 0 {
 				return "want 200, some bytes, then a client timeout while reading the body"
 			}

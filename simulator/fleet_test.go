@@ -187,7 +187,7 @@ func TestFramesChangeEveryRefresh(t *testing.T) {
 func TestDeterministicWithSeed(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig
-	cfg.Cameras, cfg.Frames = 300, 4
+	cfg.Cameras, cfg.Frames, cfg.Width, cfg.Height = 300, 3, 480, 270
 	a, _ := New(cfg)
 	b, _ := New(cfg)
 	cfg.Seed = 2
@@ -231,7 +231,7 @@ func TestDeterministicWithSeed(t *testing.T) {
 func TestInventory(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig
-	cfg.Cameras, cfg.Hosts, cfg.Frames = 5000, 7, 2
+	cfg.Cameras, cfg.Hosts, cfg.Frames, cfg.Width, cfg.Height = 5000, 7, 1, 480, 270
 	cfg.Listen = "127.0.0.1:9000"
 	f, err := New(cfg)
 	if err != nil {

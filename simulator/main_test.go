@@ -13,7 +13,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func testConfig() Config {
 	c := DefaultConfig
 	c.Cameras, c.Hosts, c.Listen = 20, 2, "127.0.0.1:0"
-	c.Frames = 8
+	c.Frames, c.Width, c.Height = 3, 480, 270 // few, small frames: rendering dominates start-up under -race
 	c.Latency = LatencyConfig{Dist: DistNone}
 	c.Faults = c.Faults.WithFaultRate(0)
 	c.Faults.Offline = 0
