@@ -31,7 +31,8 @@ CAMLOAD_SIM_CAMERAS=1000, CAMLOAD_SIM_FAULT_RATE=0), and flags.
 --latency takes "0" (none), "200ms" (constant), "uniform:100ms,2s" or
 "lognormal:MEDIAN,P99". --fault-rate spreads one probability over the
 per-request fault kinds in the default proportions; --fault-rate 0 also turns
-offline periods off unless --offline is given.`,
+offline periods off unless --offline is given. --fault-KIND sets one kind's
+probability after that.`,
 		Example: `  camload sim --cameras 1000 --hosts 10 --listen 127.0.0.1:8700
   camload sim --cameras 1000 --hosts 1 --latency 0 --fault-rate 0
   camload sim --config scenarios/blog.yaml --seed 7`,
@@ -55,6 +56,9 @@ offline periods off unless --offline is given.`,
 	fl.Bool("tls", d.TLS, "serve the hosts over TLS with a self-signed certificate")
 	fl.Bool("etag", d.ETag, "send ETags and answer If-None-Match with 304")
 	fl.Float64("fault-rate", -1, "total per-request fault probability, spread over the kinds (0: no faults; default: per-kind defaults)")
+	for _, k := range faultFlags {
+		fl.Float64("fault-"+k.name, 0, "probability per request of the "+k.name+" fault (overrides --fault-rate for this kind)")
+	}
 	fl.Float64("offline", d.Faults.Offline, "fraction of cameras offline for whole periods")
 	fl.Duration("offline-period", d.Faults.OfflinePeriod, "length of an offline period")
 	fl.Duration("hang-for", d.Faults.HangFor, "how long a hung request is held")
@@ -167,6 +171,9 @@ func simConfig(fl *pflag.FlagSet) (simulator.Config, error) {
 		}
 		return nil
 	})
+	for _, k := range faultFlags {
+		get("fault-"+k.name, "fleet.faults."+strings.ReplaceAll(k.name, "-", "_"), floatv(k.field(&cfg.Faults)))
+	}
 	get("offline", "fleet.faults.offline", floatv(&cfg.Faults.Offline))
 	get("offline-period", "fleet.faults.offline_period", durv(&cfg.Faults.OfflinePeriod))
 	get("hang-for", "fleet.faults.hang_for", durv(&cfg.Faults.HangFor))
@@ -178,6 +185,21 @@ func simConfig(fl *pflag.FlagSet) (simulator.Config, error) {
 		return cfg, cfgerr.Join(errs...)
 	}
 	return cfg, cfg.Validate()
+}
+
+// faultFlags are the per-kind --fault-KIND flags.
+var faultFlags = []struct {
+	name  string
+	field func(*simulator.FaultConfig) *float64
+}{
+	{"http-5xx", func(f *simulator.FaultConfig) *float64 { return &f.HTTP5xx }},
+	{"hang", func(f *simulator.FaultConfig) *float64 { return &f.Hang }},
+	{"reset", func(f *simulator.FaultConfig) *float64 { return &f.Reset }},
+	{"truncated", func(f *simulator.FaultConfig) *float64 { return &f.Truncated }},
+	{"garbage", func(f *simulator.FaultConfig) *float64 { return &f.Garbage }},
+	{"slow-drip", func(f *simulator.FaultConfig) *float64 { return &f.SlowDrip }},
+	{"oversized", func(f *simulator.FaultConfig) *float64 { return &f.Oversized }},
+	{"placeholder", func(f *simulator.FaultConfig) *float64 { return &f.Placeholder }},
 }
 
 // envSet reports whether key's CAMLOAD_SIM_* variable is present.

@@ -84,6 +84,7 @@ func TestSimConfigErrorsExit2(t *testing.T) {
 		{"p99 below median", []string{"--latency", "lognormal:1s,100ms"}, nil, "fleet.latency.p99"},
 		{"bad overflow", []string{"--overflow", "drop"}, nil, "fleet.capacity.overflow"},
 		{"fault rate > 1", []string{"--fault-rate", "2"}, nil, "fleet.faults"},
+		{"kind rate > 1", []string{"--fault-slow-drip", "1.5"}, nil, "fleet.faults.slow_drip"},
 		{"not a number", []string{"--cameras", "many"}, nil, "invalid argument"},
 		{"bad env", nil, map[string]string{"CAMLOAD_SIM_CAMERAS": "lots"}, "fleet.cameras: --cameras / CAMLOAD_SIM_CAMERAS"},
 		{"unknown YAML key with file and line", []string{"--config", badYAML}, nil, "bad.yaml:4: fleet.camras: unknown key"},
@@ -115,7 +116,7 @@ fleet:
 	t.Setenv("CAMLOAD_SIM_HOSTS", "5")
 	t.Setenv("CAMLOAD_SIM_REFRESH", "9s")
 	cmd := newSimCmd(&app{ctx: context.Background()})
-	if err := cmd.Flags().Parse([]string{"--config", path, "--refresh", "3s", "--fault-rate", "0", "--handshake", "5ms"}); err != nil {
+	if err := cmd.Flags().Parse([]string{"--config", path, "--refresh", "3s", "--fault-rate", "0", "--handshake", "5ms", "--fault-hang", "0.25"}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := simConfig(cmd.Flags())
@@ -132,6 +133,7 @@ fleet:
 	want.Capacity.Concurrent, want.Capacity.Queue, want.Capacity.Handshake = 4, 2, 5*time.Millisecond
 	want.Faults = want.Faults.WithFaultRate(0)
 	want.Faults.Offline = 0 // --fault-rate 0 without --offline: no faults at all
+	want.Faults.Hang = 0.25 // but a per-kind flag sets its kind
 	if cfg != want {
 		t.Errorf("simConfig =\n%+v\nwant\n%+v", cfg, want)
 	}
