@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,5 +129,53 @@ func TestSmokeEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(sum.String(), "batched") {
 		t.Errorf("summary lacks the batched cells:\n%s", sum.String())
+	}
+}
+
+// TestInterruptEndToEnd cancels a run of the real `camload serve` in the
+// middle of its cycles: Run returns context.Canceled with partial results
+// and the system process is gone.
+func TestInterruptEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	bin := camloadBinary(t)
+	if out, err := exec.Command(bin, "serve", "--help").CombinedOutput(); err != nil {
+		t.Skipf("this build has no `camload serve` yet: %v: %s", err, bytes.TrimSpace(out))
+	}
+	sc, err := scenarios.Load("../scenarios/smoke.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Fleet.Cameras, sc.System.Modes, sc.System.Cycles = []int{10}, []string{"sync"}, 10000
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type out struct {
+		run *results.Run
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, err := Run(ctx, sc, Options{OutDir: dir, SystemBinary: bin})
+		done <- out{r, err}
+	}()
+	pid := readyPid(t, filepath.Join(dir, "cells", "sync-10-r0", "ready.json"), time.Minute)
+	time.Sleep(time.Second) // into the measured cycles
+	cancel()
+	var o out
+	select {
+	case o = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute of cancel")
+	}
+	if !errors.Is(o.err, context.Canceled) {
+		t.Errorf("Run after cancel = %v; want context.Canceled", o.err)
+	}
+	if alive(pid) {
+		t.Errorf("camload serve (pid %d) still alive after Run returned", pid)
+	}
+	if o.run == nil || !o.run.Interrupted || len(o.run.Cells) != 1 || o.run.Cells[0].Status != results.StatusInterrupted {
+		t.Errorf("partial results = %+v; want one interrupted cell", o.run)
 	}
 }
