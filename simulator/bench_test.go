@@ -23,16 +23,22 @@ func (d *discard) WriteHeader(code int)        { d.code = code }
 func (d *discard) Write(b []byte) (int, error) { d.n += len(b); return len(b), nil }
 
 func benchFleet(b *testing.B) *Fleet {
+	f, err := New(benchConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// benchConfig is the throughput configuration of scripts/sim-throughput.sh:
+// 1000 cameras on one host, no latency, no faults.
+func benchConfig() Config {
 	cfg := DefaultConfig
 	cfg.Cameras, cfg.Hosts, cfg.Listen = 1000, 1, "127.0.0.1:0"
 	cfg.Latency = LatencyConfig{Dist: DistNone}
 	cfg.Faults = cfg.Faults.WithFaultRate(0)
 	cfg.Faults.Offline = 0
-	f, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return f
+	return cfg
 }
 
 // BenchmarkSnapshotHandler is the host handler's own cost per snapshot.
@@ -61,13 +67,14 @@ func BenchmarkSnapshotHandler(b *testing.B) {
 // BenchmarkSnapshotLoopback is end-to-end: keep-alive clients over
 // loopback against a started fleet, in parallel.
 func BenchmarkSnapshotLoopback(b *testing.B) {
-	f := start(b, benchFleet(b).cfg)
+	f := start(b, benchConfig())
 	base := f.HostURLs()[0]
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	var next atomic.Int64
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1)) % 1000
