@@ -352,51 +352,34 @@ func (f *Fleet) offline(i int, t time.Time) bool {
 	return unit(hash4(uint64(f.cfg.Seed), saltOffline, uint64(i), uint64(p))) < fc.Offline
 }
 
-// tracker counts running handlers so Close can wait for them.
+// tracker counts running handlers so Close can wait for them. Handlers
+// only take the read lock (they never wait for each other); close takes the
+// write lock, so every Add happens before Wait.
 type tracker struct {
-	mu     sync.Mutex
-	n      int
+	mu     sync.RWMutex
 	closed bool
-	idle   chan struct{}
+	wg     sync.WaitGroup
 }
 
 func (t *tracker) enter() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	if t.closed {
 		return false
 	}
-	t.n++
+	t.wg.Add(1)
 	return true
 }
 
-func (t *tracker) exit() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.n--
-	if t.closed && t.n == 0 && t.idle != nil {
-		close(t.idle)
-		t.idle = nil
-	}
-}
+func (t *tracker) exit() { t.wg.Done() }
 
 func (t *tracker) close() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.closed = true
-	if t.n > 0 {
-		t.idle = make(chan struct{})
-	}
+	t.mu.Unlock()
 }
 
-func (t *tracker) wait() {
-	t.mu.Lock()
-	idle := t.idle
-	t.mu.Unlock()
-	if idle != nil {
-		<-idle
-	}
-}
+func (t *tracker) wait() { t.wg.Wait() }
 
 // FrameInfo is one of the fleet's rendered frames. JPEG must not be
 // modified.
