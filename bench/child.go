@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -62,15 +63,28 @@ func startChild(ctx context.Context, bin string, args []string, dir, logPath str
 		logf.Close()
 		return nil, fmt.Errorf("bench: system stdin: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("bench: starting system %s: %w", bin, err)
-	}
-	c := &child{cmd: cmd, stdin: stdin, log: logf, done: make(chan struct{}), Pid: cmd.Process.Pid}
+	// Pdeathsig fires when the OS thread that started the child exits, not
+	// the process: start and wait on one locked thread, so the signal only
+	// ever comes when the runner itself dies.
+	c := &child{cmd: cmd, stdin: stdin, log: logf, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() { // owner: the child; ends when the process exits
+		runtime.LockOSThread() // never unlocked: the thread ends with the child
+		if err := cmd.Start(); err != nil {
+			started <- err
+			c.err = err
+			close(c.done)
+			return
+		}
+		started <- nil
 		c.err = cmd.Wait()
 		close(c.done)
 	}()
+	if err := <-started; err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("bench: starting system %s: %w", bin, err)
+	}
+	c.Pid = cmd.Process.Pid
 	if err := c.waitReady(ctx, readyFile, timeout); err != nil {
 		c.stop()
 		return nil, fmt.Errorf("bench: system did not become ready (log %s): %w", logPath, err)
