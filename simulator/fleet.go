@@ -59,6 +59,7 @@ type Fleet struct {
 	hosts       []*host
 	faults      faultCounter
 	started     time.Time // Last-Modified of the placeholder
+	startedHdr  []string  // started in http.TimeFormat
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -111,6 +112,7 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	}
 	f.faults.init()
 	f.started = f.now()
+	f.startedHdr = []string{f.started.UTC().Format(http.TimeFormat)}
 	f.own = prometheus.NewRegistry()
 	col := &collector{f: f}
 	if err := f.own.Register(col); err != nil {

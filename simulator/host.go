@@ -277,7 +277,7 @@ func (h *host) serveFrame(w http.ResponseWriter, r *http.Request, fr *frame, st 
 		hd["X-Camload-Captured-At"] = st.captured
 		hd["X-Camload-Frame"] = st.frameNo
 	} else {
-		hd["Last-Modified"] = []string{h.f.started.UTC().Format(http.TimeFormat)}
+		hd["Last-Modified"] = h.f.startedHdr
 	}
 	hd["Cache-Control"] = hdrNoCache
 	if h.f.cfg.ETag {
