@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -318,4 +319,27 @@ func TestSamplerQuantiles(t *testing.T) {
 	if len(seen) < 90 {
 		t.Errorf("spread gave only %d distinct per-camera latencies of 100", len(seen))
 	}
+}
+
+// TestMemoryPerCamera: cameras share the rendered frames, so a camera costs
+// a few hundred bytes of inventory, not a frame (what lets 10,000 cameras
+// fit in well under 200 MB).
+func TestMemoryPerCamera(t *testing.T) {
+	cfg := DefaultConfig
+	cfg.Cameras, cfg.Hosts, cfg.Frames, cfg.Width, cfg.Height = 10000, 10, 1, 480, 270
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perCamera := (int64(after.HeapAlloc) - int64(before.HeapAlloc) - int64(len(f.frames[0].body))) / int64(cfg.Cameras)
+	if perCamera > 2048 {
+		t.Errorf("heap per camera = %d bytes; want ≤ 2 KiB", perCamera)
+	}
+	t.Logf("heap per camera: %d bytes", perCamera)
+	runtime.KeepAlive(f)
 }
