@@ -443,3 +443,31 @@ func TestStartOnBusyPortFails(t *testing.T) {
 	}
 	f.Close()
 }
+
+// TestTLSWithResetAndHandshake: a reset reaches the TCP connection under
+// TLS and the handshake delay wraps the raw connection.
+func TestTLSWithResetAndHandshake(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Hosts = 1
+	cfg.TLS = true
+	cfg.Capacity.Handshake = 5 * time.Millisecond
+	cfg.Faults.Reset = 1
+	f := start(t, cfg)
+	// No keep-alive: a request reset on a reused connection would be
+	// retried by the transport and counted twice.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: f.RootCAs()}, DisableKeepAlives: true}}
+	defer c.CloseIdleConnections()
+	for i := range 2 {
+		if o := fetch(c, snapURL(f, i)); o.err == nil {
+			t.Errorf("reset over TLS, camera %d: %d; want a connection error", i, o.status)
+		}
+	}
+	if got := f.Faults().ByKind[FaultReset]; got != 2 {
+		t.Errorf("resets counted = %d; want 2", got)
+	}
+	if got := f.hosts[0].conns.Load(); got != 2 {
+		t.Errorf("connections = %d; want 2", got)
+	}
+}
