@@ -2,6 +2,7 @@ package system
 
 import (
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -72,10 +73,18 @@ type Knobs struct {
 	// AnalyzeCost is real CPU work added per analyzed frame, standing in
 	// for the detection model.
 	AnalyzeCost time.Duration `mapstructure:"analyze_cost" json:"analyze_cost"`
+	// AnalyzeWorkers bounds how many frames are analyzed at once (CPU
+	// work), apart from how many fetches are in flight (I/O); 0 = no
+	// bound: every fetching goroutine analyzes its own frame at once, and
+	// with hundreds of them the CPU-bound work starves the network I/O.
+	AnalyzeWorkers int `mapstructure:"analyze_workers" json:"analyze_workers"`
 }
 
 // Preset returns the knobs of mode m and whether m is a known mode. The
-// presets are cumulative, as tabled in the design brief.
+// presets are cumulative, as tabled in the design brief. The bounded modes
+// (pooled, cached, batched) run up to Workers (500, as many as the shared
+// transport's connections) fetches at once and analyze at most GOMAXPROCS
+// frames at once; sync and async analyze inline.
 func Preset(m Mode) (Knobs, bool) {
 	k := Knobs{
 		FanOut:          FanOutSequential,
@@ -97,12 +106,15 @@ func Preset(m Mode) (Knobs, bool) {
 		k.FanOut, k.Client = FanOutUnbounded, ClientNewClient
 	case ModePooled:
 		k.FanOut, k.Client = FanOutPool, ClientShared
+		k.AnalyzeWorkers = runtime.GOMAXPROCS(0)
 	case ModeCached:
 		k.FanOut, k.Client = FanOutPool, ClientShared
 		k.Dedupe, k.APICache = true, true
+		k.AnalyzeWorkers = runtime.GOMAXPROCS(0)
 	case ModeBatched:
 		k.FanOut, k.Client = FanOutBatches, ClientShared
 		k.Dedupe, k.APICache, k.BulkWrites = true, true, true
+		k.AnalyzeWorkers = runtime.GOMAXPROCS(0)
 	default:
 		return Knobs{}, false
 	}
@@ -238,6 +250,9 @@ func (k Knobs) validate() error {
 	}
 	if k.MaxBody < 1024 {
 		errs = append(errs, cfgerr.Field("max-body", "must be ≥ 1024 bytes, got %d", k.MaxBody))
+	}
+	if k.AnalyzeWorkers < 0 || k.AnalyzeWorkers > 100000 {
+		errs = append(errs, cfgerr.Field("analyze-workers", "must be 0 (no bound) … 100000, got %d", k.AnalyzeWorkers))
 	}
 	if k.AnalyzeCost < 0 {
 		errs = append(errs, cfgerr.Field("analyze-cost", "must be ≥ 0, got %s", k.AnalyzeCost))

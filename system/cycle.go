@@ -222,9 +222,20 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 			return
 		}
 	}
+	if s.analyzeSem != nil {
+		select {
+		case s.analyzeSem <- struct{}{}:
+		case <-ctx.Done():
+			v.kind = "canceled"
+			return
+		}
+	}
 	ta := time.Now()
 	a, err := s.analyze(frame, k.AnalyzeCost)
 	s.m.analyze.Observe(time.Since(ta).Seconds())
+	if s.analyzeSem != nil {
+		<-s.analyzeSem
+	}
 	if err != nil {
 		v.kind = ErrBadImage
 		return

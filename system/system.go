@@ -91,6 +91,7 @@ type System struct {
 	log           *slog.Logger
 	m             *metrics
 	client        *cameraClient
+	analyzeSem    chan struct{} // nil: analysis unbounded
 
 	// registry is set once by LoadRegistry.
 	regMu     sync.RWMutex
@@ -133,6 +134,9 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	}
 	s.m = m
 	s.client = newCameraClient(cfg.Knobs, s.baseTransport)
+	if n := cfg.Knobs.AnalyzeWorkers; n > 0 {
+		s.analyzeSem = make(chan struct{}, n)
+	}
 	return s, nil
 }
 
