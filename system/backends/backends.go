@@ -41,11 +41,24 @@ type Options struct {
 	// Dir is the directory for FerretDB's SQLite files; "" makes a
 	// temporary one that Close removes.
 	Dir string
+	// SQLiteSync is SQLite's synchronous pragma for embedded FerretDB:
+	// "normal" (the default when "") or "full". With "full" SQLite syncs
+	// its WAL to disk at every commit, and FerretDB commits every upsert
+	// and update statement on its own; "normal" syncs at checkpoints,
+	// which is how MongoDB acknowledges a default (w:1) write: before its
+	// journal commit, every 100 ms.
+	SQLiteSync string
 	// Logger receives FerretDB's logs. nil discards them: FerretDB logs
 	// every error response at WARN with a wire dump, which would drown a
 	// benchmark's output.
 	Logger *slog.Logger
 }
+
+// SQLite synchronous settings for Options.SQLiteSync.
+const (
+	SyncNormal = "normal"
+	SyncFull   = "full"
+)
 
 // DefaultOptions runs both backends embedded, SQLite in a temporary
 // directory.
@@ -145,8 +158,16 @@ func (b *Backends) startFerret(opts Options) error {
 		b.dir = dir
 		cfg.Handler = "sqlite"
 		// FerretDB wants a directory URI that ends with a slash.
-		cfg.SQLiteURL = (&url.URL{Scheme: "file", Path: strings.TrimSuffix(dir, "/") + "/"}).String()
+		sync := opts.SQLiteSync
+		if sync == "" {
+			sync = SyncNormal
+		}
+		q := url.Values{"_pragma": {"synchronous(" + sync + ")"}}
+		cfg.SQLiteURL = (&url.URL{Scheme: "file", Path: strings.TrimSuffix(dir, "/") + "/", RawQuery: q.Encode()}).String()
 		b.describe.Mongo = "ferretdb " + version + " sqlite (embedded)"
+		if sync != SyncNormal {
+			b.describe.Mongo = "ferretdb " + version + " sqlite synchronous=" + sync + " (embedded)"
+		}
 	}
 
 	f, err := ferretdb.New(cfg)
@@ -219,6 +240,8 @@ func (o Options) validate() error {
 		return cfgerr.Field("redis", "%s: must be %q or a redis:// URL", Redact(o.Redis), Embedded)
 	case o.FerretDBPostgres != "" && !hasScheme(o.FerretDBPostgres, "postgres", "postgresql"):
 		return cfgerr.Field("ferretdb-postgres", "%s: must be a postgres:// URL", Redact(o.FerretDBPostgres))
+	case o.SQLiteSync != "" && o.SQLiteSync != SyncNormal && o.SQLiteSync != SyncFull:
+		return cfgerr.Field("sqlite-sync", "%q: must be %q or %q", o.SQLiteSync, SyncNormal, SyncFull)
 	case o.FerretDBPostgres != "" && o.Mongo != Embedded:
 		return cfgerr.Field("ferretdb-postgres", "only applies to an embedded MongoDB (mongo = %q)", Embedded)
 	}

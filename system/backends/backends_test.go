@@ -3,6 +3,7 @@ package backends_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -81,9 +82,12 @@ func TestStartEmbedded(t *testing.T) {
 // TestStartGivenDir keeps a directory the caller gave.
 func TestStartGivenDir(t *testing.T) {
 	dir := t.TempDir()
-	b, err := backends.Start(context.Background(), backends.Options{Mongo: backends.Embedded, Dir: dir})
+	b, err := backends.Start(context.Background(), backends.Options{Mongo: backends.Embedded, Dir: dir, SQLiteSync: backends.SyncFull})
 	if err != nil {
 		t.Fatalf("Start(Dir) = %v", err)
+	}
+	if d := b.Describe().Mongo; !strings.Contains(d, "synchronous=full") {
+		t.Errorf("Describe().Mongo = %q; want synchronous=full named", d)
 	}
 	if b.RedisURL() != "" {
 		t.Errorf("RedisURL() = %q without Redis; want empty", b.RedisURL())
@@ -127,6 +131,7 @@ func TestStartBadOptions(t *testing.T) {
 		{"mongo wrong scheme", backends.Options{Mongo: "postgres://x@h/db"}, "mongo"},
 		{"redis wrong scheme", backends.Options{Redis: "http://127.0.0.1:6379"}, "redis"},
 		{"postgres wrong scheme", backends.Options{Mongo: backends.Embedded, FerretDBPostgres: "mysql://h/db"}, "ferretdb-postgres"},
+		{"unknown sqlite sync", backends.Options{Mongo: backends.Embedded, SQLiteSync: "off"}, "sqlite-sync"},
 		{"postgres without embedded", backends.Options{Mongo: "mongodb://127.0.0.1:1", FerretDBPostgres: "postgres://h/db"}, "ferretdb-postgres"},
 	}
 	for _, tt := range tests {
@@ -192,4 +197,27 @@ func TestVersionsMatchGoMod(t *testing.T) {
 			t.Errorf("go.mod does not require %s v%s; update the constant", path, v)
 		}
 	}
+}
+
+// FuzzRedact checks that whatever Redact returns never carries a password.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{
+		"mongodb://u:p@h:1/db", "redis://:secret@127.0.0.1:6379/0", "postgres://u@h/db",
+		"mongodb://a:b@c,d:e@f/", "::", "redis://%zz@h",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := backends.Redact(in)
+		if out == "(unparsable URI)" {
+			return
+		}
+		u, err := url.Parse(out)
+		if err != nil {
+			return // Redacted output need not reparse; it did hide the password
+		}
+		if p, ok := u.User.Password(); ok && p != "xxxxx" {
+			t.Errorf("Redact(%q) = %q keeps password %q", in, out, p)
+		}
+	})
 }

@@ -487,3 +487,37 @@ func TestLayer(t *testing.T) {
 		t.Errorf("Layer: %d loads, %v L1 hits; want 1, 2", ld.calls.Load(), counter(t, reg, "camload_cache_requests_total", "l1", "hit"))
 	}
 }
+
+// TestInvalidateGlobChars invalidates a prefix holding Redis glob
+// metacharacters: they match literally, not as patterns.
+func TestInvalidateGlobChars(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			ctx := context.Background()
+			rdb := client(t, srv.url)
+			opts := testOptions(t)
+			c, _ := newCache(t, rdb, opts)
+			keys := []string{`a*[b]?\-^/1`, `a*[b]?\-^/2`, `aX[b]?\-^/1`, `az/1`}
+			items := make([]cache.Item, len(keys))
+			for i, k := range keys {
+				items[i] = cache.Item{Key: k, Value: []byte(k)}
+			}
+			if err := c.SetMany(ctx, items); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Invalidate(ctx, `a*[b]?\-^/`); err != nil {
+				t.Fatalf("Invalidate = %v", err)
+			}
+			for i, k := range keys {
+				n, err := rdb.Exists(ctx, opts.Prefix+k).Result()
+				wantN := int64(0)
+				if i >= 2 {
+					wantN = 1
+				}
+				if err != nil || n != wantN {
+					t.Errorf("after Invalidate, Exists(%q) = %d, %v; want %d", k, n, err, wantN)
+				}
+			}
+		})
+	}
+}

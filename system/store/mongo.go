@@ -35,8 +35,14 @@ const (
 	DefaultPageLimit = 100
 	// MaxPageLimit is the largest page a caller may ask for.
 	MaxPageLimit = 1000
-	// DefaultMaxPoolSize is the driver's connection pool size.
-	DefaultMaxPoolSize = 100
+	// DefaultMaxPoolSize is the driver's connection pool size, which
+	// bounds the commands in flight. FerretDB 1.24 runs an update
+	// statement with its query's rows still open while it writes, so each
+	// update command holds two backend connections at a time, and
+	// FerretDB's backend pool holds 50 (PostgreSQL) or 100 (SQLite):
+	// more than 24 concurrent updates can deadlock FerretDB on
+	// PostgreSQL. Real MongoDB has no such limit.
+	DefaultMaxPoolSize = 24
 	// DefaultConnectTimeout bounds connecting and server selection.
 	DefaultConnectTimeout = 10 * time.Second
 )

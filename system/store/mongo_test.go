@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,6 +293,60 @@ func TestBulkChunking(t *testing.T) {
 		st, err := s.Stats(ctx)
 		if err != nil || st.Cameras != 125 || st.Observed != 125 {
 			t.Errorf("Stats() = %+v, %v; want 125 cameras, 125 observed", st, err)
+		}
+	})
+}
+
+// TestConcurrentWrites runs many writers at once (the async mode's one
+// goroutine per camera, the batched mode's concurrent batches) against
+// existing cameras, with a deadline: FerretDB deadlocks when the update
+// commands in flight hold all its backend connections.
+func TestConcurrentWrites(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		s := openStore(t, be)
+		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+		defer cancel()
+		const cams = 200 // written one by one; 200 more in batches
+		t0 := time.Now().UTC().Truncate(time.Millisecond)
+		first := make([]store.Observation, 2*cams)
+		for i := range first {
+			first[i] = obsOf(fmt.Sprintf("cam-%04d", i), 0, t0, i)
+		}
+		if err := s.InsertObservations(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, cams+4)
+		var wg sync.WaitGroup
+		for i := 0; i < cams; i++ { // one goroutine per camera
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.InsertObservation(ctx, obsOf(fmt.Sprintf("cam-%04d", i), 1, t0.Add(time.Second), i))
+			}()
+		}
+		for b := 0; b < 4; b++ { // concurrent batches of 50 matched upserts
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				obs := make([]store.Observation, 50)
+				for i := range obs {
+					obs[i] = obsOf(fmt.Sprintf("cam-%04d", cams+b*50+i), 2, t0.Add(2*time.Second), i)
+				}
+				errs <- s.InsertObservations(ctx, obs)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent write = %v", err)
+			}
+		}
+		for i := 0; i < 2*cams; i += 7 {
+			want := int64(1 + i/cams)
+			if o, err := s.Latest(ctx, fmt.Sprintf("cam-%04d", i)); err != nil || o.Cycle != want {
+				t.Errorf("Latest(cam-%04d) = cycle %d, %v; want %d", i, o.Cycle, err, want)
+			}
 		}
 	})
 }
