@@ -46,16 +46,18 @@ type serveOptions struct {
 	logLevel        slog.Level
 }
 
-// knobFlags are the knob flags; each overrides the mode's preset only when
-// given (flag or CAMLOAD_SERVE_* environment).
-var knobFlags = []string{
-	"fan-out", "workers", "batch-size", "client", "max-conns", "max-conns-per-host",
-	"idle-timeout", "dedupe", "api-cache", "l1-ttl", "l1-size", "l2-ttl", "bulk-writes",
-	"fetch-timeout", "max-body", "analyze-cost", "analyze-workers",
+// serveViper returns the viper instance bound to cmd's flags and the
+// CAMLOAD_SERVE_* environment.
+func serveViper(cmd *cobra.Command) *viper.Viper {
+	v := viper.New()
+	_ = v.BindPFlags(cmd.Flags())
+	v.SetEnvPrefix("CAMLOAD_SERVE")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	return v
 }
 
 func newServeCmd(a *app) *cobra.Command {
-	v := viper.New()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the camera-processing system under test (poll → analyze → store → API)",
@@ -66,7 +68,7 @@ Every flag can also be set as CAMLOAD_SERVE_<FLAG> (upper case, - → _).
 Knob flags override the preset of --mode.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := serveConfig(v)
+			o, err := serveConfig(serveViper(cmd))
 			if err != nil {
 				return err
 			}
@@ -108,10 +110,6 @@ Knob flags override the preset of --mode.`,
 	f.Int64("max-body", k.MaxBody, "knob: largest snapshot body in bytes")
 	f.Duration("analyze-cost", k.AnalyzeCost, "knob: CPU work added per analyzed frame (stands in for the detector)")
 	f.Int("analyze-workers", k.AnalyzeWorkers, "knob: frames analyzed at once (0 = no bound: each fetch analyzes its own frame)")
-	_ = v.BindPFlags(f)
-	v.SetEnvPrefix("CAMLOAD_SERVE")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
 	return cmd
 }
 
@@ -367,8 +365,11 @@ func serve(ctx context.Context, a *app, o serveOptions) error {
 			runErr = errors.Join(runErr, err)
 		}
 	}
+	// Observations still buffered are written now; what cannot be (the
+	// store is down) is counted as dropped when the store closes and
+	// logged — a lost write at shutdown is data, not a failed shutdown.
 	if err := d.store.Flush(sctx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("serve: flushing buffered observations: %w", err))
+		log.Warn("flushing buffered observations", "pending", d.store.Pending(), "err", err)
 	}
 	if o.readyFile != "" {
 		_ = os.Remove(o.readyFile)
