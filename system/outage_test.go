@@ -18,7 +18,7 @@ import (
 )
 
 // withCache starts a miniredis and a cache on it for the test.
-func withCache(t *testing.T, reg prometheus.Registerer, opts cache.Options) (*miniredis.Miniredis, *cache.Cache) {
+func withCache(t testing.TB, reg prometheus.Registerer, opts cache.Options) (*miniredis.Miniredis, *cache.Cache) {
 	t.Helper()
 	mr := miniredis.NewMiniRedis()
 	if err := mr.StartAddr("127.0.0.1:0"); err != nil {

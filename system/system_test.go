@@ -80,7 +80,7 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ctx := testCtx(t, time.Minute)
 	e := &env{clock: newClock(), reg: prometheus.NewRegistry()}
@@ -139,7 +139,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	return e
 }
 
-func (e *env) observations(t *testing.T) int64 {
+func (e *env) observations(t testing.TB) int64 {
 	t.Helper()
 	n, err := e.store.Database().Collection(store.ObservationsCollection).CountDocuments(testCtx(t, 30*time.Second), bson.D{})
 	if err != nil {
@@ -148,7 +148,7 @@ func (e *env) observations(t *testing.T) int64 {
 	return n
 }
 
-func (e *env) cycle(t *testing.T) system.CycleSummary {
+func (e *env) cycle(t testing.TB) system.CycleSummary {
 	t.Helper()
 	sum, err := e.sys.RunCycle(testCtx(t, time.Minute))
 	if err != nil {
@@ -219,7 +219,7 @@ func TestModesVisitEveryCamera(t *testing.T) {
 	}
 }
 
-func getJSON(t *testing.T, url string, v any) int {
+func getJSON(t testing.TB, url string, v any) int {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
