@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -161,4 +162,26 @@ func TestServe(t *testing.T) {
 	if _, err := os.Stat(ready); !os.IsNotExist(err) {
 		t.Errorf("ready file left behind: %v", err)
 	}
+}
+
+func TestWatchParent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := serveOptions{parentPID: os.Getppid() + 1} // not our parent
+	done := watchParent(ctx, cancel, o, slog.New(slog.DiscardHandler))
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a changed parent did not cancel within 10s")
+	}
+	<-done
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done = watchParent(ctx2, cancel2, serveOptions{parentPID: os.Getppid()}, slog.New(slog.DiscardHandler))
+	time.Sleep(1200 * time.Millisecond) // two polls
+	if ctx2.Err() != nil {
+		t.Fatal("the real parent cancelled the context")
+	}
+	cancel2()
+	<-done
 }
