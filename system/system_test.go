@@ -72,6 +72,8 @@ type envOpts struct {
 	options []system.Option
 	wrap    func(store.Store) store.Store
 	uri     string // "" = the first test backend
+	// interval is Config.Interval.
+	interval time.Duration
 }
 
 func testCtx(t testing.TB, d time.Duration) context.Context {
@@ -118,6 +120,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		t.Fatalf("unknown mode %q", o.mode)
 	}
 	cfg.Knobs.FetchTimeout = 5 * time.Second
+	cfg.Interval = o.interval
 	if o.knobs != nil {
 		o.knobs(&cfg.Knobs)
 	}
