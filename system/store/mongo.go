@@ -176,9 +176,9 @@ func (m *Mongo) ensureIndexes(ctx context.Context) error {
 		{m.obs, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "cameraId", Value: 1}, {Key: "processedAt", Value: 1}}, Options: options.Index().SetName("cameraId_processedAt")},
 		}},
-		{m.latest, []mongo.IndexModel{
-			{Keys: bson.D{{Key: "district", Value: 1}}, Options: options.Index().SetName("district")},
-		}},
+		// `latest` has only its _id index: it is written on every new
+		// frame and read by _id or whole (Stats), so any other index
+		// would cost every write and serve no read.
 	}
 	for _, set := range sets {
 		for _, im := range set.models {

@@ -132,6 +132,21 @@ func TestCamerasProjectionAndErrors(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		s := openStore(t, be)
 		ctx := testCtx(t)
+		if w := s.Warnings(); len(w) != 0 {
+			t.Errorf("Warnings() = %q; want every index created", w)
+		}
+		specs, err := s.Database().Collection(store.CamerasCollection).Indexes().ListSpecifications(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, sp := range specs {
+			names = append(names, sp.Name)
+		}
+		slices.Sort(names)
+		if want := []string{"_id_", "district", "district_id", "status", "status_id"}; !slices.Equal(names, want) {
+			t.Errorf("cameras indexes = %v; want %v", names, want)
+		}
 		cams := fleet(10)
 		if err := s.UpsertCameras(ctx, cams); err != nil {
 			t.Fatal(err)
