@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
 	"github.com/camload/camload/system/store"
 )
 
@@ -13,7 +16,7 @@ import (
 // FerretDB on SQLite; FerretDB on PostgreSQL with
 // CAMLOAD_TEST_POSTGRES_URL). Run with:
 //
-//	go test -run '^$' -bench 'Insert|Latest' -benchtime 300x ./system/store/
+//	go test -run '^$' -bench 'Insert|Latest' -benchtime 1000x ./system/store/
 //	go test -run '^$' -bench CamerasPage -benchtime 20x ./system/store/
 
 func benchStore(b *testing.B, be backend) (*store.Mongo, context.Context) {
@@ -136,6 +139,50 @@ func BenchmarkCamerasPage(b *testing.B) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkRawInsert isolates the append-only half of a write: one
+// insert command per observation document vs unordered insertMany in
+// chunks of 50 (no latest update). One op is one document.
+func BenchmarkRawInsert(b *testing.B) {
+	for _, be := range testBackends {
+		b.Run(be.name, func(b *testing.B) {
+			s, ctx := benchStore(b, be)
+			coll := s.Database().Collection(store.ObservationsCollection)
+			t0 := time.Now().UTC()
+			doc := func(prefix string, i int) bson.D {
+				o := benchObs(i, 1000, t0)
+				return bson.D{{Key: "_id", Value: prefix + store.ObservationID(o)}, {Key: "cameraId", Value: o.CameraID},
+					{Key: "frameHash", Value: o.FrameHash}, {Key: "processedAt", Value: o.ProcessedAt}, {Key: "vehicleCount", Value: o.VehicleCount}}
+			}
+			run := 0 // the testing package calls each sub-benchmark more than once
+			b.Run("InsertOne", func(b *testing.B) {
+				run++
+				prefix := fmt.Sprintf("one%d/", run)
+				for i := 0; i < b.N; i++ {
+					if _, err := coll.InsertOne(ctx, doc(prefix, i)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+			})
+			b.Run("InsertMany50", func(b *testing.B) {
+				run++
+				prefix := fmt.Sprintf("many%d/", run)
+				docs := make([]any, 0, store.DefaultChunkSize)
+				for i := 0; i < b.N; i++ {
+					docs = append(docs, doc(prefix, i))
+					if len(docs) == cap(docs) || i == b.N-1 {
+						if _, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false)); err != nil {
+							b.Fatal(err)
+						}
+						docs = docs[:0]
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+			})
 		})
 	}
 }
