@@ -521,3 +521,52 @@ func TestInvalidateGlobChars(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSet100 writes 100 keys to both levels one Set at a time (one
+// Redis round trip each) and with SetMany (one pipeline), against
+// CAMLOAD_TEST_REDIS_URL when set, else miniredis. One op is 100 keys.
+func BenchmarkSet100(b *testing.B) {
+	url := os.Getenv("CAMLOAD_TEST_REDIS_URL")
+	if url == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		url = "redis://" + m.Addr() + "/0"
+	}
+	rdb, err := cache.NewRedis(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rdb.Close()
+	opts := cache.DefaultOptions
+	opts.Prefix = "camload-bench:"
+	opts.L2Timeout = 5 * time.Second
+	c, err := cache.New(rdb, nil, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Invalidate(context.Background(), "")
+	ctx := context.Background()
+	items := make([]cache.Item, 100)
+	for i := range items {
+		items[i] = cache.Item{Key: fmt.Sprintf("latest/cam-%04d", i), Value: make([]byte, 300)}
+	}
+	b.Run("Set", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for _, it := range items {
+				if err := c.Set(ctx, it.Key, it.Value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("SetMany", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := c.SetMany(ctx, items); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

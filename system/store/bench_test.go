@@ -186,3 +186,20 @@ func BenchmarkRawInsert(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStats counts the latest state of every camera (the /stats
+// endpoint uncached).
+func BenchmarkStats(b *testing.B) {
+	forEachBench(b, func(b *testing.B, s *store.Mongo, ctx context.Context, cams int) {
+		if err := s.UpsertCameras(ctx, fleet(cams)); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			st, err := s.Stats(ctx)
+			if err != nil || st.Observed != cams {
+				b.Fatalf("Stats() = %+v, %v", st, err)
+			}
+		}
+	})
+}
