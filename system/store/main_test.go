@@ -20,6 +20,14 @@ import (
 type backend struct {
 	name string
 	uri  string
+	// sqlite, when set, is embedded FerretDB on SQLite: openStore adds
+	// the _id expression indexes (backends.IndexIDs) as the runner and
+	// camload serve do, unless noIndex.
+	sqlite  *backends.Backends
+	noIndex bool
+	// benchOnly backends are left out of tests (forEachBackend) and
+	// measured side by side in benchmarks.
+	benchOnly bool
 }
 
 // testBackends are started once for the package: FerretDB on SQLite
@@ -48,7 +56,9 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	started = append(started, sqlite)
-	testBackends = append(testBackends, backend{"sqlite", sqlite.MongoURI()})
+	testBackends = append(testBackends,
+		backend{name: "sqlite", uri: sqlite.MongoURI(), sqlite: sqlite},
+		backend{name: "sqlite-noindex", uri: sqlite.MongoURI(), sqlite: sqlite, noIndex: true, benchOnly: true})
 	if pg := os.Getenv("CAMLOAD_TEST_POSTGRES_URL"); pg != "" {
 		b, err := backends.Start(ctx, backends.Options{Mongo: backends.Embedded, FerretDBPostgres: pg})
 		if err != nil {
@@ -56,7 +66,7 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 		started = append(started, b)
-		testBackends = append(testBackends, backend{"postgresql", b.MongoURI()})
+		testBackends = append(testBackends, backend{name: "postgresql", uri: b.MongoURI()})
 	}
 	code := m.Run()
 	for _, b := range started {
@@ -101,6 +111,11 @@ func openStore(t testing.TB, be backend, opts ...store.MongoOption) *store.Mongo
 	if err != nil {
 		t.Fatalf("OpenMongo(%s) = %v", be.name, err)
 	}
+	if be.sqlite != nil && !be.noIndex {
+		if _, err := be.sqlite.IndexIDs(ctx, s.Database().Name()); err != nil {
+			t.Fatalf("IndexIDs: %v", err)
+		}
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -117,6 +132,9 @@ func openStore(t testing.TB, be backend, opts ...store.MongoOption) *store.Mongo
 // forEachBackend runs f as a subtest per backend.
 func forEachBackend(t *testing.T, f func(t *testing.T, be backend)) {
 	for _, be := range testBackends {
+		if be.benchOnly {
+			continue
+		}
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			f(t, be)

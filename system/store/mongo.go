@@ -161,6 +161,12 @@ func (m *Mongo) Drop(ctx context.Context) error {
 }
 
 func (m *Mongo) ensureIndexes(ctx context.Context) error {
+	// Every collection exists from the start (createIndexes creates the
+	// others), so a backend can be tuned before the first write (see
+	// backends.IndexIDs).
+	if err := m.db.CreateCollection(ctx, m.latest.Name()); err != nil && !isNamespaceExists(err) {
+		return fmt.Errorf("store: creating collection %s: %w", m.latest.Name(), err)
+	}
 	sets := []struct {
 		coll   *mongo.Collection
 		models []mongo.IndexModel
@@ -571,4 +577,11 @@ func redact(uri string) string {
 		return "(unparsable URI)"
 	}
 	return u.Redacted()
+}
+
+// isNamespaceExists reports whether err is MongoDB's NamespaceExists (48):
+// the collection was already there.
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 48
 }
