@@ -204,7 +204,11 @@ func ParseListQuery(q url.Values, districts map[string]bool) (ListQuery, error) 
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !listParams[k] {
-			return lq, badParam(k, "unknown parameter (want page, limit, after, status, district or fields)")
+			name := k
+			if name == "" {
+				name = `""` // "?=x": a parameter without a name
+			}
+			return lq, badParam(name, "unknown parameter (want page, limit, after, status, district or fields)")
 		}
 		if len(q[k]) > 1 {
 			return lq, badParam(k, "given %d times", len(q[k]))
