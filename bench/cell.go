@@ -100,11 +100,16 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		}
 	}()
 
-	// b) the system, a child process in its own group.
+	// b) the system, a child process in its own group, on a fresh
+	// database prepared here.
+	db := dbName(c.sc.Name, cellName(c.mode, c.cameras, c.rep), time.Now())
+	if err := prepareDB(ctx, c.be, db); err != nil {
+		return err
+	}
 	args := []string{"serve", "--mode", c.mode, "--fleet", fleet.ControlURL(),
 		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 		"--mongo-uri", c.be.MongoURI(), "--redis-url", c.be.RedisURL(),
-		"--db", dbName(c.sc.Name, cellName(c.mode, c.cameras, c.rep), time.Now()),
+		"--db", db,
 		"--analyze-cost", c.sc.System.AnalyzeCost.String()}
 	args = append(args, c.sc.KnobFlags(knobs)...)
 	c.prog.step(c, "starting system")

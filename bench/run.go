@@ -50,6 +50,7 @@ import (
 	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/system/backends"
+	"github.com/camload/camload/system/store"
 )
 
 // Options are the settings of Run that are not part of the scenario.
@@ -178,6 +179,24 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 // cellName is the cell's folder and database suffix: sync-100-r0.
 func cellName(mode string, cameras, rep int) string {
 	return fmt.Sprintf("%s-%d-r%d", mode, cameras, rep)
+}
+
+// prepareDB creates database db's collections and indexes (the store's
+// own) before the system starts, so that embedded FerretDB on SQLite can be
+// given the _id expression indexes it lacks (backends.IndexIDs); other
+// backends need nothing more.
+func prepareDB(ctx context.Context, be *backends.Backends, db string) error {
+	s, err := store.OpenMongo(ctx, be.MongoURI(), db)
+	if err != nil {
+		return fmt.Errorf("preparing database %s: %w", db, err)
+	}
+	if err := s.Close(ctx); err != nil {
+		return fmt.Errorf("preparing database %s: %w", db, err)
+	}
+	if _, err := be.IndexIDs(ctx, db); err != nil && !errors.Is(err, backends.ErrNotSQLite) {
+		return fmt.Errorf("preparing database %s: %w", db, err)
+	}
+	return nil
 }
 
 // dbName is a fresh database name per cell and run.
