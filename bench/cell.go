@@ -187,7 +187,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			c.cell.Profiles.Heap, c.cell.Profiles.HeapTop = filepath.Join(c.rel, "heap.pb.gz"), top
 		}
 	}
-	c.cell.Ideal = idealCycle(cfg, knobs, c.cell.Cycles, c.sc.System.Cycles, runtime.NumCPU())
+	c.cell.Ideal = idealCycle(cfg, knobs, analyzeWork(fleet.Frames(), knobs.AnalyzeCost), c.cell.Cycles, c.sc.System.Cycles, runtime.NumCPU())
 
 	// d) API load, one target after another.
 	if len(c.sc.Load) > 0 {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/camload/camload/system/analyze"
 	"math"
 	"sort"
 	"strconv"
@@ -186,12 +187,14 @@ func reconcile(errs map[string]int, faults map[string]int, retries int, drip str
 //	concurrency   = min(client per-host limit, host capacity) × hosts,
 //	                capped by the fan-out (1 when sequential, workers
 //	                for a pool, cameras when unbounded)
-//	CPU bound     = analyze cost per frame × frames analyzed per cycle ÷ cores
+//	CPU bound     = analysis work per frame (measured: decode, tensor,
+//	                detection and the scenario's analyze cost) × frames
+//	                analyzed per cycle ÷ cores
 //
 // Basis names the bound that set the ideal: "latency" (the fan-out or the
 // client limits concurrency), "host capacity" (the fleet's per-host
 // capacity does) or "cpu".
-func idealCycle(cfg simulator.Config, k system.Knobs, cyc results.Cycles, cycles, cores int) results.Ideal {
+func idealCycle(cfg simulator.Config, k system.Knobs, perFrame time.Duration, cyc results.Cycles, cycles, cores int) results.Ideal {
 	median := medianLatency(cfg.Latency)
 	inf := math.MaxInt32
 	clientPerHost := inf
@@ -234,7 +237,7 @@ func idealCycle(cfg simulator.Config, k system.Knobs, cyc results.Cycles, cycles
 	if cycles > 0 && cyc.Count > 0 {
 		frames = float64(cyc.Processed) / float64(cyc.Count)
 	}
-	cpuBound := time.Duration(float64(k.AnalyzeCost) * frames / float64(max(cores, 1)))
+	cpuBound := time.Duration(float64(perFrame) * frames / float64(max(cores, 1)))
 	id := results.Ideal{CycleTime: results.Duration(latBound), Basis: basis}
 	if cpuBound > latBound {
 		id.CycleTime, id.Basis = results.Duration(cpuBound), "cpu"
@@ -255,4 +258,28 @@ func medianLatency(l simulator.LatencyConfig) time.Duration {
 	default:
 		return l.Median
 	}
+}
+
+// analyzeWork measures the analysis of one frame on this machine, as the
+// system does it (analyze.Analyze with the cell's cost): the fastest of one
+// run over each of a few of the fleet's own frames, so that a busy moment
+// does not inflate it. It is the CPU bound's work per frame.
+func analyzeWork(frames []simulator.FrameInfo, cost time.Duration) time.Duration {
+	best := time.Duration(0)
+	for i, fr := range frames {
+		if i == 5 {
+			break
+		}
+		t0 := time.Now()
+		if _, err := analyze.Analyze(fr.JPEG, analyze.Options{Cost: cost}); err != nil {
+			continue
+		}
+		if d := time.Since(t0); best == 0 || d < best {
+			best = d
+		}
+	}
+	if best == 0 {
+		return cost
+	}
+	return best
 }

@@ -71,7 +71,7 @@ func TestIdealCycle(t *testing.T) {
 		{"cpu", withCost, 10 * time.Second, "cpu"},
 	}
 	for _, tc := range tests {
-		got := idealCycle(cfg, tc.knobs, actual, 1, 2)
+		got := idealCycle(cfg, tc.knobs, tc.knobs.AnalyzeCost, actual, 1, 2)
 		if got.CycleTime.D() != tc.want || got.Basis != tc.basis {
 			t.Errorf("%s: idealCycle = %s (%s); want %s (%s)", tc.name, got.CycleTime, got.Basis, tc.want, tc.basis)
 		}
