@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/camload/camload/system/analyze"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,10 +184,11 @@ func reconcile(errs map[string]int, faults map[string]int, retries int, drip str
 // efficiency ideal ÷ actual p50:
 //
 //	ideal = max(latency bound, CPU bound)
-//	latency bound = median camera latency × cameras ÷ concurrency
-//	concurrency   = min(client per-host limit, host capacity) × hosts,
-//	                capped by the fan-out (1 when sequential, workers
-//	                for a pool, cameras when unbounded)
+//	latency bound = the makespan of an ideal schedule (scheduleBound) of
+//	                the cameras' own latency draws over the concurrency
+//	concurrency   = min(client per-host limit, host capacity) slots per
+//	                host, or, when the fan-out is lower (1 when
+//	                sequential, workers for a pool), one pool of that many
 //	CPU bound     = analysis work per frame (measured: decode, tensor,
 //	                detection and the scenario's analyze cost) × frames
 //	                analyzed per cycle ÷ cores
@@ -195,7 +197,6 @@ func reconcile(errs map[string]int, faults map[string]int, retries int, drip str
 // client limits concurrency), "host capacity" (the fleet's per-host
 // capacity does) or "cpu".
 func idealCycle(cfg simulator.Config, k system.Knobs, perFrame time.Duration, cyc results.Cycles, cycles, cores int) results.Ideal {
-	median := medianLatency(cfg.Latency)
 	inf := math.MaxInt32
 	clientPerHost := inf
 	if k.Client == system.ClientShared && k.MaxConnsPerHost > 0 {
@@ -231,7 +232,12 @@ func idealCycle(cfg simulator.Config, k system.Knobs, perFrame time.Duration, cy
 		conc, basis = fan, "latency"
 	}
 	conc = max(min(conc, cfg.Cameras), 1)
-	latBound := time.Duration(float64(median) * float64(cfg.Cameras) / float64(conc))
+	var latBound time.Duration
+	if conc < perHost*hosts || perHost >= inf {
+		latBound = scheduleBound(cfg, conc, 0) // one pool of conc slots
+	} else {
+		latBound = scheduleBound(cfg, 0, perHost) // perHost slots on each host
+	}
 
 	frames := float64(cfg.Cameras)
 	if cycles > 0 && cyc.Count > 0 {
@@ -248,17 +254,6 @@ func idealCycle(cfg simulator.Config, k system.Knobs, perFrame time.Duration, cy
 	return id
 }
 
-// medianLatency is the typical added latency of the fleet's distribution.
-func medianLatency(l simulator.LatencyConfig) time.Duration {
-	switch l.Dist {
-	case "none":
-		return 0
-	case "uniform":
-		return (l.Min + l.Max) / 2
-	default:
-		return l.Median
-	}
-}
 
 // analyzeWork measures the analysis of one frame on this machine, as the
 // system does it (analyze.Analyze with the cell's cost): the fastest of one
@@ -282,4 +277,60 @@ func analyzeWork(frames []simulator.FrameInfo, cost time.Duration) time.Duration
 		return cost
 	}
 	return best
+}
+
+// scheduleBound is the makespan of an ideal schedule of one cycle, the
+// mean over a few rounds: camera i takes its own latency draw from the
+// fleet's distribution (simulator.Sampler, the fleet's seed and per-camera
+// factor), and the draws go longest first onto the least-loaded of `pool`
+// slots shared by all cameras or, when pool is 0, of perHost slots on
+// camera i's host (i % hosts, as the fleet places cameras). A median ×
+// cameras ÷ concurrency estimate would ignore that a cycle waits for its
+// slowest camera.
+func scheduleBound(cfg simulator.Config, pool, perHost int) time.Duration {
+	const rounds = 3
+	smp := simulator.NewSampler(cfg.Latency, cfg.Seed)
+	hosts := max(cfg.Hosts, 1)
+	var total time.Duration
+	for r := uint64(1); r <= rounds; r++ {
+		groups := make([][]time.Duration, 1)
+		slots := pool
+		if pool == 0 {
+			groups, slots = make([][]time.Duration, hosts), perHost
+		}
+		for i := 0; i < cfg.Cameras; i++ {
+			g := 0
+			if pool == 0 {
+				g = i % hosts
+			}
+			groups[g] = append(groups[g], smp.Sample(i, r))
+		}
+		var makespan time.Duration
+		for _, draws := range groups {
+			makespan = max(makespan, lpt(draws, slots))
+		}
+		total += makespan
+	}
+	return total / rounds
+}
+
+// lpt schedules jobs longest first onto the least-loaded of n slots and
+// returns the makespan.
+func lpt(jobs []time.Duration, n int) time.Duration {
+	if len(jobs) == 0 {
+		return 0
+	}
+	n = max(min(n, len(jobs)), 1)
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i] > jobs[j] })
+	load := make([]time.Duration, n)
+	for _, d := range jobs {
+		least := 0
+		for i := 1; i < n; i++ {
+			if load[i] < load[least] {
+				least = i
+			}
+		}
+		load[least] += d
+	}
+	return slices.Max(load)
 }
