@@ -254,7 +254,6 @@ func idealCycle(cfg simulator.Config, k system.Knobs, perFrame time.Duration, cy
 	return id
 }
 
-
 // analyzeWork measures the analysis of one frame on this machine, as the
 // system does it (analyze.Analyze with the cell's cost): the fastest of one
 // run over each of a few of the fleet's own frames, so that a busy moment
