@@ -502,6 +502,12 @@ func openDeps(ctx context.Context, o serveOptions, be *backends.Backends, reg pr
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	// Embedded FerretDB on SQLite scans a table for every _id lookup
+	// unless given the index its queries can use.
+	if _, err := be.IndexIDs(cctx, o.db); err != nil && !errors.Is(err, backends.ErrNotSQLite) {
+		_ = m.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	bopts := store.DefaultBufferOptions
 	bopts.Capacity = o.bufferSize
 	buf, err := store.NewBuffered(m, reg, bopts)
