@@ -25,17 +25,34 @@ test: lint
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
 
-# bench: the five modes at 100 and 1000 cameras, then its reports.
-# bench-quick: the same at 100 cameras only (< 3 min). Run folders go to
-# $(BENCH_OUT)/<scenario>; results.json there is what `camload gate` reads.
+# bench: the blog's reproduction — blog-scaling (unoptimized at 100 and 1000
+# cameras), blog-before-after (1000 cameras, unoptimized vs optimized, API
+# throughput) and modes (all five modes at 100 and 1000), each with its
+# reports. bench-quick: blog-before-after alone (< 3 min).
+# Run folders go to $(BENCH_OUT)/<scenario>; results.json there is what
+# `camload gate` reads.
 BENCH_OUT ?= runs
+BENCH_SCENARIOS ?= blog-scaling blog-before-after modes
+
 bench: build
-	$(BIN) run --out $(BENCH_OUT)/modes-quick scenarios/modes-quick.yaml
-	$(BIN) report $(BENCH_OUT)/modes-quick
+	@for s in $(BENCH_SCENARIOS); do \
+	  $(BIN) run --out $(BENCH_OUT)/$$s scenarios/$$s.yaml || exit $$?; \
+	  $(BIN) report $(BENCH_OUT)/$$s || exit $$?; \
+	done
 
 bench-quick: build
-	$(BIN) run --out $(BENCH_OUT)/modes-quick-100 --cameras 100 scenarios/modes-quick.yaml
-	$(BIN) report $(BENCH_OUT)/modes-quick-100
+	$(BIN) run --out $(BENCH_OUT)/blog-before-after scenarios/blog-before-after.yaml
+	$(BIN) report $(BENCH_OUT)/blog-before-after
+
+# report: rewrite the reports of every run folder under $(BENCH_OUT).
+report: build
+	@for d in $(BENCH_OUT)/*/; do [ -f $$d/results.json ] && $(BIN) report $$d; done; true
+
+# gate: thresholds of a run (and, with BASELINE=base/results.json,
+# regressions against it). RUN defaults to the before/after run.
+RUN ?= $(BENCH_OUT)/blog-before-after
+gate: build
+	$(BIN) gate $(if $(BASELINE),--baseline $(BASELINE)) $(RUN)/results.json
 
 clean:
 	rm -rf bin

@@ -205,7 +205,7 @@ func mapEnv(m map[string]string) LookupEnv {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"smoke.yaml", "modes-quick.yaml"} {
+	for _, name := range []string{"smoke.yaml", "modes.yaml", "blog-scaling.yaml", "blog-before-after.yaml"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

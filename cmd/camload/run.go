@@ -39,7 +39,7 @@ Exit codes: 0 every cell ran (thresholds are judged by camload gate), 1 a
 cell failed, 2 bad scenario or usage, 130 interrupted (partial results are
 written, children are stopped).`,
 		Example: `  camload run scenarios/smoke.yaml
-  camload run --out runs/modes --modes sync,batched --cameras 100 scenarios/modes-quick.yaml
+  camload run --out runs/modes --modes sync,batched --cameras 100 scenarios/modes.yaml
   vegeta report runs/modes/cells/sync-100-r0/api-latest.bin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

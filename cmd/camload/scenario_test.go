@@ -24,8 +24,8 @@ func TestScenarioValidate(t *testing.T) {
 		stderr []string
 	}{
 		// The shipped scenarios are valid.
-		{[]string{"scenario", "validate", "../../scenarios/smoke.yaml", "../../scenarios/modes-quick.yaml"}, exitOK,
-			[]string{"smoke.yaml: OK (smoke: 4 cells", "modes-quick.yaml: OK"}, nil},
+		{[]string{"scenario", "validate", "../../scenarios/smoke.yaml", "../../scenarios/modes.yaml"}, exitOK,
+			[]string{"smoke.yaml: OK (smoke: 4 cells", "modes.yaml: OK"}, nil},
 		// Every bad field is reported with file and line; exit 2.
 		{[]string{"scenario", "validate", bad}, exitUsage, nil,
 			[]string{bad + ":3: fleet.cameras[1]: must be 1…20000, got 0", bad + ":5: system.modes[1]: must be one of"}},
