@@ -35,14 +35,13 @@ BENCH_OUT ?= runs
 BENCH_SCENARIOS ?= blog-scaling blog-before-after modes
 
 bench: build
-	@for s in $(BENCH_SCENARIOS); do \
-	  $(BIN) run --out $(BENCH_OUT)/$$s scenarios/$$s.yaml || exit $$?; \
-	  $(BIN) report $(BENCH_OUT)/$$s || exit $$?; \
-	done
+	@rc=0; for s in $(BENCH_SCENARIOS); do \
+	  $(BIN) run --out $(BENCH_OUT)/$$s scenarios/$$s.yaml || rc=$$?; \
+	  $(BIN) report $(BENCH_OUT)/$$s || rc=$$?; \
+	done; exit $$rc
 
 bench-quick: build
-	$(BIN) run --out $(BENCH_OUT)/blog-before-after scenarios/blog-before-after.yaml
-	$(BIN) report $(BENCH_OUT)/blog-before-after
+	@$(MAKE) --no-print-directory bench BENCH_SCENARIOS=blog-before-after
 
 # report: rewrite the reports of every run folder under $(BENCH_OUT).
 report: build
