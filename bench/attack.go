@@ -166,14 +166,17 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	return res, ctx.Err()
 }
 
-// CapacitySearch binary-searches the highest rate in [MinRate, MaxRate]
+// CapacitySearch binary-searches (geometrically) the highest rate in [MinRate, MaxRate]
 // whose attack meets the SLO (corrected p99 and error rate), one attack of
 // StepDuration per step. It returns nil when no tested rate met the SLO.
 func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, logf func(string, ...any)) (*float64, error) {
 	lo, hi := c.MinRate, c.MaxRate
 	var best *float64
 	for step := 0; step < c.Steps; step++ {
-		rate := (lo + hi) / 2
+		// Geometric midpoint: rates span orders of magnitude (an uncached
+		// endpoint may hold a few req/s, a cached one thousands), and an
+		// arithmetic bisection of 1…5000 would never test below 20.
+		rate := math.Sqrt(lo * hi)
 		if step == 0 {
 			rate = lo // the floor first: if it fails there is nothing to search
 		}
