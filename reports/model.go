@@ -225,7 +225,7 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 		}
 		t.Rows = append(t.Rows, []string{tpLabel, valueUnit(a, tp, " req/s"), valueUnit(b, tp, " req/s"), change(a, b, tp)})
 		d.Sections = append(d.Sections, section{ID: "before-after", Title: fmt.Sprintf("Before / after at %d cameras: %s vs %s", large, first, last),
-			Intro: "CPU is of the whole machine. Throughput is successful API requests per second, summed over endpoints.", Tables: []table{t}})
+			Intro: "CPU is of the whole machine. Throughput is the highest rate meeting the SLO (capacity search), summed over the searched endpoints, or else successful API requests per second summed over endpoints.", Tables: []table{t}})
 	}
 	d.Sections = append(d.Sections, modesSection(run, groups, modes, counts))
 	if s, ok := apiSection(groups); ok {

@@ -143,7 +143,7 @@ func TestMarkdownBlogTables(t *testing.T) {
 		"## Scaling: sync at 100 vs 1000 cameras",                    // first table
 		"## Before / after at 1000 cameras: sync vs batched",         // second table
 		"| Metric | Before (sync) | After (batched) | Improvement |", // its header
-		"| Throughput (API) |",                                       // its throughput row
+		"| Throughput (API capacity) |",                              // its throughput row: the searched capacity
 		"sync/1000 repeat 2: over budget",                            // the over-budget cell, named
 		"`image.NewYCbCr`",                                           // a heap profile top
 		"| Cycle p99 | 9.87s (2/3) |",                                // median over the 2 ok repeats

@@ -85,7 +85,8 @@ func quantile(q results.Quantiles, stat string) (float64, bool) {
 //	cpu_core, cpu_machine                   percent (100 = one core / every core)
 //	goroutines_peak, fds_peak, gc_pause_max, gc_pause_total
 //	efficiency, ideal_cycle                 ideal ÷ actual cycle time, ideal time
-//	api_throughput, api_capacity            summed over endpoints (req/s)
+//	api_throughput                          summed over endpoints (req/s)
+//	api_capacity                            summed over the endpoints whose capacity was searched (req/s)
 //	api.<endpoint>.{p50,p90,p95,p99,max,mean,throughput,success,error_rate,capacity,rate}
 //	api.<endpoint>.raw_{p50,…}              latency from the actual send time (no CO correction)
 //
@@ -147,7 +148,7 @@ func Metric(c results.Cell, name string) (float64, Unit, bool) {
 				n++
 			}
 		}
-		return sum, Count, n > 0 && n == len(c.API)
+		return sum, Count, n > 0
 	}
 	return 0, Count, false
 }
