@@ -23,6 +23,7 @@ var SampleEvery = 250 * time.Millisecond
 type reading struct {
 	at         time.Time
 	rss        float64
+	rssPeak    float64 // camload_process_rss_peak_bytes (VmHWM since the cycle began)
 	cpu        float64 // process_cpu_seconds_total
 	goroutines float64
 	fds        float64
@@ -73,6 +74,9 @@ func parseMetrics(r io.Reader) (reading, error) {
 		return 0
 	}
 	rd.rss = val("process_resident_memory_bytes")
+	// The system's own high-water mark since its cycle began: a burst
+	// between two readings still counts towards the peak.
+	rd.rssPeak = val("camload_process_rss_peak_bytes")
 	rd.cpu = val("process_cpu_seconds_total")
 	rd.goroutines = val("go_goroutines")
 	rd.fds = val("process_open_fds")
@@ -145,14 +149,16 @@ func (s *sampler) add(rd reading) {
 	smp := results.Sample{At: results.Duration(rd.at.Sub(s.start)), RSS: int64(rd.rss), Goroutines: int(rd.goroutines), FDs: int(rd.fds)}
 	if s.n == 0 {
 		s.first = rd
-	} else if dt := rd.at.Sub(s.prev.at).Seconds(); dt > 0 {
+	} else if dt := rd.at.Sub(s.prev.at).Seconds(); dt >= 0.1 {
+		// Two readings a few ms apart (the final one) would turn a
+		// CPU-seconds counter's granularity into a spike.
 		smp.CPUPercent = 100 * (rd.cpu - s.prev.cpu) / dt
 	}
 	s.prev = rd
 	s.n++
 	s.rssSum += rd.rss
-	if int64(rd.rss) > r.RSSPeak {
-		r.RSSPeak = int64(rd.rss)
+	if peak := int64(max(rd.rss, rd.rssPeak)); peak > r.RSSPeak {
+		r.RSSPeak = peak
 	}
 	if int(rd.goroutines) > r.GoroutinesPeak {
 		r.GoroutinesPeak = int(rd.goroutines)

@@ -45,6 +45,6 @@ func (s *System) AdminHandler(g prometheus.Gatherer) http.Handler {
 // collectors, for the admin /metrics of one system.
 func NewRegistry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
-	r.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	r.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector(), newPeakRSSGauge())
 	return r
 }

@@ -53,6 +53,7 @@ func (s *System) RunCycle(ctx context.Context) (CycleSummary, error) {
 		return CycleSummary{}, ErrNotReady
 	}
 	n := s.cycleN.Add(1)
+	resetPeakRSS() // the peak-RSS gauge now covers this cycle
 	started := s.now()
 	t0 := time.Now()
 	visits := make([]visit, len(cams))
