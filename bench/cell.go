@@ -163,7 +163,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}
 	defer func() { <-cpuDone }()
 
-	before := fleet.Faults()
+	before, conns := fleet.Faults(), fleet.Connections()
 	cyc := newCycleStats()
 	for i := 0; i < c.sc.System.Cycles; i++ {
 		c.prog.step(c, fmt.Sprintf("cycle %d/%d", i+1, c.sc.System.Cycles))
@@ -176,6 +176,8 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
+	churn := int64(fleet.Connections() - conns)
+	c.cell.Cycles.Connections = &churn
 	c.cell.Faults = faultDelta(before, after)
 	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout))
 

@@ -296,6 +296,7 @@ var modeRows = []row{
 	{"CPU (machine)", "cpu_machine"},
 	{"Goroutines peak", "goroutines_peak"},
 	{"Open FDs peak", "fds_peak"},
+	{"New camera connections", "camera_connections"},
 	{"GC pause max", "gc_pause_max"},
 	{"API throughput (req/s)", "api_throughput"},
 	{"Ideal cycle", "ideal_cycle"},

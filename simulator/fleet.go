@@ -416,3 +416,15 @@ func (f *Fleet) Snapshot(id string, at time.Time) ([]byte, Truth, bool) {
 	}
 	return f.frameAt(parseCameraID(id), t.Frame).body, t, true
 }
+
+// Connections returns the number of connections the fleet's hosts have
+// accepted since Start: a client that reuses keep-alive connections opens a
+// few per host, one that does not opens one per snapshot. It is safe for
+// concurrent use.
+func (f *Fleet) Connections() uint64 {
+	var n uint64
+	for _, h := range f.hosts {
+		n += h.conns.Load()
+	}
+	return n
+}

@@ -97,6 +97,10 @@ type Cycles struct {
 	// after a reused connection failed (system.CycleSummary.Retries); a
 	// retry absorbs a fleet reset fault.
 	Retries int `json:"retries,omitempty"`
+	// Connections is the number of new connections the fleet's hosts
+	// accepted during the measured cycles (connection churn); nil in
+	// results written before it was measured.
+	Connections *int64 `json:"fleet_connections,omitempty"`
 	// ErrorRate is errors ÷ visits (0 … 1).
 	ErrorRate float64 `json:"error_rate"`
 	// Reconciled is true when every error the system counted is matched

@@ -84,6 +84,7 @@ func quantile(q results.Quantiles, stat string) (float64, bool) {
 //	rss_peak, rss_mean                      bytes
 //	cpu_core, cpu_machine                   percent (100 = one core / every core)
 //	goroutines_peak, fds_peak, gc_pause_max, gc_pause_total
+//	camera_connections                      new connections the fleet accepted during the measured cycles
 //	efficiency, ideal_cycle                 ideal ÷ actual cycle time, ideal time
 //	api_throughput                          summed over endpoints (req/s)
 //	api_capacity                            summed over the endpoints whose capacity was searched (req/s)
@@ -125,6 +126,11 @@ func Metric(c results.Cell, name string) (float64, Unit, bool) {
 		return float64(r.GoroutinesPeak), Count, r.GoroutinesPeak > 0
 	case "fds_peak":
 		return float64(r.FDsPeak), Count, r.FDsPeak > 0
+	case "camera_connections":
+		if c.Cycles.Connections == nil {
+			return 0, Count, false
+		}
+		return float64(*c.Cycles.Connections), Count, true
 	case "gc_pause_max":
 		return float64(r.GCPauseMax), Nanoseconds, r.RSSPeak > 0
 	case "gc_pause_total":
@@ -214,7 +220,7 @@ func KnownMetric(name string) bool {
 	}
 	switch name {
 	case "error_rate", "rss_peak", "rss_mean", "cpu_core", "cpu_machine", "goroutines_peak",
-		"fds_peak", "gc_pause_max", "gc_pause_total", "efficiency", "ideal_cycle",
+		"fds_peak", "camera_connections", "gc_pause_max", "gc_pause_total", "efficiency", "ideal_cycle",
 		"api_throughput", "api_capacity":
 		return true
 	}
