@@ -262,4 +262,3 @@ func (t *Tracker[K, R]) WaitIdle(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
