@@ -158,4 +158,3 @@ func checkField(t *testing.T, err error, field string) {
 		t.Errorf("Validate() = %q; want it to name %s", got, field)
 	}
 }
-

@@ -21,6 +21,12 @@ const (
 	DefaultHostLimitWindow  = 20
 )
 
+// ceilingSlowdown is how many times more successes it takes to raise the
+// limit back to the level of the last overload: the gateway is probed
+// there less often, so it answers fewer 503s, yet a gateway that got
+// more capacity is still found.
+const ceilingSlowdown = 4
+
 // HostLimitOptions configures HostLimits. Every zero value means its
 // default.
 type HostLimitOptions struct {
@@ -36,9 +42,11 @@ type HostLimitOptions struct {
 	// means DefaultHostLimitBackoff.
 	Backoff float64
 	// Window is the least number of successes, of requests admitted while
-	// the host was at its limit, that raise the limit by 1; the window is
+	// at least half the limit was in flight, that raise the limit by 1
+	// (a host used far below its limit does not raise it); the window is
 	// max(Window, limit), so the increase is about one per round of
-	// requests. Zero means DefaultHostLimitWindow.
+	// requests, and four times that to reach the level of the last
+	// overload again. Zero means DefaultHostLimitWindow.
 	Window int
 }
 
@@ -96,6 +104,7 @@ type host struct {
 	limit     float64 // admission uses ⌊limit⌋ ≥ 1
 	inFlight  int
 	successes int    // toward the next increase
+	ceiling   int    // the limit at the last decrease; 0 before any
 	epoch     uint64 // bumped on every decrease
 	waiters   []*waiter
 	overloads uint64
@@ -132,6 +141,10 @@ func (hl *HostLimits) get(key string) *host {
 
 func (h *host) cap() int { return max(1, int(h.limit)) }
 
+// busy says a request just admitted uses the limit: at least half of it is
+// in flight (a host used far below its limit learns nothing about it).
+func (h *host) busy() bool { return 2*h.inFlight >= h.cap() }
+
 // Acquire waits for a slot at host key and returns the function that gives
 // it back with the request's outcome; call it exactly once (later calls do
 // nothing). It fails only when ctx ends first, with ctx's error.
@@ -143,7 +156,7 @@ func (hl *HostLimits) Acquire(ctx context.Context, key string) (release func(Out
 	h.mu.Lock()
 	if len(h.waiters) == 0 && h.inFlight < h.cap() {
 		h.inFlight++
-		r := hl.releaser(h, h.inFlight >= h.cap(), h.epoch)
+		r := hl.releaser(h, h.busy(), h.epoch)
 		h.mu.Unlock()
 		return r, nil
 	}
@@ -176,11 +189,11 @@ func (hl *HostLimits) TryAcquire(key string) (release func(Outcome), ok bool) {
 		return nil, false
 	}
 	h.inFlight++
-	return hl.releaser(h, h.inFlight >= h.cap(), h.epoch), true
+	return hl.releaser(h, h.busy(), h.epoch), true
 }
 
-// grant admits waiters while there is room; h.mu is held. A granted waiter
-// was admitted at the limit by definition (busy).
+// grant admits waiters while there is room; h.mu is held. A waiter was
+// admitted at the limit by definition (busy).
 func (hl *HostLimits) grant(h *host) {
 	for len(h.waiters) > 0 && h.inFlight < h.cap() {
 		w := h.waiters[0]
@@ -193,7 +206,7 @@ func (hl *HostLimits) grant(h *host) {
 }
 
 // releaser returns the release function of a request admitted in epoch;
-// busy says the host was at its limit when it was admitted (only those
+// busy says the host used its limit when it was admitted (only those
 // requests' successes show the limit is safe to raise).
 func (hl *HostLimits) releaser(h *host, busy bool, epoch uint64) func(Outcome) {
 	var once sync.Once
@@ -206,7 +219,11 @@ func (hl *HostLimits) releaser(h *host, busy bool, epoch uint64) func(Outcome) {
 			case Success:
 				if busy {
 					h.successes++
-					if h.successes >= max(hl.o.Window, h.cap()) && h.limit < float64(hl.o.Max) {
+					need := max(hl.o.Window, h.cap())
+					if h.ceiling > 0 && h.cap()+1 >= h.ceiling {
+						need *= ceilingSlowdown
+					}
+					if h.successes >= need && h.limit < float64(hl.o.Max) {
 						h.limit = math.Min(h.limit+1, float64(hl.o.Max))
 						h.successes = 0
 						h.increases++
@@ -215,10 +232,14 @@ func (hl *HostLimits) releaser(h *host, busy bool, epoch uint64) func(Outcome) {
 			case Overload:
 				h.overloads++
 				if epoch == h.epoch {
-					h.limit = math.Max(1, math.Min(h.limit*hl.o.Backoff, float64(h.cap()-1)))
+					c := h.cap()
+					h.ceiling = c
+					h.limit = math.Max(1, math.Min(h.limit*hl.o.Backoff, float64(c-1)))
 					h.successes = 0
 					h.epoch++
-					h.decreases++
+					if h.cap() < c {
+						h.decreases++
+					}
 				}
 			}
 			hl.grant(h)
