@@ -198,9 +198,12 @@ func (d *Deadlines) Forget(id string) { d.cams.Delete(id) }
 // quantile returns the q-quantile of s (nearest rank: the ⌈q·n⌉-th
 // smallest) without modifying s.
 func quantile(s []time.Duration, q float64) time.Duration {
+	r := int(math.Ceil(q*float64(len(s)))) - 1
+	if r >= len(s)-1 { // the maximum (q=0.99 with fewer than 100 samples)
+		return slices.Max(s)
+	}
 	var buf [128]time.Duration
 	c := append(buf[:0], s...)
 	slices.Sort(c)
-	r := int(math.Ceil(q*float64(len(c)))) - 1
-	return c[min(max(r, 0), len(c)-1)]
+	return c[max(r, 0)]
 }

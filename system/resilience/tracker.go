@@ -32,9 +32,10 @@ type Tracker[K comparable, R any] struct {
 	o         TrackerOptions[K, R]
 	mu        sync.Mutex
 	inFlight  map[K]flight[K, R]
-	idle      chan struct{} // closed while nothing is in flight
+	idle      chan struct{} // closed when nothing is in flight; made by WaitIdle
 	late      uint64
 	abandoned uint64
+	lastSize  int // cameras started in the last cycle, to size the next
 }
 
 type flight[K comparable, R any] struct {
@@ -47,9 +48,7 @@ func NewTracker[K comparable, R any](o TrackerOptions[K, R]) *Tracker[K, R] {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	idle := make(chan struct{})
-	close(idle)
-	return &Tracker[K, R]{o: o, inFlight: map[K]flight[K, R]{}, idle: idle}
+	return &Tracker[K, R]{o: o, inFlight: map[K]flight[K, R]{}}
 }
 
 // Cycle is one cycle of a Tracker; it is safe for concurrent use.
@@ -59,6 +58,7 @@ type Cycle[K comparable, R any] struct {
 	closed   bool // no more Starts
 	cut      bool
 	pending  int
+	started  int
 	complete chan struct{} // closed once closed && pending == 0
 	results  map[K]R
 	cutoff   Cutoff[K, R]
@@ -66,7 +66,10 @@ type Cycle[K comparable, R any] struct {
 
 // Begin starts tracking cycle n.
 func (t *Tracker[K, R]) Begin(n int64) *Cycle[K, R] {
-	return &Cycle[K, R]{t: t, n: n, complete: make(chan struct{}), results: map[K]R{}}
+	t.mu.Lock()
+	size := t.lastSize
+	t.mu.Unlock()
+	return &Cycle[K, R]{t: t, n: n, complete: make(chan struct{}), results: make(map[K]R, size)}
 }
 
 // StartResult says whether Cycle.Start started a camera.
@@ -104,11 +107,9 @@ func (c *Cycle[K, R]) Start(id K) StartResult {
 	if _, ok := t.inFlight[id]; ok {
 		return StillInFlight
 	}
-	if len(t.inFlight) == 0 {
-		t.idle = make(chan struct{})
-	}
 	t.inFlight[id] = flight[K, R]{c: c, started: t.o.Now()}
 	c.pending++
+	c.started++
 	return Started
 }
 
@@ -124,8 +125,9 @@ func (c *Cycle[K, R]) Done(id K, r R) (onTime bool) {
 		return false
 	}
 	delete(t.inFlight, id)
-	if len(t.inFlight) == 0 {
+	if len(t.inFlight) == 0 && t.idle != nil {
 		close(t.idle)
+		t.idle = nil
 	}
 	c.pending--
 	if !c.cut {
@@ -182,6 +184,7 @@ func (c *Cycle[K, R]) Cut() Cutoff[K, R] {
 		return c.cutoff
 	}
 	c.cut = true
+	t.lastSize = c.started
 	now := t.o.Now()
 	co := Cutoff[K, R]{Results: c.results, Complete: c.closed && c.pending == 0}
 	for id, f := range t.inFlight {
@@ -253,6 +256,13 @@ func (t *Tracker[K, R]) InFlight() map[K]int64 {
 // or returns ctx's error when ctx ends first.
 func (t *Tracker[K, R]) WaitIdle(ctx context.Context) error {
 	t.mu.Lock()
+	if len(t.inFlight) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
 	idle := t.idle
 	t.mu.Unlock()
 	select {
