@@ -10,8 +10,8 @@ import (
 type TrackerOptions[K comparable, R any] struct {
 	// OnLate receives every result that arrives after its cycle was cut
 	// off, for storing as late. It is called by the goroutine calling
-	// Done, with no lock held. Nil drops late results (they are still
-	// counted).
+	// Done, with no lock held; the camera counts as in flight until it
+	// returns. Nil drops late results (they are still counted).
 	OnLate func(Late[K, R])
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
@@ -41,6 +41,7 @@ type Tracker[K comparable, R any] struct {
 type flight[K comparable, R any] struct {
 	c       *Cycle[K, R]
 	started time.Time
+	done    bool // late, its OnLate running
 }
 
 // NewTracker returns an idle Tracker.
@@ -114,23 +115,21 @@ func (c *Cycle[K, R]) Start(id K) StartResult {
 }
 
 // Done records camera id's result and reports whether it was on time. A
-// result after c was cut off is late: it is counted and handed to OnLate.
-// Done of a camera not in flight in c does nothing and returns false.
+// result after c was cut off is late: it is counted and handed to OnLate,
+// and the camera stays in flight (StillInFlight to later cycles) until
+// OnLate returns. Done of a camera not in flight in c does nothing and
+// returns false.
 func (c *Cycle[K, R]) Done(id K, r R) (onTime bool) {
 	t := c.t
 	t.mu.Lock()
 	f, ok := t.inFlight[id]
-	if !ok || f.c != c {
+	if !ok || f.c != c || f.done {
 		t.mu.Unlock()
 		return false
 	}
-	delete(t.inFlight, id)
-	if len(t.inFlight) == 0 && t.idle != nil {
-		close(t.idle)
-		t.idle = nil
-	}
 	c.pending--
 	if !c.cut {
+		t.land(id)
 		c.results[id] = r
 		if c.closed && c.pending == 0 {
 			close(c.complete)
@@ -138,13 +137,30 @@ func (c *Cycle[K, R]) Done(id K, r R) (onTime bool) {
 		t.mu.Unlock()
 		return true
 	}
+	// Late: the camera stays in flight until OnLate returns, so the next
+	// cycle does not fetch it before its late result is stored, and
+	// WaitIdle waits for the storing.
 	t.late++
+	f.done = true
+	t.inFlight[id] = f
 	late := Late[K, R]{ID: id, Cycle: c.n, Result: r, Took: t.o.Now().Sub(f.started)}
 	t.mu.Unlock()
 	if t.o.OnLate != nil {
 		t.o.OnLate(late)
 	}
+	t.mu.Lock()
+	t.land(id)
+	t.mu.Unlock()
 	return false
+}
+
+// land removes camera id from the cameras in flight; t.mu is held.
+func (t *Tracker[K, R]) land(id K) {
+	delete(t.inFlight, id)
+	if len(t.inFlight) == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
 }
 
 // Close says no more cameras will be started in c; once every started
@@ -252,8 +268,9 @@ func (t *Tracker[K, R]) InFlight() map[K]int64 {
 	return m
 }
 
-// WaitIdle waits until no camera is in flight (for a graceful shutdown),
-// or returns ctx's error when ctx ends first.
+// WaitIdle waits until no camera is in flight and every OnLate call has
+// returned (for a graceful shutdown), or returns ctx's error when ctx ends
+// first.
 func (t *Tracker[K, R]) WaitIdle(ctx context.Context) error {
 	t.mu.Lock()
 	if len(t.inFlight) == 0 {

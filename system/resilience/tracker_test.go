@@ -234,3 +234,43 @@ func TestTrackerWaitEmptyCycle(t *testing.T) {
 		t.Errorf("WaitIdle of an idle tracker = %v", err)
 	}
 }
+
+// TestTrackerLateStoredFirst checks that a camera whose late result is
+// being stored (OnLate running) is not started again and keeps WaitIdle
+// waiting, so observations are stored in order and a shutdown waits for
+// the store.
+func TestTrackerLateStoredFirst(t *testing.T) {
+	t.Parallel()
+	storing, stored := make(chan struct{}), make(chan struct{})
+	tr := resilience.NewTracker(resilience.TrackerOptions[string, int]{OnLate: func(resilience.Late[string, int]) {
+		close(storing)
+		<-stored
+	}})
+	c1 := tr.Begin(1)
+	c1.Start("a")
+	c1.Close()
+	c1.Cut()
+	done := make(chan bool)
+	go func() { done <- c1.Done("a", 1) }()
+	<-storing
+	c2 := tr.Begin(2)
+	if got := c2.Start("a"); got != resilience.StillInFlight {
+		t.Errorf("Start(a) while its late result is stored = %s; want %s", got, resilience.StillInFlight)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tr.WaitIdle(ctx); err == nil {
+		t.Error("WaitIdle returned nil while a late result was being stored")
+	}
+	close(stored)
+	if onTime := <-done; onTime {
+		t.Error("Done after the cut-off = true; want false (late)")
+	}
+	if err := tr.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c2.Start("a"); got != resilience.Started {
+		t.Errorf("Start(a) after its late result was stored = %s; want %s", got, resilience.Started)
+	}
+	c2.Done("a", 2)
+}
