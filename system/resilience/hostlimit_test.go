@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -289,5 +290,60 @@ func TestHostLimitOptionsValidate(t *testing.T) {
 			t.Parallel()
 			checkField(t, tt.o.Validate(), tt.field)
 		})
+	}
+}
+
+// TestHostLimitsConcurrent drives one host from many goroutines against a
+// gateway of capacity 3 and checks that the requests in flight never
+// exceed the initial limit of 8 (16 goroutines would, were admission not
+// bounded; the limit only falls against this gateway), that every slot
+// comes back and that the gateway's refusals lowered the limit. (As the
+// goroutines finish, demand falls below the limit and it may climb back:
+// fewer than 3 in flight cannot overload this gateway.)
+func TestHostLimitsConcurrent(t *testing.T) {
+	t.Parallel()
+	hl, err := resilience.NewHostLimits(resilience.HostLimitOptions{Initial: 8, Window: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	serving, most := 0, 0
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 200 {
+				release, err := hl.Acquire(ctx, "h")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				serving++
+				ok := serving <= 3
+				most = max(most, serving)
+				mu.Unlock()
+				runtime.Gosched()
+				mu.Lock()
+				serving--
+				mu.Unlock()
+				if ok {
+					release(resilience.Success)
+				} else {
+					release(resilience.Overload)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := hl.Hosts()[0]
+	if st.InFlight != 0 || st.Waiting != 0 {
+		t.Errorf("after the run: %+v; want nothing in flight or waiting", st)
+	}
+	if most > 8 {
+		t.Errorf("%d requests in flight at once; want ≤ the initial limit 8", most)
+	}
+	if st.Decreases == 0 || st.Limit > 8 {
+		t.Errorf("%+v after 3200 requests to a gateway of 3; want decreases, limit ≤ 8", st)
 	}
 }
