@@ -153,9 +153,13 @@ func (d *Deadlines) Observe(id string, latency time.Duration) {
 	d.record(id, max(0, latency), false)
 }
 
-// Expired records that a fetch of camera id hit the deadline Deadline
-// returned for it; it counts as a latency of that deadline.
-func (d *Deadlines) Expired(id string) { d.record(id, 0, true) }
+// Expired records that a fetch of camera id hit deadline, the one
+// Deadline returned for it when the fetch started; it counts as a latency
+// of deadline (a lower bound of the real one). A deadline ≤ 0 means the
+// camera's current deadline.
+func (d *Deadlines) Expired(id string, deadline time.Duration) {
+	d.record(id, deadline, deadline <= 0)
+}
 
 func (d *Deadlines) record(id string, latency time.Duration, expired bool) {
 	v, ok := d.cams.Load(id)

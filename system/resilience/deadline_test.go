@@ -15,7 +15,7 @@ func TestDeadlines(t *testing.T) {
 	t.Parallel()
 	opts := resilience.DeadlineOptions{Initial: 5 * time.Second, K: 2, Floor: 100 * ms, Cap: 3 * time.Second, Window: 4, MinSamples: 3}
 	type step struct {
-		lat     time.Duration // observed latency; 0 with expired
+		lat     time.Duration // observed latency; with expired, the deadline that expired (0: the current one)
 		expired bool
 		want    time.Duration // Deadline after the step
 	}
@@ -44,6 +44,11 @@ func TestDeadlines(t *testing.T) {
 			{lat: 300 * ms}, {lat: 300 * ms}, {lat: 300 * ms, want: 600 * ms},
 			{expired: true, want: 1200 * ms}, {expired: true, want: 2400 * ms},
 		}},
+		// a fetch that expired under an older, longer deadline counts as that
+		{"expired explicit", []step{
+			{lat: 300 * ms}, {lat: 300 * ms}, {lat: 300 * ms, want: 600 * ms},
+			{expired: true, lat: time.Second, want: 2 * time.Second},
+		}},
 		// negative latencies count as 0 (then floored)
 		{"negative", []step{{lat: -time.Second}, {lat: -time.Second}, {lat: -time.Second, want: 100 * ms}}},
 	}
@@ -56,7 +61,7 @@ func TestDeadlines(t *testing.T) {
 			}
 			for i, s := range tt.steps {
 				if s.expired {
-					d.Expired("cam")
+					d.Expired("cam", s.lat)
 				} else {
 					d.Observe("cam", s.lat)
 				}

@@ -59,7 +59,8 @@ func (p *poller) cycle(ctx context.Context, n int64, cams []string, budget time.
 				c.Done(id, result{err: err})
 				return
 			}
-			fctx, cancel := context.WithTimeout(ctx, p.deadlines.Deadline(id))
+			dl := p.deadlines.Deadline(id)
+			fctx, cancel := context.WithTimeout(ctx, dl)
 			lat, err := p.fetch(fctx, id)
 			cancel()
 			out := resilience.Success
@@ -68,7 +69,7 @@ func (p *poller) cycle(ctx context.Context, n int64, cams []string, budget time.
 				out = resilience.Overload
 			case errors.Is(err, context.DeadlineExceeded):
 				out = resilience.Failure
-				p.deadlines.Expired(id)
+				p.deadlines.Expired(id, dl)
 			case err != nil:
 				out = resilience.Failure
 			default:
