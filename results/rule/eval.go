@@ -433,7 +433,17 @@ func ivDiv(a, b iv, zero *bool) iv {
 		*zero = true
 		return unbounded
 	}
-	return ivMul(a, iv{1 / b.hi, 1 / b.lo})
+	// Divide the ends directly (not by the reciprocal, so that x / x is
+	// exactly 1); ∞/∞ is no end of the quotient.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range [2]float64{a.lo, a.hi} {
+		for _, y := range [2]float64{b.lo, b.hi} {
+			if q := x / y; !math.IsNaN(q) {
+				lo, hi = min(lo, q), max(hi, q)
+			}
+		}
+	}
+	return iv{lo, hi}
 }
 
 func eval(e Expr, env map[*Ref]iv, zero *bool) iv {
@@ -646,14 +656,13 @@ func (r *Rule) judge(refs []*Ref, cells []Cell, src Source, opts Options) (Resul
 	if divZero {
 		res.Warnings = append(res.Warnings, "a divisor can be zero: the quotient is unbounded")
 	}
-	opDims := func(u Unit) dim { return unitDim(u) }
 	for j := range res.Operands {
-		res.Operands[j].Value = est(point[j], opCI[j], opts.Confidence, opDims(res.Operands[j].Sample.Unit))
+		res.Operands[j].Value = est(point[j], opCI[j], opts.Confidence, unitDim(res.Operands[j].Sample.Unit))
 	}
-	lt, _ := r.typeOf(r.Left, func(ref *Ref) Unit { return res.Operands[refOp[slices.Index(refs, ref)]].Sample.Unit })
-	rt, _ := r.typeOf(r.Right, func(ref *Ref) Unit { return res.Operands[refOp[slices.Index(refs, ref)]].Sample.Unit })
-	res.Left = est(L, ciL, opts.Confidence, lt)
-	res.Right = est(R, ciR, opts.Confidence, rt)
+	// Both sides have the compared unit (a ratio compared with 5% reads
+	// as a percentage).
+	res.Left = est(L, ciL, opts.Confidence, d)
+	res.Right = est(R, ciR, opts.Confidence, d)
 	res.Margin = est(M, ciM, opts.Confidence, d)
 	res.Verdict = decide(r.Op, ciM)
 	res.Message = r.message(&res)
@@ -671,7 +680,7 @@ func (r *Rule) message(res *Result) string {
 	single := len(res.Operands) == 1 && r.Kind == Threshold
 	if single {
 		o := res.Operands[0]
-		fmt.Fprintf(&b, " on %s: %s %s %s", o.Cell.Name, res.Left, r.Op, res.Right)
+		fmt.Fprintf(&b, " on %s: measured %s, need %s %s", o.Cell.Name, res.Left, r.Op, res.Right)
 		fmt.Fprintf(&b, " (n=%d", o.N())
 		if res.Censored {
 			b.WriteString(", censored")
@@ -681,7 +690,7 @@ func (r *Rule) message(res *Result) string {
 		}
 		b.WriteString(")")
 	} else {
-		fmt.Fprintf(&b, ": %s %s %s; ", res.Left, r.Op, res.Right)
+		fmt.Fprintf(&b, ": measured %s, need %s %s; ", res.Left, r.Op, res.Right)
 		parts := make([]string, len(res.Operands))
 		for j, o := range res.Operands {
 			s := fmt.Sprintf("%s of %s = %s (n=%d", o.Metric, o.Cell.Name, o.Value, o.N())
@@ -698,7 +707,7 @@ func (r *Rule) message(res *Result) string {
 	switch {
 	case res.Censored && res.Verdict == Pass:
 		b.WriteString("; passes on the lower bound of a censored value")
-	case res.Censored && res.Verdict == Inconclusive && res.Margin.Exact() == false:
+	case res.Censored && res.Verdict == Inconclusive:
 		b.WriteString("; a censored value is only a lower bound, which does not settle the rule")
 	case res.Censored && res.Verdict == Fail:
 		b.WriteString("; fails already at the lower bound of a censored value")
