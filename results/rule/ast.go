@@ -61,7 +61,7 @@ type Rule struct {
 // ("256MiB", "25%"), labels in the order written. A threshold reads
 // "cycle_p99{mode:batched,cameras:1000}: < 1s", an expect rule
 // "cycle_p99{mode:async,cameras:1000} / cycle_p99{mode:async,cameras:100} >= 5".
-// Parsing the result gives an equal rule.
+// Parsing the result gives a rule with the same String.
 func (r *Rule) String() string {
 	if r.Kind == Threshold {
 		return r.Left.String() + ": " + string(r.Op) + " " + r.Right.String()

@@ -629,7 +629,7 @@ func (r *Rule) judge(refs []*Ref, cells []Cell, src Source, opts Options) (Resul
 					blo = append(blo, los[j][k])
 					bhi = append(bhi, his[j][k])
 				}
-				cur[j] = iv{median(blo), median(bhi)}
+				cur[j] = iv{medianInPlace(blo), medianInPlace(bhi)}
 			}
 			setEnv(cur)
 			var z bool
@@ -722,8 +722,10 @@ func (r *Rule) message(res *Result) string {
 
 // median returns the median of vs (the mean of the middle two for an even
 // count), leaving vs unchanged. +Inf values sort last.
-func median(vs []float64) float64 {
-	s := slices.Clone(vs)
+func median(vs []float64) float64 { return medianInPlace(slices.Clone(vs)) }
+
+// medianInPlace is median, sorting s.
+func medianInPlace(s []float64) float64 {
 	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {

@@ -318,3 +318,22 @@ func TestBootstrapCoverage(t *testing.T) {
 		t.Errorf("%d of %d trials passed a rule whose true ratio is exactly the bar; want ≤ 5%%", pass, trials)
 	}
 }
+
+// BenchmarkEvaluateBootstrap is a cross-cell rule on two cells of ten
+// repetitions each, at the default number of resamples.
+func BenchmarkEvaluateBootstrap(b *testing.B) {
+	src := newTable([]string{"async"}, []int{100, 1000}, map[string]Sample{
+		"async/1000|cycle_p99": secs(5.8, 6.1, 6.3, 5.9, 6.0, 6.2, 7.1, 5.5, 6.4, 6.0),
+		"async/100|cycle_p99":  secs(1, 1.05, 0.98, 1.02, 0.99, 1.01, 1.2, 0.9, 1.1, 1.0),
+	})
+	r, err := ParseExpect("cycle_p99{mode:async,cameras:1000} / cycle_p99{mode:async,cameras:100} >= 5")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Evaluate(src, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
