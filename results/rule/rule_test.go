@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/camload/camload/internal/cfgerr"
 )
 
 func TestParseThreshold(t *testing.T) {
@@ -236,5 +238,30 @@ func TestCheck(t *testing.T) {
 		case tc.kind != nil && (!errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.msg)):
 			t.Errorf("Check(%q) = %v; want %v containing %q", tc.in, err, tc.kind, tc.msg)
 		}
+	}
+}
+
+func TestParseSet(t *testing.T) {
+	t.Parallel()
+	rules, err := ParseSet(
+		map[string]string{"rss_peak": "< 8GiB", "cycle_p99{mode:batched}": "< 1s", "cycle_p999": "< 1s", "error_rate": "< 0.05"},
+		[]string{"cycle_p99{cameras:1000} / cycle_p99{cameras:100} >= 5", "a <", "rss_peak{mode:b} <= 0.2 * rss_peak{mode:a}"},
+		vocabulary)
+	var names []string
+	for _, r := range rules {
+		names = append(names, r.String())
+	}
+	want := []string{"cycle_p99{mode:batched}: < 1s", "rss_peak: < 8GiB",
+		"cycle_p99{cameras:1000} / cycle_p99{cameras:100} >= 5", "rss_peak{mode:b} <= 0.2 * rss_peak{mode:a}"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Errorf("ParseSet rules = %q; want %q", names, want)
+	}
+	for _, field := range []string{"thresholds.cycle_p999: ", "thresholds.error_rate: ", "expect[1]: "} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("ParseSet error = %v; want it to name %q", err, field)
+		}
+	}
+	if !cfgerr.Is(err) || !errors.Is(err, ErrMetric) || !errors.Is(err, ErrUnit) || !errors.Is(err, ErrSyntax) {
+		t.Errorf("ParseSet error = %v; want cfgerr wrapping ErrMetric, ErrUnit and ErrSyntax", err)
 	}
 }
