@@ -197,7 +197,7 @@ func TestSlowJobNotStolen(t *testing.T) {
 		name := groupName(t, s)
 		l := newLedger()
 		o := testOptions(name, "slow")
-		o.ClaimIdle = 150 * time.Millisecond
+		o.ClaimIdle = 400 * time.Millisecond
 		started := make(chan struct{})
 		h := l.handler("slow", 4*o.ClaimIdle)
 		slow := start(t, s.client(t), o, func(ctx context.Context, j Job) error {
