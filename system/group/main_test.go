@@ -28,7 +28,7 @@ type server struct {
 	mini *miniredis.Miniredis // nil for a real server
 }
 
-func servers(t *testing.T) []server {
+func servers(t testing.TB) []server {
 	t.Helper()
 	m := miniredis.RunT(t) // listens on 127.0.0.1:<random>
 	out := []server{{"miniredis", "redis://" + m.Addr() + "/0", m}}
@@ -47,7 +47,7 @@ func forEach(t *testing.T, f func(t *testing.T, s server)) {
 
 // client returns a new client of s, closed when the test ends. Several
 // clients of one server stand for several replica processes.
-func (s server) client(t *testing.T) *redis.Client {
+func (s server) client(t testing.TB) *redis.Client {
 	t.Helper()
 	o, err := redis.ParseURL(s.url)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s server) elapse(d time.Duration) {
 
 // groupName returns a group name unique to the test and deletes the
 // group's keys when the test ends.
-func groupName(t *testing.T, s server) string {
+func groupName(t testing.TB, s server) string {
 	t.Helper()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -108,7 +108,7 @@ type running struct {
 }
 
 // start runs a replica until stop (or the end of the test).
-func start(t *testing.T, rdb redis.UniversalClient, o Options, h Handler) *running {
+func start(t testing.TB, rdb redis.UniversalClient, o Options, h Handler) *running {
 	t.Helper()
 	r, err := New(rdb, o, h)
 	if err != nil {
@@ -184,7 +184,7 @@ func cameraIDs(n int) []string {
 }
 
 // coordinator waits until one of rs holds the lease and returns it.
-func coordinator(t *testing.T, ctx context.Context, rs ...*running) *running {
+func coordinator(t testing.TB, ctx context.Context, rs ...*running) *running {
 	t.Helper()
 	for {
 		for _, r := range rs {
