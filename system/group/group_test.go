@@ -62,6 +62,10 @@ func TestExactlyOncePerCycle(t *testing.T) {
 				t.Error(err)
 			}
 		}
+		// Replicas that stop with nothing pending leave the group.
+		if cs, err := s.client(t).XInfoConsumers(ctx, rs[0].Options().Stream, rs[0].Options().Group).Result(); err != nil || len(cs) != 0 {
+			t.Errorf("XINFO CONSUMERS after every replica stopped = %+v, %v; want none", cs, err)
+		}
 	})
 }
 

@@ -311,7 +311,10 @@ func (r *Replica) claimLoop(ctx context.Context) {
 
 // heartbeatLoop resets the idle time of the jobs this replica holds, every
 // ClaimIdle/3, so that other replicas do not take over the jobs of a live
-// one (XCLAIM to itself with JUSTID, which leaves the delivery count).
+// one (XCLAIM to itself with JUSTID, which leaves the delivery count). A
+// replica stalled for longer than ClaimIdle may have lost a job to another
+// replica; its next heartbeat then claims the entry back, both run the
+// Handler, the first commit counts the camera and the second a duplicate.
 func (r *Replica) heartbeatLoop(ctx context.Context) {
 	t := time.NewTicker(r.opts.ClaimIdle / 3)
 	defer t.Stop()
