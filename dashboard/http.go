@@ -125,40 +125,71 @@ func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := &stream{w: w, rc: rc, c: c, timeout: h.opts.WriteTimeout}
-	if s.write(fmt.Appendf(nil, "retry: %d\n\n", retryMillis)) != nil {
-		return
+	if h.pump(s, r, backlog, open) != nil && c.wasDropped() {
+		// Dropped for falling behind: close the connection (HTTP/1) or
+		// reset the stream (HTTP/2) rather than end the response cleanly,
+		// so the client sees the drop and reconnects with Last-Event-ID.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// pump writes the backlog, then live events and heartbeats, until the
+// client goes, is dropped or the hub closes.
+func (h *Hub) pump(s *stream, r *http.Request, backlog []*record, open bool) error {
+	c := s.c
+	if err := s.write(fmt.Appendf(nil, "retry: %d\n\n", retryMillis)); err != nil {
+		return err
 	}
 	for _, rec := range backlog {
-		if s.event(rec) != nil {
-			return
+		if err := s.event(rec); err != nil {
+			return err
 		}
 	}
-	if s.flush() != nil || !open {
-		return
+	if err := s.flush(); err != nil || !open {
+		return err
 	}
 
 	tick := time.NewTicker(h.opts.Heartbeat)
 	defer tick.Stop()
 	for {
+		var err error
 		select {
 		case rec := <-c.ch:
 			c.queued.Add(-int64(len(rec.data)))
-			if s.event(rec) != nil || s.drain() != nil || s.flush() != nil {
-				return
+			if err = s.event(rec); err == nil {
+				if err = s.drain(); err == nil {
+					err = s.flush()
+				}
 			}
 		case <-tick.C:
-			if s.write([]byte(": heartbeat\n\n")) != nil || s.flush() != nil {
-				return
+			if err = s.write([]byte(": heartbeat\n\n")); err == nil {
+				err = s.flush()
 			}
 		case <-c.gone:
-			if !c.dropped { // the hub closed: send what it sent us, then end
-				_ = s.drain()
-				_ = s.flush()
+			if c.dropped {
+				return errGone
 			}
-			return
+			// The hub closed: send what it sent us, then end.
+			if err = s.drain(); err == nil {
+				err = s.flush()
+			}
+			return err
 		case <-r.Context().Done():
-			return
+			return r.Context().Err()
 		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// wasDropped is true once the hub dropped c for falling behind.
+func (c *client) wasDropped() bool {
+	select {
+	case <-c.gone:
+		return c.dropped
+	default:
+		return false
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -100,7 +101,7 @@ func (s synthRun) events() []Event {
 			for st := 1; st <= s.capStep; st++ {
 				rate := lo
 				if st > 1 {
-					rate = float64(int(sqrt(lo * hi)))
+					rate = math.Round(math.Sqrt(lo * hi))
 				}
 				add(i, Event{Phase: &Phase{Name: PhaseCapacity, Target: t, Step: st, Steps: s.capStep, Rate: rate}})
 				limit := 800.0 * float64(ci+1)
@@ -136,14 +137,6 @@ func (s synthRun) events() []Event {
 	}
 	add(0, Event{RunFinished: &RunFinished{Elapsed: at.Sub(start), Report: "report.html", Results: "results.json", Verdict: "pass: 3 of 3 thresholds met"}})
 	return out
-}
-
-func sqrt(v float64) float64 {
-	x := v
-	for i := 0; i < 60; i++ {
-		x = (x + v/x) / 2
-	}
-	return x
 }
 
 // sseEvent is one event read from a stream.
