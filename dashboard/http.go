@@ -21,7 +21,9 @@ const csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-i
 //
 //	GET /              the page (self-contained HTML)
 //	GET /events        the event stream (text/event-stream); the history
-//	                   after Last-Event-ID (header, or ?last=) first
+//	                   after Last-Event-ID (header, or ?last=) first;
+//	                   with ?once, only that history
+//	GET /?once         the page reading /events?once: a snapshot
 //	GET /history.json  {"v":1,"events":[…]}, the history
 //	GET /files/…       the run folder, read-only, when Options.Files is set
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -105,10 +107,14 @@ func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// abort runs under Hub.mu from Publish: it must not block. Setting a
 	// deadline in the past fails the write in progress at once.
 	c.abort = func() { _ = rc.SetWriteDeadline(time.Unix(1, 0)) }
-	backlog, open := h.join(c, last)
+	// ?once asks for the history only: the response ends after it, and
+	// the EventSource's reconnect gets what came since, or 204 when
+	// nothing did. Headless checks and snapshots use it.
+	once := r.URL.Query().Has("once")
+	backlog, open := h.join(c, last, once)
 	if !open && len(backlog) == 0 {
-		// The run is over and the client has everything: 204 tells an
-		// EventSource to stop reconnecting.
+		// The run is over (or ?once) and the client has everything: 204
+		// tells an EventSource to stop reconnecting.
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

@@ -278,13 +278,14 @@ func (h *Hub) drop(c *client) {
 	h.st.Dropped++
 }
 
-// join registers a new stream and returns the history after last, or
-// ok false when the hub is closed. Called without mu.
-func (h *Hub) join(c *client, last uint64) (backlog []*record, ok bool) {
+// join registers a new stream and returns the history after last; ok
+// is false, and the stream not registered, when the hub is closed or
+// once is set. Called without mu.
+func (h *Hub) join(c *client, last uint64, once bool) (backlog []*record, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	backlog = h.since(last)
-	if h.closed {
+	if h.closed || once {
 		return backlog, false
 	}
 	h.clients[c] = struct{}{}
