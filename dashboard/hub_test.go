@@ -159,8 +159,17 @@ func TestStreamHistoryThenLive(t *testing.T) {
 
 // A client that connects and never reads is dropped once its buffer is
 // full; the hub's buffered bytes stay under the cap and the history
-// under MaxSamples while 100,000 events are published.
+// under MaxSamples while 100,000 events are published. In "stuck in
+// write" the publisher first lets the handler drain its buffer until the
+// socket is full and the handler blocks in a write, so the drop must
+// abort that write (the write timeout is a minute, the test waits 20s).
 func TestNonReadingClientDropped(t *testing.T) {
+	for _, stuck := range []bool{false, true} {
+		t.Run(map[bool]string{false: "burst", true: "stuck in write"}[stuck], func(t *testing.T) { testNonReading(t, stuck) })
+	}
+}
+
+func testNonReading(t *testing.T, stuck bool) {
 	const buf, maxSamples, n = 64, 1000, 100_000
 	h := newHub(t, Options{ClientBuffer: buf, MaxSamples: maxSamples, WriteTimeout: time.Minute})
 	srv := httptest.NewServer(h)
@@ -189,6 +198,20 @@ func TestNonReadingClientDropped(t *testing.T) {
 		b, _ := json.Marshal(e)
 		maxLen = max(maxLen, len(b)+64) // + the id, version, kind and time Publish adds
 		peakBuffered = max(peakBuffered, h.Stats().Buffered)
+		if stuck && i%32 == 31 {
+			// Let the handler drain; once it cannot (blocked writing to
+			// the full socket) publish on without waiting.
+			drained := false
+			for w := 0; w < 50 && !drained; w++ {
+				if drained = h.Stats().Buffered == 0; !drained {
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			if !drained {
+				t.Logf("handler blocked in a write after %d events", i+1)
+				stuck = false
+			}
+		}
 	}
 	s := h.Stats()
 	t.Logf("after %d events: %+v", n, s)
