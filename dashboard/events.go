@@ -6,6 +6,27 @@
 // a browser opened late (or reconnecting) gets what it missed first, and
 // streams every new event to each connected browser. Publishing never
 // waits for a browser: a client that falls behind is dropped.
+//
+// A runner publishes, in order:
+//
+//	Plan                        once, before the first cell
+//	per cell (Event.Cell = its 1-based index):
+//	  CellStarted               before the fleet and system start
+//	  Phase{starting}
+//	  Phase{warmup k/W}, Cycle{Warmup: true}   per warm-up cycle
+//	  Phase{cycle k/N}, Cycle                  per measured cycle, with its
+//	                                           errors and the faults injected
+//	                                           during it (fleet delta)
+//	  Resource                  per sampler reading (system's /metrics and
+//	                            the runner's own), any time in the cell
+//	  Phase{profile}
+//	  Phase{load target @rate}, Attack ...     per load target, a window a second
+//	  Phase{capacity step s @rate}, CapacityStep  per capacity step
+//	  Phase{stopping}
+//	  CellFinished              with the cell's summary and its files
+//	RunFinished                 once, after results.json and report.html
+//
+// A nil *Hub discards events, so the runner calls Publish unconditionally.
 package dashboard
 
 import (

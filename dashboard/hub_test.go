@@ -578,3 +578,20 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+func TestPhaseString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		p    Phase
+		want string
+	}{
+		{Phase{Name: PhaseStarting}, "starting"},                                                             // no step
+		{Phase{Name: PhaseCycle, Step: 3, Steps: 10}, "cycle 3/10"},                                          // step of steps
+		{Phase{Name: PhaseLoad, Target: "latest", Rate: 200}, "load latest at 200 req/s"},                    // target and rate
+		{Phase{Name: PhaseCapacity, Target: "list", Step: 2, Rate: 447.5}, "capacity list 2 at 447.5 req/s"}, // step without a total
+	} {
+		if got := tc.p.String(); got != tc.want {
+			t.Errorf("%+v.String() = %q; want %q", tc.p, got, tc.want)
+		}
+	}
+}
