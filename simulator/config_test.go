@@ -40,6 +40,12 @@ func TestValidate(t *testing.T) {
 		{"rates sum > 1", func(c *Config) { c.Faults.Reset, c.Faults.Garbage = 0.6, 0.6 }, []string{"sum to ≤ 1"}},
 		{"hang without hang_for", func(c *Config) { c.Faults.HangFor = 0 }, []string{"fleet.faults.hang_for"}},
 		{"frames", func(c *Config) { c.Frames = 5000 }, []string{"fleet.frames"}},
+		{"device concurrent", func(c *Config) { c.Capacity.Device.Concurrent = -1 }, []string{"fleet.capacity.device.concurrent"}},
+		{"device queue", func(c *Config) { c.Capacity.Device.Queue = -2 }, []string{"fleet.capacity.device.queue"}},
+		{"device overflow", func(c *Config) { c.Capacity.Device.Overflow = "drop" }, []string{"fleet.capacity.device.overflow"}},
+		{"device overflow inherits none", func(c *Config) {
+			c.Capacity = CapacityConfig{Device: DeviceCapacity{Concurrent: 2}}
+		}, []string{"fleet.capacity.device.overflow"}},
 		// several problems are all reported at once
 		{"joined", func(c *Config) { c.Cameras, c.Quality, c.Capacity.Overflow = -1, 101, "x" },
 			[]string{"fleet.cameras", "fleet.quality", "fleet.capacity.overflow"}},
@@ -143,13 +149,14 @@ func TestDecodeConfig(t *testing.T) {
 	got, err := DecodeConfig(map[string]any{
 		"cameras": 500, "refresh": "5s",
 		"latency":  map[string]any{"dist": "uniform", "min": "10ms", "max": "20ms"},
-		"capacity": map[string]any{"handshake": 0, "overflow": "reset"},
+		"capacity": map[string]any{"handshake": 0, "overflow": "reset", "device": map[string]any{"concurrent": 2, "queue": 1}},
 	}, DefaultConfig)
 	if err != nil {
 		t.Fatalf("DecodeConfig: %v", err)
 	}
 	if got.Cameras != 500 || got.Refresh != 5*time.Second || got.Latency.Max != 20*time.Millisecond ||
-		got.Capacity.Overflow != OverflowReset || got.Hosts != DefaultConfig.Hosts {
+		got.Capacity.Overflow != OverflowReset || got.Hosts != DefaultConfig.Hosts ||
+		got.Capacity.Device != (DeviceCapacity{Concurrent: 2, Queue: 1}) {
 		t.Errorf("DecodeConfig = %+v", got)
 	}
 	for _, tc := range []struct {
@@ -161,6 +168,7 @@ func TestDecodeConfig(t *testing.T) {
 		{map[string]any{"refresh": "soon"}, "fleet.refresh"},                                       // bad duration
 		{map[string]any{"refresh": 15}, "fleet.refresh: duration 15 has no unit"},                  // missing unit
 		{map[string]any{"cameras": "many"}, "fleet.cameras"},                                       // wrong type
+		{map[string]any{"capacity": map[string]any{"device": map[string]any{"conc": 1}}}, "fleet.capacity.device.conc: unknown key"},
 	} {
 		_, err := DecodeConfig(tc.in, DefaultConfig)
 		if !cfgerr.Is(err) || !strings.Contains(err.Error(), tc.want) {

@@ -57,6 +57,8 @@ type Fleet struct {
 	states      []atomic.Pointer[camState]
 	sampler     *Sampler
 	hosts       []*host
+	devices     []limiter // per-camera capacity; nil: no per-camera limit
+	devReset    bool      // a full camera resets (else 503)
 	faults      faultCounter
 	started     time.Time // Last-Modified of the placeholder
 	startedHdr  []string  // started in http.TimeFormat
@@ -109,6 +111,13 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	f.hosts = make([]*host, cfg.Hosts)
 	for i := range f.hosts {
 		f.hosts[i] = newHost(f, i)
+	}
+	if d := cfg.Capacity.Device; d.Concurrent > 0 {
+		f.devices = make([]limiter, cfg.Cameras)
+		for i := range f.devices {
+			f.devices[i].init(d.Concurrent, d.Queue)
+		}
+		f.devReset = cfg.Capacity.deviceOverflow() == OverflowReset
 	}
 	f.faults.init()
 	f.started = f.now()

@@ -31,6 +31,7 @@ var codeLabels = [nCodes]string{"200", "304", "404", "500", "502", "503", "none"
 var faultKinds = []string{
 	FaultHTTP5xx, FaultHang, FaultReset, FaultTruncated, FaultGarbage, FaultSlowDrip,
 	FaultOversized, FaultPlaceholder, FaultOffline, FaultOverflow503, FaultOverflowReset,
+	FaultDeviceOverflow503, FaultDeviceOverflowReset,
 }
 
 const (
@@ -45,77 +46,91 @@ const (
 	kOffline
 	kOverflow503
 	kOverflowReset
+	kDeviceOverflow503
+	kDeviceOverflowReset
 	nKinds
 	kNone = -1
 )
 
-// host is one camera gateway: its capacity (a semaphore and a bounded
-// queue) and its counters.
-type host struct {
-	f       *Fleet
-	idx     int
-	label   string
+// limiter is a capacity: a semaphore of service slots and a bounded queue
+// of waiters. The zero value (nil slots) is unlimited.
+type limiter struct {
 	slots   chan struct{} // nil: unlimited
 	queue   int64
 	waiting atomic.Int64
 	active  atomic.Int64
-	conns   atomic.Uint64
-	bytes   atomic.Uint64
-	reqs    [nCodes][nKinds + 1]atomic.Uint64
 }
 
-func newHost(f *Fleet, i int) *host {
-	h := &host{f: f, idx: i, label: strconv.Itoa(i), queue: int64(f.cfg.Capacity.Queue)}
-	if c := f.cfg.Capacity.Concurrent; c > 0 {
-		h.slots = make(chan struct{}, c)
+func (l *limiter) init(concurrent, queue int) {
+	l.queue = int64(queue)
+	if concurrent > 0 {
+		l.slots = make(chan struct{}, concurrent)
 	}
-	return h
 }
 
 // acquire takes a service slot, waiting in the queue if there is room.
 // It returns false when the queue is full or ctx ended while waiting.
-func (h *host) acquire(ctx context.Context) bool {
-	if h.slots == nil {
-		h.active.Add(1)
+func (l *limiter) acquire(ctx context.Context) bool {
+	if l.slots == nil {
+		l.active.Add(1)
 		return true
 	}
 	select {
-	case h.slots <- struct{}{}:
-		h.active.Add(1)
+	case l.slots <- struct{}{}:
+		l.active.Add(1)
 		return true
 	default:
 	}
-	if h.waiting.Add(1) > h.queue {
-		h.waiting.Add(-1)
+	if l.waiting.Add(1) > l.queue {
+		l.waiting.Add(-1)
 		return false
 	}
-	defer h.waiting.Add(-1)
+	defer l.waiting.Add(-1)
 	select {
-	case h.slots <- struct{}{}:
-		h.active.Add(1)
+	case l.slots <- struct{}{}:
+		l.active.Add(1)
 		return true
 	case <-ctx.Done():
 		return false
 	}
 }
 
-func (h *host) release() {
-	h.active.Add(-1)
-	if h.slots != nil {
-		<-h.slots
+func (l *limiter) release() {
+	l.active.Add(-1)
+	if l.slots != nil {
+		<-l.slots
 	}
+}
+
+// host is one camera gateway: its capacity and its counters.
+type host struct {
+	limiter
+	f     *Fleet
+	idx   int
+	label string
+	conns atomic.Uint64
+	bytes atomic.Uint64
+	reqs  [nCodes][nKinds + 1]atomic.Uint64
+}
+
+func newHost(f *Fleet, i int) *host {
+	h := &host{f: f, idx: i, label: strconv.Itoa(i)}
+	h.init(f.cfg.Capacity.Concurrent, f.cfg.Capacity.Queue)
+	return h
 }
 
 func (h *host) count(code, kind int) { h.reqs[code][kind+1].Add(1) }
 
 var (
-	hdrJPEG     = []string{"image/jpeg"}
-	hdrText     = []string{"text/plain; charset=utf-8"}
-	hdrNoCache  = []string{"no-cache"}
-	hdrNotFound = []byte("404 camera not found\n")
-	hdrBusy     = []byte("503 camera host busy\n")
-	hdrUpstream = []byte("camera upstream error\n")
-	zeros       = make([]byte, 32<<10)
+	hdrJPEG       = []string{"image/jpeg"}
+	hdrText       = []string{"text/plain; charset=utf-8"}
+	hdrNoCache    = []string{"no-cache"}
+	hdrNotFound   = []byte("404 camera not found\n")
+	hdrBusy       = []byte("503 camera host busy\n")
+	hdrDeviceBusy = []byte("503 camera busy\n")
+	hdrRetry      = []string{"1"}
+	hdrUpstream   = []byte("camera upstream error\n")
+	zeros         = make([]byte, 32<<10)
 )
 
 // camState caches the header values of a camera's current frame, so the
@@ -172,27 +187,18 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
 	if !h.acquire(ctx) {
-		if ctx.Err() != nil { // the client gave up (or the fleet closed) while queued
-			h.count(codeNone, kNone)
-			closeConn(w, false)
-			return
-		}
-		if f.cfg.Capacity.Overflow == OverflowReset {
-			f.faults.add(i, kOverflowReset)
-			h.count(codeNone, kOverflowReset)
-			resetConn(w)
-			return
-		}
-		f.faults.add(i, kOverflow503)
-		h.count(code503, kOverflow503)
-		hd := w.Header()
-		hd["Content-Type"] = hdrText
-		hd["Retry-After"] = []string{"1"}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write(hdrBusy)
+		h.refuse(w, ctx, i, f.cfg.Capacity.Overflow == OverflowReset, kOverflowReset, kOverflow503, hdrBusy)
 		return
 	}
 	defer h.release()
+	if f.devices != nil {
+		d := &f.devices[i]
+		if !d.acquire(ctx) {
+			h.refuse(w, ctx, i, f.devReset, kDeviceOverflowReset, kDeviceOverflow503, hdrDeviceBusy)
+			return
+		}
+		defer d.release()
+	}
 
 	if d := f.sampler.Sample(i, n); d > 0 {
 		if !sleep(ctx, d) {
@@ -252,6 +258,31 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kOversized:
 		h.oversized(w, r, f.state(i, now).fr.body)
 	}
+}
+
+// refuse answers a request that found a capacity (host or camera) and its
+// queue full: a reset or a 503, counted as the given kind; a request whose
+// client gave up while queued is only closed.
+func (h *host) refuse(w http.ResponseWriter, ctx context.Context, i int, reset bool, kReset, k503 int, body []byte) {
+	f := h.f
+	if ctx.Err() != nil { // the client gave up (or the fleet closed) while queued
+		h.count(codeNone, kNone)
+		closeConn(w, false)
+		return
+	}
+	if reset {
+		f.faults.add(i, kReset)
+		h.count(codeNone, kReset)
+		resetConn(w)
+		return
+	}
+	f.faults.add(i, k503)
+	h.count(code503, k503)
+	hd := w.Header()
+	hd["Content-Type"] = hdrText
+	hd["Retry-After"] = hdrRetry
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(body)
 }
 
 // drawFault draws the per-request fault of request n of camera i.

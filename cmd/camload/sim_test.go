@@ -83,6 +83,7 @@ func TestSimConfigErrorsExit2(t *testing.T) {
 		{"bad latency", []string{"--latency", "fast"}, nil, "fleet.latency"},
 		{"p99 below median", []string{"--latency", "lognormal:1s,100ms"}, nil, "fleet.latency.p99"},
 		{"bad overflow", []string{"--overflow", "drop"}, nil, "fleet.capacity.overflow"},
+		{"bad device overflow", []string{"--device-overflow", "drop"}, nil, "fleet.capacity.device.overflow"},
 		{"fault rate > 1", []string{"--fault-rate", "2"}, nil, "fleet.faults"},
 		{"kind rate > 1", []string{"--fault-slow-drip", "1.5"}, nil, "fleet.faults.slow_drip"},
 		{"not a number", []string{"--cameras", "many"}, nil, "invalid argument"},
@@ -116,7 +117,7 @@ fleet:
 	t.Setenv("CAMLOAD_SIM_HOSTS", "5")
 	t.Setenv("CAMLOAD_SIM_REFRESH", "9s")
 	cmd := newSimCmd(&app{ctx: context.Background()})
-	if err := cmd.Flags().Parse([]string{"--config", path, "--refresh", "3s", "--fault-rate", "0", "--handshake", "5ms", "--fault-hang", "0.25"}); err != nil {
+	if err := cmd.Flags().Parse([]string{"--config", path, "--refresh", "3s", "--fault-rate", "0", "--handshake", "5ms", "--fault-hang", "0.25", "--device-capacity", "2"}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := simConfig(cmd.Flags())
@@ -131,6 +132,7 @@ fleet:
 	want.Latency.Min, want.Latency.Max = 10*time.Millisecond, 20*time.Millisecond
 	want.Latency.Median, want.Latency.P99 = simulator.DefaultConfig.Latency.Median, simulator.DefaultConfig.Latency.P99
 	want.Capacity.Concurrent, want.Capacity.Queue, want.Capacity.Handshake = 4, 2, 5*time.Millisecond
+	want.Capacity.Device.Concurrent = 2
 	want.Faults = want.Faults.WithFaultRate(0)
 	want.Faults.Offline = 0 // --fault-rate 0 without --offline: no faults at all
 	want.Faults.Hang = 0.25 // but a per-kind flag sets its kind
