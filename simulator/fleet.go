@@ -60,6 +60,8 @@ type Fleet struct {
 	devices     []limiter // per-camera capacity; nil: no per-camera limit
 	devReset    bool      // a full camera resets (else 503)
 	faults      faultCounter
+	logCap      int
+	log         *fetchLog // nil: no fetch log
 	started     time.Time // Last-Modified of the placeholder
 	startedHdr  []string  // started in http.TimeFormat
 
@@ -88,9 +90,12 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	if cfg.Latency.Dist == "" {
 		cfg.Latency.Dist = DistNone
 	}
-	f := &Fleet{cfg: cfg, now: time.Now, done: make(chan struct{})}
+	f := &Fleet{cfg: cfg, now: time.Now, done: make(chan struct{}), logCap: DefaultFetchLog}
 	for _, o := range opts {
 		o(f)
+	}
+	if f.logCap > 0 {
+		f.log = newFetchLog(f.logCap)
 	}
 	var err error
 	if f.frames, err = renderFrames(context.Background(), cfg, cfg.Frames); err != nil {
@@ -227,7 +232,7 @@ func (f *Fleet) start(ctx context.Context) error {
 	quiet := log.New(io.Discard, "", 0) // a library does not print: TLS and accept errors are the clients' to see
 	f.servers = append(f.servers, &http.Server{Handler: f.ControlHandler(), BaseContext: base, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet})
 	for i, h := range f.hosts {
-		srv := &http.Server{Handler: h, BaseContext: base, ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: quiet}
+		srv := &http.Server{Handler: h, BaseContext: base, ConnContext: hostConnContext, ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: quiet}
 		var l net.Listener = &countingListener{Listener: ls[1+i], h: h, delay: f.cfg.Capacity.Handshake, done: f.ctx.Done()}
 		if tlsCfg != nil {
 			l = tls.NewListener(l, tlsCfg)

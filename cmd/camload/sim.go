@@ -69,13 +69,18 @@ probability after that.`,
 	fl.Int("height", d.Height, "frame height in pixels")
 	fl.Int("quality", d.Quality, "JPEG quality, 1…100")
 	fl.Int("frames", simulator.DefaultFrames, "distinct frames rendered and shared by all cameras")
+	fl.Int("fetch-log", simulator.DefaultFetchLog, "snapshot requests kept in the fetch log (GET /fetches, /fetches/stats; 0: none)")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := simConfig(fl)
 		if err != nil {
 			return err
 		}
-		f, err := simulator.New(cfg)
+		n, _ := fl.GetInt("fetch-log")
+		if n < 0 {
+			return cfgerr.Usage("--fetch-log: must be ≥ 0, got %d", n)
+		}
+		f, err := simulator.New(cfg, simulator.WithFetchLog(n))
 		if err != nil {
 			return err
 		}
