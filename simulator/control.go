@@ -12,7 +12,8 @@ import (
 
 // ControlHandler serves the control API: GET /cameras, /cameras/{id}/truth,
 // /faults, /fetches?since=&until= (the fetch log, RFC 3339 bounds, both
-// optional), /metrics and /healthz.
+// optional), /fetches/stats?since=&until=&per_camera=1 (Fleet.FetchStats),
+// /metrics and /healthz.
 func (f *Fleet) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cameras", func(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +37,15 @@ func (f *Fleet) ControlHandler() http.Handler {
 			return
 		}
 		writeJSON(w, f.Fetches(since, until))
+	})
+	mux.HandleFunc("GET /fetches/stats", func(w http.ResponseWriter, r *http.Request) {
+		since, until, err := window(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		per := r.URL.Query().Get("per_camera")
+		writeJSON(w, f.FetchStats(since, until, per == "1" || per == "true"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(f.own, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -18,7 +18,8 @@ const DefaultFetchLog = 1 << 18
 
 // WithFetchLog makes the fleet record the last n snapshot requests (the
 // fetch log, Fleet.Fetches and GET /fetches); n = 0 records nothing. The
-// default is DefaultFetchLog.
+// default is DefaultFetchLog. A request is recorded just before its answer
+// is written, so a client that has its response finds it in the log.
 func WithFetchLog(n int) Option {
 	return func(f *Fleet) { f.logCap = max(n, 0) }
 }
@@ -32,8 +33,10 @@ type Fetch struct {
 	Camera string    `json:"camera"`
 	Host   int       `json:"host"`
 	Start  time.Time `json:"start"`
-	// Duration is how long the fleet took: arrival → the handler's end
-	// (capacity waits, the drawn latency, the body written).
+	// Duration is how long the fleet took to answer: arrival → the
+	// moment it began writing its answer (capacity waits and the drawn
+	// latency included; the body's transfer, e.g. a slow drip, not), or
+	// began the reset, or ended a hang or a request its client gave up.
 	Duration time.Duration `json:"durationNs"`
 	// Latency is the drawn latency (0: refused or no latency configured).
 	Latency time.Duration `json:"latencyNs"`

@@ -140,6 +140,9 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	return f, nil
 }
 
+// serves reports whether camera i is served by this fleet.
+func (f *Fleet) serves(i int) bool { return true }
+
 // Config returns the fleet's configuration (with defaults filled in).
 func (f *Fleet) Config() Config { return f.cfg }
 

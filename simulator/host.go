@@ -120,11 +120,14 @@ func newHost(f *Fleet, i int) *host {
 }
 
 // count counts a request's outcome on the host and, when rec is not nil,
-// in its fetch record.
+// records it in the fetch log. Every snapshot request of an existing
+// camera is counted exactly once, just before its answer (or reset) is
+// written.
 func (h *host) count(rec *fetchRec, code, kind int) {
 	h.reqs[code][kind+1].Add(1)
-	if rec != nil {
+	if rec != nil { // before the answer is written: a client that has it finds it in the log
 		rec.code, rec.kind = int8(code), int8(kind)
+		h.f.log.add(rec, h.f.now)
 	}
 }
 
@@ -197,7 +200,6 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ci, _ := ctx.Value(connKey{}).(*connInfo); ci != nil && ci.reqs.Add(1) == 1 {
 			rec.newConn = true
 		}
-		defer f.log.add(&rec, f.now)
 		h.serve(w, r, i, n, &rec)
 		return
 	}
