@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,14 @@ func TestParseConfigYAML(t *testing.T) {
 	if err != nil || cfg.Cameras != 42 || cfg.Faults.Hang != 0.5 || cfg.Faults.Reset != DefaultConfig.Faults.Reset {
 		t.Errorf("ParseConfigYAML = %+v, %v; want cameras 42, hang 0.5, other defaults", cfg, err)
 	}
+	// A scenario's list of fleet sizes: the first is served; its seed is the fleet's.
+	cfg, err = ParseConfigYAML([]byte("seed: 9\nfleet:\n  cameras: [300, 1000]\n"), "s.yaml", DefaultConfig)
+	if err != nil || cfg.Cameras != 300 || cfg.Seed != 9 {
+		t.Errorf("ParseConfigYAML(cameras list) = cameras %d seed %d, %v; want 300, 9", cfg.Cameras, cfg.Seed, err)
+	}
+	if cfg, err := ParseConfigYAML([]byte("seed: 9\nfleet:\n  seed: 3\n"), "s.yaml", DefaultConfig); err != nil || cfg.Seed != 3 {
+		t.Errorf("ParseConfigYAML(fleet.seed) = seed %d, %v; want 3 (fleet.seed wins)", cfg.Seed, err)
+	}
 	if cfg, err := ParseConfigYAML([]byte("name: no fleet\n"), "s.yaml", DefaultConfig); err != nil || cfg != DefaultConfig {
 		t.Errorf("ParseConfigYAML(no fleet:) = %+v, %v; want the base unchanged", cfg, err)
 	}
@@ -191,10 +200,32 @@ func TestParseConfigYAML(t *testing.T) {
 		{"fleet:\n  refresh: 10\n", "s.yaml:2: fleet.refresh: duration 10 has no unit"},
 		{"fleet: [1, 2]\n", "s.yaml:1: fleet"},
 		{"fleet: {cameras: 1\n", "s.yaml: not valid YAML"},
+		{"fleet:\n  hosts: 1\n  cameras: []\n", "s.yaml:3: fleet.cameras: empty list"},
+		{"fleet:\n  cameras: [x]\n", "fleet.cameras"},
 	} {
 		_, err := ParseConfigYAML([]byte(tc.in), "s.yaml", DefaultConfig)
 		if !cfgerr.Is(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseConfigYAML(%q) = %v; want *cfgerr.Error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestShippedScenariosLoad: every scenario file shipped in scenarios/ is a
+// valid fleet configuration for camload sim --config.
+func TestShippedScenariosLoad(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped scenarios found: %v", err)
+	}
+	for _, path := range files {
+		cfg, err := LoadConfigFile(path, DefaultConfig)
+		if err != nil {
+			t.Errorf("LoadConfigFile(%s): %v", path, err)
+			continue
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: Validate: %v", path, err)
 		}
 	}
 }

@@ -35,7 +35,7 @@ offline periods off unless --offline is given. --fault-KIND sets one kind's
 probability after that.`,
 		Example: `  camload sim --cameras 1000 --hosts 10 --listen 127.0.0.1:8700
   camload sim --cameras 1000 --hosts 1 --latency 0 --fault-rate 0
-  camload sim --config scenarios/blog.yaml --seed 7`,
+  camload sim --config scenarios/modes.yaml --cameras 1000   # first of fleet.cameras unless --cameras`,
 		Args: cobra.NoArgs,
 	}
 	fl := cmd.Flags()

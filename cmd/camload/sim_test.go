@@ -140,3 +140,34 @@ fleet:
 		t.Errorf("simConfig =\n%+v\nwant\n%+v", cfg, want)
 	}
 }
+
+// TestSimConfigShippedScenarios: camload sim --config takes every shipped
+// scenario (fleet.cameras is a list there: the first size is served, and
+// --cameras overrides it).
+func TestSimConfigShippedScenarios(t *testing.T) {
+	files, err := filepath.Glob("../../scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped scenarios: %v", err)
+	}
+	for _, path := range files {
+		cmd := newSimCmd(&app{ctx: context.Background()})
+		if err := cmd.Flags().Parse([]string{"--config", path, "--listen", "127.0.0.1:0"}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := simConfig(cmd.Flags())
+		if err != nil {
+			t.Errorf("camload sim --config %s: %v", path, err)
+			continue
+		}
+		if cfg.Cameras < 1 {
+			t.Errorf("%s: cameras %d", path, cfg.Cameras)
+		}
+		cmd = newSimCmd(&app{ctx: context.Background()})
+		if err := cmd.Flags().Parse([]string{"--config", path, "--cameras", "7", "--hosts", "1"}); err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := simConfig(cmd.Flags()); err != nil || cfg.Cameras != 7 {
+			t.Errorf("camload sim --config %s --cameras 7: cameras %d, %v; want 7", path, cfg.Cameras, err)
+		}
+	}
+}
