@@ -10,14 +10,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// ControlHandler serves the control API: GET /cameras, /cameras/{id}/truth,
+// ControlHandler serves the control API: GET /cameras (with peers, the
+// whole fleet's; ?local=1 this fleet's own), /cameras/{id}/truth (any
+// camera of the whole configuration),
 // /faults, /fetches?since=&until= (the fetch log, RFC 3339 bounds, both
 // optional), /fetches/stats?since=&until=&per_camera=1 (Fleet.FetchStats),
 // /metrics and /healthz.
 func (f *Fleet) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cameras", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, f.Cameras())
+		own := f.Cameras()
+		if len(f.peers) == 0 || r.URL.Query().Get("local") == "1" {
+			writeJSON(w, own)
+			return
+		}
+		all, err := FetchFleetCameras(r.Context(), nil, f.peers...)
+		if err == nil {
+			all, err = MergeCameras(own, all)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		writeJSON(w, all)
 	})
 	mux.HandleFunc("GET /cameras/{id}/truth", func(w http.ResponseWriter, r *http.Request) {
 		t, ok := f.Truth(r.PathValue("id"), f.now())

@@ -23,8 +23,10 @@ func newSimCmd(a *app) *cobra.Command {
 		Use:   "sim",
 		Short: "Run a fake-camera fleet until interrupted",
 		Long: `Run a fake-camera fleet: a control API on --listen (GET /cameras, /cameras/{id}/truth,
-/faults, /metrics, /healthz) and --hosts camera hosts on the next ports, serving
-GET /cameras/{id}/snapshot.jpg. Settings come from, lowest first: defaults, the
+/faults, /fetches, /fetches/stats, /metrics, /healthz) and --hosts camera hosts on
+the next ports, serving GET /cameras/{id}/snapshot.jpg. --shard k/n serves only
+hosts h with h%n = k-1 and their cameras (same ids as the whole fleet); with
+--peers the other shards' control URLs, GET /cameras lists the whole fleet. Settings come from, lowest first: defaults, the
 fleet: section of --config, CAMLOAD_SIM_* environment variables (e.g.
 CAMLOAD_SIM_CAMERAS=1000, CAMLOAD_SIM_FAULT_RATE=0), and flags.
 
@@ -69,6 +71,8 @@ probability after that.`,
 	fl.Int("height", d.Height, "frame height in pixels")
 	fl.Int("quality", d.Quality, "JPEG quality, 1…100")
 	fl.Int("frames", simulator.DefaultFrames, "distinct frames rendered and shared by all cameras")
+	fl.String("shard", "", `serve shard k of n ("k/n", 1 ≤ k ≤ n ≤ hosts): the hosts h with h%n = k-1 and their cameras`)
+	fl.StringSlice("peers", nil, "control URLs of the other shards: GET /cameras then lists the whole fleet")
 	fl.Int("fetch-log", simulator.DefaultFetchLog, "snapshot requests kept in the fetch log (GET /fetches, /fetches/stats; 0: none)")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -80,7 +84,12 @@ probability after that.`,
 		if n < 0 {
 			return cfgerr.Usage("--fetch-log: must be ≥ 0, got %d", n)
 		}
-		f, err := simulator.New(cfg, simulator.WithFetchLog(n))
+		shard, err := simulator.ParseShard(must(fl.GetString("shard")))
+		if err != nil {
+			return cfgerr.Usage("--shard: %v", err)
+		}
+		peers, _ := fl.GetStringSlice("peers")
+		f, err := simulator.New(cfg, simulator.WithFetchLog(n), simulator.WithShard(shard), simulator.WithPeers(peers))
 		if err != nil {
 			return err
 		}
@@ -90,6 +99,9 @@ probability after that.`,
 		urls := f.HostURLs()
 		fmt.Fprintf(a.stdout, "camload sim: %d cameras on %d hosts (seed %d, latency %s, capacity %d+%d, frames %d)\n",
 			cfg.Cameras, cfg.Hosts, cfg.Seed, cfg.Latency, cfg.Capacity.Concurrent, cfg.Capacity.Queue, f.Config().Frames)
+		if shard.Count > 0 {
+			fmt.Fprintf(a.stdout, "shard %s: %d cameras on %d hosts\n", shard, len(f.Cameras()), len(urls))
+		}
 		fmt.Fprintf(a.stdout, "control %s\nhosts   %s … %s\n", f.ControlURL(), urls[0], urls[len(urls)-1])
 		<-a.ctx.Done()
 		if err := f.Close(); err != nil {
@@ -197,6 +209,9 @@ func simConfig(fl *pflag.FlagSet) (simulator.Config, error) {
 	}
 	return cfg, cfg.Validate()
 }
+
+// must drops the error of a flag getter whose flag is defined.
+func must[T any](v T, _ error) T { return v }
 
 // faultFlags are the per-kind --fault-KIND flags.
 var faultFlags = []struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func TestSimRunsUntilInterrupted(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, &out, &errb, []string{"sim", "--cameras", "4", "--hosts", "2", "--frames", "2",
-			"--listen", "127.0.0.1:0", "--latency", "0", "--fault-rate", "0"})
+			"--listen", "127.0.0.1:0", "--latency", "0", "--fault-rate", "0", "--shard", "2/2"})
 	}()
 	var ctl string
 	for range 1000 {
@@ -60,6 +61,20 @@ func TestSimRunsUntilInterrupted(t *testing.T) {
 		t.Fatalf("GET %s/healthz: %v", ctl, err)
 	}
 	resp.Body.Close()
+	// --shard 2/2 serves host 1 of 2: cameras 2 and 4.
+	var cams []simulator.Camera
+	resp, err = http.Get(ctl + "/cameras")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&cams)
+	resp.Body.Close()
+	if err != nil || len(cams) != 2 || cams[0].ID != simulator.CameraID(1) || cams[1].ID != simulator.CameraID(3) {
+		t.Errorf("GET /cameras of shard 2/2 = %+v, %v; want cam-00002 and cam-00004", cams, err)
+	}
+	if !strings.Contains(out.String(), "shard 2/2: 2 cameras on 1 hosts") {
+		t.Errorf("output %q; want the shard line", out.String())
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("camload sim after interrupt: %v; want nil", err)
@@ -84,6 +99,9 @@ func TestSimConfigErrorsExit2(t *testing.T) {
 		{"p99 below median", []string{"--latency", "lognormal:1s,100ms"}, nil, "fleet.latency.p99"},
 		{"bad overflow", []string{"--overflow", "drop"}, nil, "fleet.capacity.overflow"},
 		{"bad device overflow", []string{"--device-overflow", "drop"}, nil, "fleet.capacity.device.overflow"},
+		{"bad shard", []string{"--shard", "3/2"}, nil, "--shard: shard 3/2"},
+		{"more shards than hosts", []string{"--shard", "1/3", "--hosts", "2"}, nil, "at most 2 shards"},
+		{"negative fetch log", []string{"--fetch-log", "-1"}, nil, "--fetch-log"},
 		{"fault rate > 1", []string{"--fault-rate", "2"}, nil, "fleet.faults"},
 		{"kind rate > 1", []string{"--fault-slow-drip", "1.5"}, nil, "fleet.faults.slow_drip"},
 		{"not a number", []string{"--cameras", "many"}, nil, "invalid argument"},
