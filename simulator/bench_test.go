@@ -43,10 +43,12 @@ func benchConfig() Config {
 
 // BenchmarkSnapshotHandler is the host handler's own cost per snapshot,
 // with the fetch log off (log=0, the handler before the log existed) and
-// at its default size (the ring wraps many times over the run).
+// at its default size (growing while the run is shorter than it) and
+// small (the ring full and wrapping: the steady state).
 func BenchmarkSnapshotHandler(b *testing.B) {
 	b.Run("log=0", func(b *testing.B) { benchHandler(b, benchFleet(b, WithFetchLog(0))) })
 	b.Run("log=default", func(b *testing.B) { benchHandler(b, benchFleet(b)) })
+	b.Run("log=4096", func(b *testing.B) { benchHandler(b, benchFleet(b, WithFetchLog(4096))) })
 }
 
 func benchHandler(b *testing.B, f *Fleet) {

@@ -92,33 +92,40 @@ type fetchRec struct {
 	newConn bool
 }
 
-// fetchLog is a bounded ring of fetch records. One mutex guards it; the
-// hot path holds it for a copy of 40 bytes.
+// fetchLog is a bounded ring of fetch records, allocated in chunks as it
+// fills (never copied). One mutex guards it; the hot path holds it for a
+// copy of 40 bytes.
 type fetchLog struct {
 	mu           sync.Mutex
-	buf          []fetchRec // grows up to cap, then wraps
+	chunks       [][]fetchRec
 	cap          int
 	total        uint64
 	droppedStart int64 // latest start among overwritten records
 }
 
-func newFetchLog(n int) *fetchLog {
-	return &fetchLog{cap: n, buf: make([]fetchRec, 0, min(n, 4096))}
-}
+const logChunk = 4096
+
+func newFetchLog(n int) *fetchLog { return &fetchLog{cap: n} }
 
 func (l *fetchLog) add(r *fetchRec, now func() time.Time) {
 	r.end = now().UnixNano()
 	l.mu.Lock()
-	if len(l.buf) < l.cap {
-		l.buf = append(l.buf, *r)
-	} else {
-		slot := &l.buf[l.total%uint64(l.cap)]
-		l.droppedStart = max(l.droppedStart, slot.start)
-		*slot = *r
+	slot := int(l.total % uint64(l.cap))
+	c := slot / logChunk
+	if c == len(l.chunks) {
+		l.chunks = append(l.chunks, make([]fetchRec, min(logChunk, l.cap-c*logChunk)))
 	}
+	dst := &l.chunks[c][slot%logChunk]
+	if l.total >= uint64(l.cap) {
+		l.droppedStart = max(l.droppedStart, dst.start)
+	}
+	*dst = *r
 	l.total++
 	l.mu.Unlock()
 }
+
+// filled is the number of records held.
+func (l *fetchLog) filled() int { return int(min(l.total, uint64(l.cap))) }
 
 var codeStatus = [nCodes]int{200, 304, 404, 500, 502, 503, 0}
 
@@ -141,14 +148,15 @@ func (f *Fleet) Fetches(since, until time.Time) FetchLog {
 	}
 	l.mu.Lock()
 	var recs []fetchRec
-	for i := range l.buf {
-		if r := &l.buf[i]; r.start >= lo && r.start < hi {
+	held := l.filled()
+	for i := range held {
+		if r := &l.chunks[i/logChunk][i%logChunk]; r.start >= lo && r.start < hi {
 			recs = append(recs, *r)
 		}
 	}
 	out.Recorded = l.total
-	if l.total > uint64(len(l.buf)) {
-		out.Dropped = l.total - uint64(len(l.buf))
+	if l.total > uint64(held) {
+		out.Dropped = l.total - uint64(held)
 		out.Truncated = l.droppedStart >= lo
 	}
 	l.mu.Unlock()
