@@ -4,8 +4,9 @@ import "math"
 
 // cellAcc accumulates one grid cell of a grid row.
 type cellAcc struct {
-	sum [3]float32
-	sat int
+	sum  [3]float32 // float path: the tensor's values
+	isum [3]int32   // fused path: the 8-bit channels
+	sat  int
 }
 
 // grow returns s with length n, zeroed, reusing its storage.
@@ -23,6 +24,8 @@ type detector struct {
 	acc        []cellAcc
 	grid, seen []bool
 	stack      []int
+	rgb        []uint8 // one row of 8-bit R, G, B (fused path)
+	cols       []int32 // per-column sums of a grid row (fused path)
 	// per frame
 	w, h, cell, gw, gh int
 	near               int

@@ -10,7 +10,7 @@ import (
 )
 
 // benchImage decodes the side-by-side benchmarks' fleet frame.
-func benchImage(b *testing.B) *image.YCbCr {
+func benchImage(b testing.TB) *image.YCbCr {
 	b.Helper()
 	cfg := simulator.DefaultConfig
 	cfg.Cameras, cfg.Hosts, cfg.Listen = 10, 1, "127.0.0.1:0"

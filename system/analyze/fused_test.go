@@ -94,3 +94,30 @@ func fillRandom(rng *rand.Rand, m *image.YCbCr, blocky bool) {
 		}
 	}
 }
+
+// TestClampAndUnit checks the branch-free clamp against color's bit
+// twiddling over the whole range the formulae produce, and the float
+// conversion against the table.
+func TestClampAndUnit(t *testing.T) {
+	t.Parallel()
+	for v := int32(-300 << 16); v < 600<<16; v += 97 {
+		want := uint8(v >> 16)
+		if uint32(v)&0xff000000 != 0 {
+			want = uint8(^(v >> 31))
+		}
+		if got := clamp8(v); got != want {
+			t.Fatalf("clamp8(%d) = %d; want %d", v, got, want)
+		}
+	}
+	src := make([]uint8, 256)
+	for i := range src {
+		src[i] = uint8(i)
+	}
+	dst := make([]float32, 256)
+	floatRow(src, dst)
+	for i, v := range dst {
+		if v != unit[i] {
+			t.Fatalf("floatRow(%d) = %v; unit %v", i, v, unit[i])
+		}
+	}
+}

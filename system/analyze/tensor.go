@@ -56,12 +56,11 @@ var crR, cbG, crG, cbB = func() (crR, cbG, crG, cbB [256]int32) {
 	return
 }()
 
-// clamp8 is YCbCrToRGB's final step: v>>16 clamped to [0, 255].
+// clamp8 is YCbCrToRGB's final step: v>>16 clamped to [0, 255] (the
+// same as its bit twiddling: v < 0 gives 0, v ≥ 1<<24 gives 255), without
+// a branch.
 func clamp8(v int32) uint8 {
-	if uint32(v)&0xff000000 == 0 {
-		return uint8(v >> 16)
-	}
-	return uint8(^(v >> 31))
+	return uint8(min(max(v>>16, 0), 255))
 }
 
 // fill converts img into t, reusing t's storage. YCbCr and Gray images
