@@ -236,14 +236,18 @@ func accumulateColumns(r8, g8, b8 []uint8, cols []int32) {
 	n := len(r8)
 	g8, b8 = g8[:n], b8[:n]
 	cr, cg, cb, cs := cols[:n], cols[n:2*n], cols[2*n:3*n], cols[3*n:4*n]
-	for i, r := range r8 {
-		g, b := g8[i], b8[i]
+	cg, cb, cs = cg[:len(cr)], cb[:len(cr)], cs[:len(cr)]
+	for i, r8v := range r8 {
+		// int, not uint8: the compiler turns int min/max into
+		// conditional moves, uint8 ones into branches that the image's
+		// colours make unpredictable.
+		r, g, b := int(r8v), int(g8[i]), int(b8[i])
 		cr[i] += int32(r)
 		cg[i] += int32(g)
 		cb[i] += int32(b)
 		mx, mn := max(r, g, b), min(r, g, b)
 		// 1 if mn ≤ satMin[mx], else 0, without a branch.
-		cs[i] += 1 + (int32(satMin[mx])-int32(mn))>>31
+		cs[i] += int32(1 + (int(satMin[mx&0xff])-mn)>>63)
 	}
 }
 
