@@ -18,23 +18,24 @@ func scanHeader(b []byte) (jpegHeader, error) {
 	}
 	i := 2
 	for {
-		// A marker is 0xff, any number of 0xff fill bytes, then the code.
-		if i >= len(b) || b[i] != 0xff {
-			return jpegHeader{}, fmt.Errorf("no marker at byte %d", i)
+		// Like image/jpeg (and libjpeg), skip junk before a marker's 0xff,
+		// then any 0xff fill bytes.
+		for i < len(b) && b[i] != 0xff {
+			i++
 		}
 		for i < len(b) && b[i] == 0xff {
 			i++
 		}
 		if i >= len(b) {
-			return jpegHeader{}, fmt.Errorf("truncated marker at byte %d", i)
+			return jpegHeader{}, fmt.Errorf("no frame header in %d bytes", len(b))
 		}
 		code := b[i]
 		i++
 		switch {
-		case code == 0xd8 || code == 0xd9 || code == 0x01 || (code >= 0xd0 && code <= 0xd7):
-			return jpegHeader{}, fmt.Errorf("unexpected marker 0x%02x before the frame header", code)
-		case code == 0x00:
-			return jpegHeader{}, fmt.Errorf("stray 0xff00 at byte %d", i-2)
+		case code == 0x00 || (code >= 0xd0 && code <= 0xd7):
+			continue // stuffed byte or RST marker: no segment
+		case code == 0xd9:
+			return jpegHeader{}, fmt.Errorf("end of image before the frame header")
 		}
 		if i+2 > len(b) {
 			return jpegHeader{}, fmt.Errorf("truncated segment length of marker 0x%02x", code)
