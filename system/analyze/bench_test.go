@@ -54,3 +54,20 @@ func BenchmarkStdlibDecode(b *testing.B) {
 	}
 	cpu.stop()
 }
+
+// BenchmarkAnalyzeFrameReference is the original path (kept as the
+// equivalence tests' reference): DecodeConfig and Decode, a per-pixel
+// color.YCbCrToRGB into an HWC tensor, a cell-by-cell detector, every
+// buffer allocated. It puts the before beside the after in one run.
+func BenchmarkAnalyzeFrameReference(b *testing.B) {
+	jpg := benchFrame(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(jpg)))
+	cpu := startCPU(b)
+	for b.Loop() {
+		if _, err := analyze.ReferenceAnalyze(jpg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.stop()
+}
