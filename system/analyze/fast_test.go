@@ -63,3 +63,23 @@ func TestFastEqualsReference(t *testing.T) {
 		t.Errorf("pool holds %d buffer sets after sequential use; want 1", n)
 	}
 }
+
+// TestPoolSteadyStateAllocations checks the pooled path's promise: once
+// the pool holds a buffer set, a frame — with a cost, so the model's
+// buffers are used too — allocates no more than image/jpeg.Decode alone.
+func TestPoolSteadyStateAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	jpg := fleet(t, 1, 640, 360, 80, 4).Frames()[2].JPEG
+	var pool analyze.Pool
+	opts := analyze.Options{Pool: &pool, Cost: analyze.CostPerPass() / 4}
+	if _, err := analyze.Analyze(jpg, opts); err != nil {
+		t.Fatal(err)
+	}
+	pooled := testing.AllocsPerRun(5, func() { analyze.Analyze(jpg, opts) })
+	decode := testing.AllocsPerRun(5, func() { jpeg.Decode(bytes.NewReader(jpg)) })
+	if pooled > decode {
+		t.Errorf("pooled Analyze allocates %v times per frame; image/jpeg.Decode alone %v", pooled, decode)
+	}
+}
