@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 )
 

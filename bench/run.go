@@ -8,7 +8,7 @@
 //
 // A run folder holds:
 //
-//	results.json                      the versioned results (bench/results)
+//	results.json                      the versioned results (results)
 //	cells/<mode>-<cameras>-r<rep>/
 //	    api-<target>.bin              vegeta results: vegeta report|plot FILE
 //	    cpu.pb.gz, heap.pb.gz         pprof profiles: go tool pprof FILE
@@ -47,7 +47,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/store"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
 )

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // WriteHTML writes run's report as one self-contained HTML file: inline

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // JUnit XML, in the schema CI test reporters read (the Jenkins/Surefire

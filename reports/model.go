@@ -1,4 +1,4 @@
-// Package reports renders a run's results.json (bench/results) for people
+// Package reports renders a run's results.json (results) for people
 // and for CI: Markdown in the blog's own form (scaling table, before/after
 // table with an Improvement column, every mode side by side, API capacity,
 // ideal vs actual cycle time, profile tops), one self-contained HTML file
@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // table is a rendered table shared by the Markdown and HTML writers.

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/results"
 )
 
 // Options configure the regression judgement. Start from DefaultOptions;

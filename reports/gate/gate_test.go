@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // Unit is the unit of a metric's value as returned by Metric.

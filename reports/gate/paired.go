@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // Pair is one base run and one head run measured back to back on the same

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/results"
 )
 
 // Op is a threshold's comparison operator.
