@@ -131,7 +131,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		Env:          Environment(opts.Version),
 		Thresholds:   sc.Thresholds,
 	}
-	run.Env.Backends = be.Describe()
+	run.Env.Backends = results.Backends(be.Describe())
 	resultsPath := filepath.Join(opts.OutDir, "results.json")
 	prog := newProgress(opts.Progress, opts.IsTTY, sc.Cells())
 	defer prog.finish()
