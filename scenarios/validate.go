@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/camload/camload/internal/cfgerr"
-	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 )
@@ -173,7 +173,7 @@ func (s *Scenario) check() []*cfgerr.Error {
 
 	// thresholds: the gate's own parser and metric names, so a scenario
 	// that validates is one `camload gate` can judge.
-	if _, err := gate.ParseRules(s.Thresholds); err != nil {
+	if _, err := results.ParseRules(s.Thresholds); err != nil {
 		for _, e := range flatten(err) {
 			ce, ok := e.(*cfgerr.Error)
 			if !ok {
