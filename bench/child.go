@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/camload/camload/system/server"
 )
 
 // StopGrace is how long a stopped child gets between SIGTERM and SIGKILL of
@@ -34,13 +36,6 @@ type child struct {
 	API   string // http://127.0.0.1:PORT
 	Admin string
 	Pid   int
-}
-
-// readyInfo is what `camload serve --ready-file` writes.
-type readyInfo struct {
-	API   string `json:"api"`
-	Admin string `json:"admin"`
-	Pid   int    `json:"pid"`
 }
 
 // startChild starts bin with args (the serve flags, without --ready-file
@@ -111,7 +106,7 @@ func (c *child) waitReady(ctx context.Context, readyFile string, timeout time.Du
 			if err != nil {
 				continue
 			}
-			var ri readyInfo
+			var ri server.ReadyInfo
 			if err := json.Unmarshal(b, &ri); err != nil || ri.API == "" || ri.Admin == "" {
 				continue // written atomically, but be lenient
 			}

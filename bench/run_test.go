@@ -14,6 +14,7 @@ import (
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system/server"
 )
 
 // fakeScenario is a tiny scenario for the fake system: 10 % 5xx faults
@@ -123,9 +124,9 @@ func readyPid(t *testing.T, path string, within time.Duration) int {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(path); err == nil {
-			var ri readyInfo
-			if json.Unmarshal(b, &ri) == nil && ri.Pid > 0 {
-				return ri.Pid
+			var ri server.ReadyInfo
+			if json.Unmarshal(b, &ri) == nil && ri.PID > 0 {
+				return ri.PID
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
