@@ -74,10 +74,16 @@ func (s *Scenario) check() []*cfgerr.Error {
 		}
 	}
 	if _, err := s.KnobsFor("sync"); err != nil {
-		if ce, ok := err.(*cfgerr.Error); ok {
-			errs = append(errs, ce)
-		} else {
-			bad("system.knobs", "%v", err)
+		knobErrs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			knobErrs = j.Unwrap() // every bad knob, in system.KnobTable order
+		}
+		for _, err := range knobErrs {
+			if ce, ok := err.(*cfgerr.Error); ok {
+				errs = append(errs, ce)
+			} else {
+				bad("system.knobs", "%v", err)
+			}
 		}
 	}
 	if s.System.Cycles < 1 || s.System.Cycles > 100000 {

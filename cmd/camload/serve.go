@@ -66,23 +66,21 @@ Knob flags override the preset of --mode.`,
 	f.Int("buffer", server.DefaultBufferSize, "observations buffered while MongoDB is down (beyond: dropped and counted)")
 	f.String("log-level", "info", "log level: debug, info, warn or error")
 	k, _ := system.Preset(system.ModeBatched)
-	f.String("fan-out", string(k.FanOut), "knob: sequential, unbounded, pool or batches")
-	f.Int("workers", k.Workers, "knob: worker pool size")
-	f.Int("batch-size", k.BatchSize, "knob: cameras per batch and observations per bulk write")
-	f.String("client", string(k.Client), "knob: camera HTTP client: new-conn, new-client or shared")
-	f.Int("max-conns", k.MaxConns, "knob: shared transport: connections in total")
-	f.Int("max-conns-per-host", k.MaxConnsPerHost, "knob: shared transport: connections per host")
-	f.Duration("idle-timeout", k.IdleTimeout, "knob: shared transport: idle connection timeout")
-	f.Bool("dedupe", k.Dedupe, "knob: skip unchanged frames (conditional GET, content hash)")
-	f.Bool("api-cache", k.APICache, "knob: API reads through L1 (in-process) and L2 (Redis)")
-	f.Duration("l1-ttl", k.L1TTL, "knob: L1 cache TTL")
-	f.Int("l1-size", k.L1Size, "knob: L1 cache entries")
-	f.Duration("l2-ttl", k.L2TTL, "knob: L2 (Redis) TTL")
-	f.Bool("bulk-writes", k.BulkWrites, "knob: bulk writes per batch and Redis pipelining")
-	f.Duration("fetch-timeout", k.FetchTimeout, "knob: per-snapshot timeout, body included")
-	f.Int64("max-body", k.MaxBody, "knob: largest snapshot body in bytes")
-	f.Duration("analyze-cost", k.AnalyzeCost, "knob: CPU work added per analyzed frame (stands in for the detector)")
-	f.Int("analyze-workers", k.AnalyzeWorkers, "knob: frames analyzed at once (0 = no bound: each fetch analyzes its own frame)")
+	for _, spec := range system.KnobTable {
+		name, usage := spec.Flag(), "knob: "+spec.Usage
+		switch v := spec.Value(k).(type) {
+		case int:
+			f.Int(name, v, usage)
+		case int64:
+			f.Int64(name, v, usage)
+		case bool:
+			f.Bool(name, v, usage)
+		case time.Duration:
+			f.Duration(name, v, usage)
+		default:
+			f.String(name, spec.Format(k), usage)
+		}
+	}
 	return cmd
 }
 
@@ -132,62 +130,12 @@ func serveConfig(v *viper.Viper) (server.Options, slog.Level, error) {
 	}
 	cfg.Interval = dur("interval")
 	cfg.RegistryTimeout = o.RegistryTimeout
-	k := &cfg.Knobs
-	set := func(name string) bool { return v.IsSet(name) }
-	if set("fan-out") {
-		k.FanOut = system.FanOut(str("fan-out"))
-	}
-	if set("workers") {
-		k.Workers = num("workers")
-	}
-	if set("batch-size") {
-		k.BatchSize = num("batch-size")
-	}
-	if set("client") {
-		k.Client = system.ClientKind(str("client"))
-	}
-	if set("max-conns") {
-		k.MaxConns = num("max-conns")
-	}
-	if set("max-conns-per-host") {
-		k.MaxConnsPerHost = num("max-conns-per-host")
-	}
-	if set("idle-timeout") {
-		k.IdleTimeout = dur("idle-timeout")
-	}
-	if set("dedupe") {
-		k.Dedupe = boolean("dedupe")
-	}
-	if set("api-cache") {
-		k.APICache = boolean("api-cache")
-	}
-	if set("l1-ttl") {
-		k.L1TTL = dur("l1-ttl")
-	}
-	if set("l1-size") {
-		k.L1Size = num("l1-size")
-	}
-	if set("l2-ttl") {
-		k.L2TTL = dur("l2-ttl")
-	}
-	if set("bulk-writes") {
-		k.BulkWrites = boolean("bulk-writes")
-	}
-	if set("fetch-timeout") {
-		k.FetchTimeout = dur("fetch-timeout")
-	}
-	if set("max-body") {
-		n, err := strconv.ParseInt(strings.TrimSpace(str("max-body")), 10, 64)
-		if err != nil {
-			errs = append(errs, cfgerr.Field("max-body", "not a byte count: %q", str("max-body")))
+	for _, spec := range system.KnobTable {
+		if v.IsSet(spec.Flag()) {
+			if err := spec.Set(&cfg.Knobs, str(spec.Flag())); err != nil {
+				errs = append(errs, &cfgerr.Error{Field: spec.Flag(), Err: err})
+			}
 		}
-		k.MaxBody = n
-	}
-	if set("analyze-cost") {
-		k.AnalyzeCost = dur("analyze-cost")
-	}
-	if set("analyze-workers") {
-		k.AnalyzeWorkers = num("analyze-workers")
 	}
 	if err := cfgerr.Join(errs...); err != nil {
 		return o, level, err

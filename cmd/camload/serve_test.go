@@ -163,3 +163,32 @@ func TestServe(t *testing.T) {
 		t.Errorf("ready file left behind: %v", err)
 	}
 }
+
+// TestServeHasEveryKnobFlag: every row of system.KnobTable is a serve flag
+// documented with the row's usage, and setting it reaches the knob.
+func TestServeHasEveryKnobFlag(t *testing.T) {
+	cmd := newServeCmd(&app{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard})
+	k, _ := system.Preset(system.ModeSync)
+	var args []string
+	for _, spec := range system.KnobTable {
+		f := cmd.Flags().Lookup(spec.Flag())
+		if f == nil {
+			t.Errorf("knob %s: no --%s flag", spec.Key, spec.Flag())
+			continue
+		}
+		if f.Usage != "knob: "+spec.Usage {
+			t.Errorf("--%s usage = %q; want the table's %q", spec.Flag(), f.Usage, spec.Usage)
+		}
+		args = append(args, "--"+spec.Flag()+"="+spec.Format(k))
+	}
+	if err := cmd.Flags().Parse(append(args, "--mode", "batched")); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := serveConfig(serveViper(cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Config.Knobs != k {
+		t.Errorf("every knob flag set to the sync preset over --mode batched: knobs = %+v; want %+v", o.Config.Knobs, k)
+	}
+}
