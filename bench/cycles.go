@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 )

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 )

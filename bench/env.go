@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // Environment describes the machine and build a run is measured on: Go

@@ -5,7 +5,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // hist is a latency histogram in microseconds (1 µs … 1 h, 3 significant

@@ -7,7 +7,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // progress shows a run's progress: a bar over cells on a terminal, plain

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/reports"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system/server"
 )
 
 // fakeScenario is a tiny scenario for the fake system: 10 % 5xx faults
@@ -110,7 +112,7 @@ func TestRunFakeSystem(t *testing.T) {
 		t.Errorf("results.json: interrupted=%t cells=%d env=%+v thresholds=%v", back.Interrupted, len(back.Cells), back.Env, back.Thresholds)
 	}
 	var sum bytes.Buffer
-	if err := Summary(run)(&sum); err != nil || !strings.Contains(sum.String(), "pooled") || !strings.Contains(sum.String(), "latest") {
+	if err := reports.WriteSummary(&sum, run); err != nil || !strings.Contains(sum.String(), "pooled") || !strings.Contains(sum.String(), "latest") {
 		t.Errorf("Summary = %q, %v", sum.String(), err)
 	}
 	if !strings.Contains(prog.String(), "cycle 2/2") {
@@ -123,9 +125,9 @@ func readyPid(t *testing.T, path string, within time.Duration) int {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(path); err == nil {
-			var ri readyInfo
-			if json.Unmarshal(b, &ri) == nil && ri.Pid > 0 {
-				return ri.Pid
+			var ri server.ReadyInfo
+			if json.Unmarshal(b, &ri) == nil && ri.PID > 0 {
+				return ri.PID
 			}
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // WriteHTML writes run's report as one self-contained HTML file: inline
@@ -40,13 +40,13 @@ type namedChart struct {
 
 // charts draws the report's figures from the run.
 func charts(run *results.Run) []namedChart {
-	groups := gate.Groups(run)
-	modes, counts := gate.Modes(run), gate.CameraCounts(run)
+	groups := results.Groups(run)
+	modes, counts := results.Modes(run), results.CameraCounts(run)
 	if len(modes) == 0 {
 		return nil
 	}
 	large := counts[len(counts)-1]
-	durFmt := func(v float64) string { return gate.FormatDuration(time.Duration(v)) }
+	durFmt := func(v float64) string { return results.FormatDuration(time.Duration(v)) }
 	var out []namedChart
 
 	// Latency percentiles per mode at the largest fleet.
@@ -54,7 +54,7 @@ func charts(run *results.Run) []namedChart {
 	vals := make([][]float64, len(stats))
 	for s, st := range stats {
 		for _, m := range modes {
-			g, _ := gate.Find(groups, m, large)
+			g, _ := results.Find(groups, m, large)
 			vals[s] = append(vals[s], med(g, "cycle_"+st))
 		}
 	}
@@ -70,7 +70,7 @@ func charts(run *results.Run) []namedChart {
 	for _, m := range modes {
 		l := line{Name: m + " p99"}
 		for i, n := range counts {
-			g, _ := gate.Find(groups, m, n)
+			g, _ := results.Find(groups, m, n)
 			l.Points = append(l.Points, point{float64(i), med(g, "cycle_p99")})
 		}
 		lines = append(lines, l)
@@ -81,7 +81,7 @@ func charts(run *results.Run) []namedChart {
 	// RSS and CPU over time, one line per mode, at the largest fleet.
 	var rss, cpu []line
 	for _, m := range modes {
-		g, _ := gate.Find(groups, m, large)
+		g, _ := results.Find(groups, m, large)
 		c, ok := seriesCell(g)
 		if !ok {
 			continue
@@ -94,30 +94,30 @@ func charts(run *results.Run) []namedChart {
 		}
 		rss, cpu = append(rss, lr), append(cpu, lc)
 	}
-	secFmt := func(v float64) string { return gate.Format(v, gate.Count) + "s" }
+	secFmt := func(v float64) string { return results.Format(v, results.Count) + "s" }
 	out = append(out,
 		namedChart{"rss-over-time", lineChart(chart{Title: fmt.Sprintf("RSS over time, %d cameras", large), XLabel: "time in the measured window",
-			YLabel: "RSS (MiB)", XFmt: secFmt, YFmt: func(v float64) string { return gate.Format(v, gate.Count) }}, rss)},
+			YLabel: "RSS (MiB)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) }}, rss)},
 		namedChart{"cpu-over-time", lineChart(chart{Title: fmt.Sprintf("CPU over time, %d cameras", large), XLabel: "time in the measured window",
-			YLabel: "CPU (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return gate.Format(v, gate.Count) + "%" }}, cpu)})
+			YLabel: "CPU (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) + "%" }}, cpu)})
 
 	// API throughput per mode and endpoint.
 	if eps := endpoints(groups); len(eps) > 0 {
 		vals := make([][]float64, len(eps))
 		for e, ep := range eps {
 			for _, m := range modes {
-				g, _ := gate.Find(groups, m, large)
+				g, _ := results.Find(groups, m, large)
 				vals[e] = append(vals[e], med(g, "api."+ep+".throughput"))
 			}
 		}
 		out = append(out, namedChart{"api-throughput", barChart(chart{Title: fmt.Sprintf("API throughput per endpoint, %d cameras", large),
-			YLabel: "successful req/s", LogY: true, YFmt: func(v float64) string { return gate.Format(v, gate.Count) }}, modes, eps, vals)})
+			YLabel: "successful req/s", LogY: true, YFmt: func(v float64) string { return results.Format(v, results.Count) }}, modes, eps, vals)})
 	}
 	return out
 }
 
 // med is the group's median of m, NaN when there is none.
-func med(g gate.Group, m string) float64 {
+func med(g results.Group, m string) float64 {
 	v, _, ok := median(g, m)
 	if !ok {
 		return math.NaN()
@@ -126,7 +126,7 @@ func med(g gate.Group, m string) float64 {
 }
 
 // seriesCell picks the first ok repetition with a resource series.
-func seriesCell(g gate.Group) (results.Cell, bool) {
+func seriesCell(g results.Group) (results.Cell, bool) {
 	for _, c := range g.OK() {
 		if len(c.Resources.Series) > 0 {
 			return c, true

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // JUnit XML, in the schema CI test reporters read (the Jenkins/Surefire
@@ -118,7 +118,7 @@ func WriteJUnit(w io.Writer, run *results.Run, v *gate.Verdict) error {
 	}
 	for _, r := range v.Rows {
 		tc := junitCase{Name: "no regression in " + r.Metric, Classname: class(r.Cell) + ".baseline", Time: "0"}
-		desc := fmt.Sprintf("%s: base %s, head %s, delta %s", r.Metric, gate.Format(r.Base, r.Unit), gate.Format(r.Head, r.Unit), r.Delta)
+		desc := fmt.Sprintf("%s: base %s, head %s, delta %s", r.Metric, results.Format(r.Base, r.Unit), results.Format(r.Head, r.Unit), r.Delta)
 		if r.Note != "" {
 			desc += " (" + r.Note + ")"
 		}

@@ -5,8 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // WriteMarkdown writes run's report as GitHub-flavoured Markdown, judging

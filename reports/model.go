@@ -1,4 +1,4 @@
-// Package reports renders a run's results.json (bench/results) for people
+// Package reports renders a run's results.json (results) for people
 // and for CI: Markdown in the blog's own form (scaling table, before/after
 // table with an Improvement column, every mode side by side, API capacity,
 // ideal vs actual cycle time, profile tops), one self-contained HTML file
@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // table is a rendered table shared by the Markdown and HTML writers.
@@ -68,7 +68,7 @@ func labelStatus(s string) string {
 // value renders the median of metric m over g's ok repetitions, with
 // "(2/3)" when some repetitions were not ok, or the group's status when none
 // was.
-func value(g gate.Group, m string) string {
+func value(g results.Group, m string) string {
 	v, u, ok := g.Median(m)
 	nok := len(g.OK())
 	switch {
@@ -77,7 +77,7 @@ func value(g gate.Group, m string) string {
 	case !ok:
 		return "—"
 	}
-	s := gate.Format(v, u)
+	s := results.Format(v, u)
 	if nok < len(g.Cells) {
 		s += fmt.Sprintf(" (%d/%d)", nok, len(g.Cells))
 	}
@@ -86,9 +86,9 @@ func value(g gate.Group, m string) string {
 
 // median returns the median of m in g, ok false when the group has no ok
 // repetition holding it.
-func median(g gate.Group, m string) (float64, gate.Unit, bool) {
+func median(g results.Group, m string) (float64, results.Unit, bool) {
 	if len(g.OK()) == 0 {
-		return 0, gate.Count, false
+		return 0, results.Count, false
 	}
 	return g.Median(m)
 }
@@ -132,7 +132,7 @@ func trim1(v float64) string {
 }
 
 // change renders Improvement of metric m between two groups, or "—".
-func change(a, b gate.Group, m string) string {
+func change(a, b results.Group, m string) string {
 	av, _, aok := median(a, m)
 	bv, _, bok := median(b, m)
 	if !aok || !bok {
@@ -141,7 +141,7 @@ func change(a, b gate.Group, m string) string {
 	return Improvement(av, bv)
 }
 
-func formatBytes(n int64) string { return gate.FormatBytes(float64(n)) }
+func formatBytes(n int64) string { return results.FormatBytes(float64(n)) }
 
 // build assembles the report for run. v may be nil; then thresholds are
 // judged here (a bad threshold becomes a warning, not an error).
@@ -156,8 +156,8 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 	if e.Camload != "" {
 		commit += " (camload " + e.Camload + ")"
 	}
-	modes, counts := gate.Modes(run), gate.CameraCounts(run)
-	groups := gate.Groups(run)
+	modes, counts := results.Modes(run), results.CameraCounts(run)
+	groups := results.Groups(run)
 	repeats := 0
 	for _, g := range groups {
 		repeats = max(repeats, len(g.Cells))
@@ -201,8 +201,8 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 	small, large := counts[0], counts[len(counts)-1]
 
 	if len(counts) > 1 {
-		a, _ := gate.Find(groups, first, small)
-		b, _ := gate.Find(groups, first, large)
+		a, _ := results.Find(groups, first, small)
+		b, _ := results.Find(groups, first, large)
 		t := table{Header: []string{"Metric", fmt.Sprintf("%d cameras", small), fmt.Sprintf("%d cameras", large), "Change"}, Bold: -1}
 		for _, r := range scalingRows {
 			t.Rows = append(t.Rows, []string{r.label, value(a, r.metric), value(b, r.metric), change(a, b, r.metric)})
@@ -211,8 +211,8 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 			Intro: fmt.Sprintf("The scenario's first mode (%s) as the fleet grows.", first), Tables: []table{t}})
 	}
 	if len(modes) > 1 {
-		a, _ := gate.Find(groups, first, large)
-		b, _ := gate.Find(groups, last, large)
+		a, _ := results.Find(groups, first, large)
+		b, _ := results.Find(groups, last, large)
 		t := table{Header: []string{"Metric", "Before (" + first + ")", "After (" + last + ")", "Improvement"}, Bold: 3}
 		for _, r := range beforeAfterRows {
 			t.Rows = append(t.Rows, []string{r.label, value(a, r.metric), value(b, r.metric), change(a, b, r.metric)})
@@ -240,7 +240,7 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 }
 
 // valueUnit is value with a unit after the number: "2.8 req/s (2/3)".
-func valueUnit(g gate.Group, m, unit string) string {
+func valueUnit(g results.Group, m, unit string) string {
 	if _, _, ok := median(g, m); !ok {
 		return value(g, m)
 	}
@@ -303,16 +303,16 @@ var modeRows = []row{
 	{"Efficiency (ideal ÷ actual)", "efficiency"},
 }
 
-func modesSection(run *results.Run, groups []gate.Group, modes []string, counts []int) section {
+func modesSection(run *results.Run, groups []results.Group, modes []string, counts []int) section {
 	s := section{ID: "modes", Title: "Every mode side by side"}
 	for _, n := range counts {
 		t := table{Caption: fmt.Sprintf("%d cameras", n), Header: append([]string{"Metric"}, modes...), Bold: -1}
-		gs := make([]gate.Group, len(modes))
+		gs := make([]results.Group, len(modes))
 		have := make([]bool, len(modes))
 		for i, m := range modes {
-			gs[i], have[i] = gate.Find(groups, m, n)
+			gs[i], have[i] = results.Find(groups, m, n)
 		}
-		cellOf := func(i int, f func(gate.Group) string) string {
+		cellOf := func(i int, f func(results.Group) string) string {
 			if !have[i] {
 				return "not run"
 			}
@@ -321,7 +321,7 @@ func modesSection(run *results.Run, groups []gate.Group, modes []string, counts 
 		for _, r := range modeRows {
 			line := []string{r.label}
 			for i := range modes {
-				line = append(line, cellOf(i, func(g gate.Group) string { return value(g, r.metric) }))
+				line = append(line, cellOf(i, func(g results.Group) string { return value(g, r.metric) }))
 			}
 			t.Rows = append(t.Rows, line)
 		}
@@ -332,7 +332,7 @@ func modesSection(run *results.Run, groups []gate.Group, modes []string, counts 
 		t.Rows = append(t.Rows, line)
 		line = []string{"Repeats ok"}
 		for i := range modes {
-			line = append(line, cellOf(i, func(g gate.Group) string { return fmt.Sprintf("%d/%d", len(g.OK()), len(g.Cells)) }))
+			line = append(line, cellOf(i, func(g results.Group) string { return fmt.Sprintf("%d/%d", len(g.OK()), len(g.Cells)) }))
 		}
 		t.Rows = append(t.Rows, line)
 		s.Tables = append(s.Tables, t)
@@ -342,7 +342,7 @@ func modesSection(run *results.Run, groups []gate.Group, modes []string, counts 
 
 // errorKinds renders the median count of each error kind: "timeout 740,
 // placeholder 370".
-func errorKinds(g gate.Group) string {
+func errorKinds(g results.Group) string {
 	ok := g.OK()
 	if len(ok) == 0 {
 		return labelStatus(g.Status())
@@ -364,8 +364,8 @@ func errorKinds(g gate.Group) string {
 		for len(vs) < len(ok) { // a repetition without this kind had none
 			vs = append(vs, 0)
 		}
-		if m := gate.Median(vs); m > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", k, gate.Format(m, gate.Count)))
+		if m := results.Median(vs); m > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", k, results.Format(m, results.Count)))
 		}
 	}
 	if len(parts) == 0 {
@@ -374,7 +374,7 @@ func errorKinds(g gate.Group) string {
 	return strings.Join(parts, ", ")
 }
 
-func endpoints(groups []gate.Group) []string {
+func endpoints(groups []results.Group) []string {
 	seen := map[string]bool{}
 	var eps []string
 	for _, g := range groups {
@@ -391,7 +391,7 @@ func endpoints(groups []gate.Group) []string {
 	return eps
 }
 
-func apiSection(groups []gate.Group) (section, bool) {
+func apiSection(groups []results.Group) (section, bool) {
 	eps := endpoints(groups)
 	if len(eps) == 0 {
 		return section{}, false
@@ -420,7 +420,7 @@ func apiSection(groups []gate.Group) (section, bool) {
 		Tables: []table{t}}, true
 }
 
-func idealSection(groups []gate.Group) section {
+func idealSection(groups []results.Group) section {
 	t := table{Header: []string{"Mode", "Cameras", "Ideal cycle", "Actual (p50)", "Efficiency", "Bound by"}, Bold: -1}
 	for _, g := range groups {
 		basis := "—"
@@ -439,7 +439,7 @@ func idealSection(groups []gate.Group) section {
 
 // profileCell picks the repetition whose profiles are shown: the first ok
 // one that has a profile top.
-func profileCell(g gate.Group) (results.Cell, bool) {
+func profileCell(g results.Group) (results.Cell, bool) {
 	for _, c := range g.OK() {
 		if len(c.Profiles.CPUTop) > 0 || len(c.Profiles.HeapTop) > 0 {
 			return c, true
@@ -448,7 +448,7 @@ func profileCell(g gate.Group) (results.Cell, bool) {
 	return results.Cell{}, false
 }
 
-func profileSection(groups []gate.Group, cameras int) (section, bool) {
+func profileSection(groups []results.Group, cameras int) (section, bool) {
 	s := section{ID: "profiles", Title: fmt.Sprintf("Profiles at %d cameras", cameras),
 		Intro: "Top functions by flat share, from the CPU profile across the measured window and the heap (in use) profile at its end. Open the files with `go tool pprof`."}
 	for _, g := range groups {
@@ -463,14 +463,14 @@ func profileSection(groups []gate.Group, cameras int) (section, bool) {
 		if len(c.Profiles.CPUTop) > 0 {
 			t := table{Caption: "CPU: " + orUnknown(c.Profiles.CPU), Header: []string{"Function", "Flat", "Share"}, Bold: -1}
 			for _, f := range c.Profiles.CPUTop {
-				t.Rows = append(t.Rows, []string{"`" + f.Func + "`", gate.FormatDuration(time.Duration(f.Flat)), gate.Format(f.Share, gate.Ratio)})
+				t.Rows = append(t.Rows, []string{"`" + f.Func + "`", results.FormatDuration(time.Duration(f.Flat)), results.Format(f.Share, results.Ratio)})
 			}
 			sub.Tables = append(sub.Tables, t)
 		}
 		if len(c.Profiles.HeapTop) > 0 {
 			t := table{Caption: "Heap in use: " + orUnknown(c.Profiles.Heap), Header: []string{"Function", "Flat", "Share"}, Bold: -1}
 			for _, f := range c.Profiles.HeapTop {
-				t.Rows = append(t.Rows, []string{"`" + f.Func + "`", formatBytes(f.Flat), gate.Format(f.Share, gate.Ratio)})
+				t.Rows = append(t.Rows, []string{"`" + f.Func + "`", formatBytes(f.Flat), results.Format(f.Share, results.Ratio)})
 			}
 			sub.Tables = append(sub.Tables, t)
 		}
@@ -481,7 +481,7 @@ func profileSection(groups []gate.Group, cameras int) (section, bool) {
 
 // thresholdSection summarizes the verdict: per rule and group, how many
 // repetitions passed, and the comparison's regressions.
-func thresholdSection(run *results.Run, groups []gate.Group, v *gate.Verdict) []section {
+func thresholdSection(run *results.Run, groups []results.Group, v *gate.Verdict) []section {
 	if v == nil {
 		var err error
 		if v, err = gate.Judge(run, nil, gate.DefaultOptions); err != nil {
@@ -536,7 +536,7 @@ func thresholdSection(run *results.Run, groups []gate.Group, v *gate.Verdict) []
 			if !math.IsNaN(r.P) {
 				p = fmt.Sprintf("%.3f", r.P)
 			}
-			t.Rows = append(t.Rows, []string{r.Cell, r.Metric, gate.Format(r.Base, r.Unit), gate.Format(r.Head, r.Unit), r.Delta, p, verdict})
+			t.Rows = append(t.Rows, []string{r.Cell, r.Metric, results.Format(r.Base, r.Unit), results.Format(r.Head, r.Unit), r.Delta, p, verdict})
 		}
 		out = append(out, section{ID: "comparison", Title: "Comparison with the baseline",
 			Intro:  fmt.Sprintf("%s at alpha %.2g with a %.3g%% minimum effect; ~ is no significant change.", v.Method, v.Options.Alpha, v.Options.MinEffect*100),

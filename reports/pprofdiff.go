@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // FuncDelta is one function's flat value in two profiles.
@@ -127,9 +127,9 @@ func (d *ProfileDiff) Write(w io.Writer) error {
 	f := func(v int64) string {
 		switch unit {
 		case "nanoseconds":
-			return gate.FormatDuration(time.Duration(v))
+			return results.FormatDuration(time.Duration(v))
 		case "bytes":
-			return gate.FormatBytes(float64(v))
+			return results.FormatBytes(float64(v))
 		}
 		return fmt.Sprint(v)
 	}
@@ -143,7 +143,7 @@ func (d *ProfileDiff) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "grew\tA\tB\tshare A\tshare B\t function")
 	for _, g := range d.Grew {
-		fmt.Fprintf(tw, "+%s\t%s\t%s\t%s\t%s\t %s\n", f(g.Delta()), f(g.A), f(g.B), gate.Format(g.AShare, gate.Ratio), gate.Format(g.BShare, gate.Ratio), g.Func)
+		fmt.Fprintf(tw, "+%s\t%s\t%s\t%s\t%s\t %s\n", f(g.Delta()), f(g.A), f(g.B), results.Format(g.AShare, results.Ratio), results.Format(g.BShare, results.Ratio), g.Func)
 	}
 	tw.Flush()
 	_, err := io.WriteString(w, b.String())

@@ -17,8 +17,8 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/net/html"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 // TestSparseRuns: runs with one cell, one mode, no API, no profiles, or no

@@ -91,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 		// An unknown knob.
 		{"bad knob", base + "  knobs:\n    warp: 9\n", nil, []string{"system.knobs.warp: unknown key"}},
 		// A bad knob value.
-		{"bad knob value", base + "  knobs:\n    fan_out: sideways\n", nil, []string{"x.yaml:8: system.knobs.fan_out: must be sequential"}},
+		{"bad knob value", base + "  knobs:\n    fan_out: sideways\n", nil, []string{"x.yaml:8: system.knobs.fan_out: unknown fan-out \"sideways\""}},
 		// A load target's errors are indexed.
 		{"bad target", base + "load:\n  - name: a\n    path: nope\n    rate: 0\n", nil, []string{
 			"x.yaml:9: load[0].path: must start with /", "x.yaml:10: load[0].rate: must be > 0"}},

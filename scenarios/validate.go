@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/camload/camload/internal/cfgerr"
-	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 )
@@ -74,10 +74,16 @@ func (s *Scenario) check() []*cfgerr.Error {
 		}
 	}
 	if _, err := s.KnobsFor("sync"); err != nil {
-		if ce, ok := err.(*cfgerr.Error); ok {
-			errs = append(errs, ce)
-		} else {
-			bad("system.knobs", "%v", err)
+		knobErrs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			knobErrs = j.Unwrap() // every bad knob, in system.KnobTable order
+		}
+		for _, err := range knobErrs {
+			if ce, ok := err.(*cfgerr.Error); ok {
+				errs = append(errs, ce)
+			} else {
+				bad("system.knobs", "%v", err)
+			}
 		}
 	}
 	if s.System.Cycles < 1 || s.System.Cycles > 100000 {
@@ -173,7 +179,7 @@ func (s *Scenario) check() []*cfgerr.Error {
 
 	// thresholds: the gate's own parser and metric names, so a scenario
 	// that validates is one `camload gate` can judge.
-	if _, err := gate.ParseRules(s.Thresholds); err != nil {
+	if _, err := results.ParseRules(s.Thresholds); err != nil {
 		for _, e := range flatten(err) {
 			ce, ok := e.(*cfgerr.Error)
 			if !ok {

@@ -1,8 +1,10 @@
 package system
 
 import (
+	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,66 +200,218 @@ func (c Config) Validate() error {
 	if c.RegistryTimeout < 0 {
 		errs = append(errs, cfgerr.Field("registry_timeout", "must be ≥ 0, got %s", c.RegistryTimeout))
 	}
-	errs = append(errs, c.Knobs.validate())
+	errs = append(errs, c.Knobs.Validate())
 	return cfgerr.Join(errs...)
 }
 
-// Validate reports every bad knob as *cfgerr.Error values joined; fields are
-// named by their flag names.
-func (k Knobs) Validate() error { return k.validate() }
+// Validate reports every bad knob as *cfgerr.Error values joined, in
+// KnobTable order; fields are named by their flag names (fetch-timeout).
+func (k Knobs) Validate() error { return k.validate(KnobSpec.Flag) }
 
-func (k Knobs) validate() error {
+// ValidateKeys is Validate with every field named prefix + the knob's
+// scenario key, e.g. ValidateKeys("system.knobs.") names
+// system.knobs.fetch_timeout.
+func (k Knobs) ValidateKeys(prefix string) error {
+	return k.validate(func(s KnobSpec) string { return prefix + s.Key })
+}
+
+func (k Knobs) validate(name func(KnobSpec) string) error {
 	var errs []error
-	switch k.FanOut {
-	case FanOutSequential, FanOutUnbounded, FanOutPool, FanOutBatches:
-	default:
-		errs = append(errs, cfgerr.Field("fan-out", "unknown fan-out %q (want sequential, unbounded, pool or batches)", k.FanOut))
-	}
-	switch k.Client {
-	case ClientNewConn, ClientNewClient, ClientShared:
-	default:
-		errs = append(errs, cfgerr.Field("client", "unknown client %q (want new-conn, new-client or shared)", k.Client))
-	}
-	positive := []struct {
-		name string
-		v    int
-		max  int
-	}{
-		{"workers", k.Workers, 100000},
-		{"batch-size", k.BatchSize, 100000},
-		{"max-conns", k.MaxConns, 100000},
-		{"max-conns-per-host", k.MaxConnsPerHost, 100000},
-		{"l1-size", k.L1Size, 10000000},
-	}
-	for _, p := range positive {
-		if p.v < 1 || p.v > p.max {
-			errs = append(errs, cfgerr.Field(p.name, "must be 1 … %d, got %d", p.max, p.v))
+	for _, s := range KnobTable {
+		if s.check == nil {
+			continue
 		}
-	}
-	durations := []struct {
-		name string
-		v    time.Duration
-	}{
-		{"idle-timeout", k.IdleTimeout},
-		{"l1-ttl", k.L1TTL},
-		{"l2-ttl", k.L2TTL},
-		{"fetch-timeout", k.FetchTimeout},
-	}
-	for _, d := range durations {
-		if d.v <= 0 {
-			errs = append(errs, cfgerr.Field(d.name, "must be > 0, got %s", d.v))
+		if err := s.check(k); err != nil {
+			errs = append(errs, &cfgerr.Error{Field: name(s), Err: err})
 		}
-	}
-	if k.MaxBody < 1024 {
-		errs = append(errs, cfgerr.Field("max-body", "must be ≥ 1024 bytes, got %d", k.MaxBody))
-	}
-	if k.AnalyzeWorkers < 0 || k.AnalyzeWorkers > 100000 {
-		errs = append(errs, cfgerr.Field("analyze-workers", "must be 0 (no bound) … 100000, got %d", k.AnalyzeWorkers))
-	}
-	if k.AnalyzeCost < 0 {
-		errs = append(errs, cfgerr.Field("analyze-cost", "must be ≥ 0, got %s", k.AnalyzeCost))
 	}
 	return cfgerr.Join(errs...)
+}
+
+// KnobSpec is one row of KnobTable: a knob's scenario key, its
+// documentation, the Knobs field it sets and its valid values.
+type KnobSpec struct {
+	// Key is the knob's key in a scenario's system.knobs section and its
+	// `mapstructure` tag; the `camload serve` flag is Key with - for _.
+	Key string
+	// Usage documents the knob; it is the flag's usage text.
+	Usage string
+	// field returns a pointer to the knob's field of k: *int, *int64,
+	// *bool, *time.Duration, *FanOut or *ClientKind.
+	field func(k *Knobs) any
+	// check reports a bad value (the message without the field name);
+	// nil accepts every value.
+	check func(k Knobs) error
+}
+
+// KnobTable lists every knob, in Knobs field order. It is the one place a
+// knob is declared: `camload serve` defines its flags from it, scenarios
+// read and pass them through it, and Knobs.Validate checks with it. Adding
+// a knob means adding a Knobs field (with its mapstructure and json tags)
+// and a row here; TestKnobTable checks that every field has a row.
+var KnobTable = []KnobSpec{
+	{Key: "fan_out", Usage: "sequential, unbounded, pool or batches",
+		field: func(k *Knobs) any { return &k.FanOut },
+		check: func(k Knobs) error {
+			switch k.FanOut {
+			case FanOutSequential, FanOutUnbounded, FanOutPool, FanOutBatches:
+				return nil
+			}
+			return fmt.Errorf("unknown fan-out %q (want sequential, unbounded, pool or batches)", k.FanOut)
+		}},
+	{Key: "workers", Usage: "worker pool size",
+		field: func(k *Knobs) any { return &k.Workers }, check: intIn(func(k Knobs) int { return k.Workers }, 1, 100000)},
+	{Key: "batch_size", Usage: "cameras per batch and observations per bulk write",
+		field: func(k *Knobs) any { return &k.BatchSize }, check: intIn(func(k Knobs) int { return k.BatchSize }, 1, 100000)},
+	{Key: "client", Usage: "camera HTTP client: new-conn, new-client or shared",
+		field: func(k *Knobs) any { return &k.Client },
+		check: func(k Knobs) error {
+			switch k.Client {
+			case ClientNewConn, ClientNewClient, ClientShared:
+				return nil
+			}
+			return fmt.Errorf("unknown client %q (want new-conn, new-client or shared)", k.Client)
+		}},
+	{Key: "max_conns", Usage: "shared transport: connections in total",
+		field: func(k *Knobs) any { return &k.MaxConns }, check: intIn(func(k Knobs) int { return k.MaxConns }, 1, 100000)},
+	{Key: "max_conns_per_host", Usage: "shared transport: connections per host",
+		field: func(k *Knobs) any { return &k.MaxConnsPerHost }, check: intIn(func(k Knobs) int { return k.MaxConnsPerHost }, 1, 100000)},
+	{Key: "idle_timeout", Usage: "shared transport: idle connection timeout",
+		field: func(k *Knobs) any { return &k.IdleTimeout }, check: positive(func(k Knobs) time.Duration { return k.IdleTimeout })},
+	{Key: "dedupe", Usage: "skip unchanged frames (conditional GET, content hash)",
+		field: func(k *Knobs) any { return &k.Dedupe }},
+	{Key: "api_cache", Usage: "API reads through L1 (in-process) and L2 (Redis)",
+		field: func(k *Knobs) any { return &k.APICache }},
+	{Key: "l1_ttl", Usage: "L1 cache TTL",
+		field: func(k *Knobs) any { return &k.L1TTL }, check: positive(func(k Knobs) time.Duration { return k.L1TTL })},
+	{Key: "l1_size", Usage: "L1 cache entries",
+		field: func(k *Knobs) any { return &k.L1Size }, check: intIn(func(k Knobs) int { return k.L1Size }, 1, 10000000)},
+	{Key: "l2_ttl", Usage: "L2 (Redis) TTL",
+		field: func(k *Knobs) any { return &k.L2TTL }, check: positive(func(k Knobs) time.Duration { return k.L2TTL })},
+	{Key: "bulk_writes", Usage: "bulk writes per batch and Redis pipelining",
+		field: func(k *Knobs) any { return &k.BulkWrites }},
+	{Key: "fetch_timeout", Usage: "per-snapshot timeout, body included",
+		field: func(k *Knobs) any { return &k.FetchTimeout }, check: positive(func(k Knobs) time.Duration { return k.FetchTimeout })},
+	{Key: "max_body", Usage: "largest snapshot body in bytes",
+		field: func(k *Knobs) any { return &k.MaxBody },
+		check: func(k Knobs) error {
+			if k.MaxBody < 1024 {
+				return fmt.Errorf("must be ≥ 1024 bytes, got %d", k.MaxBody)
+			}
+			return nil
+		}},
+	{Key: "analyze_cost", Usage: "CPU work added per analyzed frame (stands in for the detector)",
+		field: func(k *Knobs) any { return &k.AnalyzeCost },
+		check: func(k Knobs) error {
+			if k.AnalyzeCost < 0 {
+				return fmt.Errorf("must be ≥ 0, got %s", k.AnalyzeCost)
+			}
+			return nil
+		}},
+	{Key: "analyze_workers", Usage: "frames analyzed at once (0 = no bound: each fetch analyzes its own frame)",
+		field: func(k *Knobs) any { return &k.AnalyzeWorkers },
+		check: func(k Knobs) error {
+			if k.AnalyzeWorkers < 0 || k.AnalyzeWorkers > 100000 {
+				return fmt.Errorf("must be 0 (no bound) … 100000, got %d", k.AnalyzeWorkers)
+			}
+			return nil
+		}},
+}
+
+func intIn(get func(Knobs) int, lo, hi int) func(Knobs) error {
+	return func(k Knobs) error {
+		if v := get(k); v < lo || v > hi {
+			return fmt.Errorf("must be %d … %d, got %d", lo, hi, v)
+		}
+		return nil
+	}
+}
+
+func positive(get func(Knobs) time.Duration) func(Knobs) error {
+	return func(k Knobs) error {
+		if v := get(k); v <= 0 {
+			return fmt.Errorf("must be > 0, got %s", v)
+		}
+		return nil
+	}
+}
+
+// LookupKnob returns the row of the knob with scenario key or flag name
+// name (fetch_timeout or fetch-timeout).
+func LookupKnob(name string) (KnobSpec, bool) {
+	key := strings.ReplaceAll(strings.ToLower(name), "-", "_")
+	for _, s := range KnobTable {
+		if s.Key == key {
+			return s, true
+		}
+	}
+	return KnobSpec{}, false
+}
+
+// Flag is the knob's `camload serve` flag name, Key with - for _.
+func (s KnobSpec) Flag() string { return strings.ReplaceAll(s.Key, "_", "-") }
+
+// Value returns the knob's value in k, typed: int, int64, bool,
+// time.Duration, FanOut or ClientKind.
+func (s KnobSpec) Value(k Knobs) any {
+	switch p := s.field(&k).(type) {
+	case *int:
+		return *p
+	case *int64:
+		return *p
+	case *bool:
+		return *p
+	case *time.Duration:
+		return *p
+	case *FanOut:
+		return *p
+	case *ClientKind:
+		return *p
+	}
+	panic("system: knob " + s.Key + " has a field of an unknown type")
+}
+
+// Format returns the knob's value in k as a flag value: a duration as
+// time.Duration.String, the rest as fmt.Sprint.
+func (s KnobSpec) Format(k Knobs) string { return fmt.Sprint(s.Value(k)) }
+
+// Set parses text as the knob's value and stores it in k. The error (no
+// field name) says what kind of value was wanted.
+func (s KnobSpec) Set(k *Knobs, text string) error {
+	t := strings.TrimSpace(text)
+	switch p := s.field(k).(type) {
+	case *int:
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", text)
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a byte count: %q", text)
+		}
+		*p = n
+	case *bool:
+		b, err := strconv.ParseBool(t)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", text)
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(t)
+		if err != nil {
+			return fmt.Errorf("not a duration: %q", text)
+		}
+		*p = d
+	case *FanOut:
+		*p = FanOut(text)
+	case *ClientKind:
+		*p = ClientKind(text)
+	default:
+		panic("system: knob " + s.Key + " has a field of an unknown type")
+	}
+	return nil
 }
 
 func modeNames() string {

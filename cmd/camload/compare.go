@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camload/camload/bench"
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/reports"
 	"github.com/camload/camload/reports/gate"
@@ -109,40 +107,13 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 				fmt.Fprintf(a.stderr, "compare: warning: %d pairs cannot reach significance at alpha %v (need >= %d); the comparison will only report\n", pairs, opts.Alpha, need)
 			}
 			ver, _ := buildInfo()
-			var ps []gate.Pair
-			for i := 1; i <= pairs; i++ {
-				var p gate.Pair
-				type side struct {
-					name string
-					bin  string
-					dst  **results.Run
-				}
-				sides := []side{{"base", baseBin, &p.Base}, {"head", headBin, &p.Head}}
-				if order == "alternate" && i%2 == 0 {
-					// A B, B A, A B, …: whatever the second run of a pair
-					// inherits from the first (warm page cache, heap of the
-					// runner, thermal state) falls on each build equally.
-					sides[0], sides[1] = sides[1], sides[0]
-				}
-				for _, side := range sides {
-					dir := filepath.Join(outDir, fmt.Sprintf("pair-%02d-%s", i, side.name))
-					fmt.Fprintf(a.stderr, "compare: pair %d/%d: %s (%s) → %s\n", i, pairs, side.name, side.bin, dir)
-					run, err := compareRunner(a.ctx, sc.Clone(), bench.Options{
-						OutDir: dir, SystemBinary: side.bin, AllowRemote: allowRemot,
-						Progress: a.stderr, IsTTY: isTTY(a.stderr), Version: ver,
-					})
-					switch {
-					case run == nil:
-						return fmt.Errorf("compare: pair %d %s: %w", i, side.name, err)
-					case err != nil && !errors.Is(err, bench.ErrCellsFailed):
-						// Interrupted or broken: stop, keep what ran.
-						return fmt.Errorf("compare: pair %d %s: %w", i, side.name, err)
-					case err != nil:
-						fmt.Fprintf(a.stderr, "compare: pair %d %s: %v (judged as failed cells)\n", i, side.name, err)
-					}
-					*side.dst = run
-				}
-				ps = append(ps, p)
+			ps, err := bench.RunPairs(a.ctx, sc, bench.PairOptions{
+				BaseBinary: baseBin, HeadBinary: headBin, Pairs: pairs, Order: order, OutDir: outDir,
+				Run:      bench.Options{AllowRemote: allowRemot, Progress: a.stderr, IsTTY: isTTY(a.stderr), Version: ver},
+				Progress: a.stderr, Runner: compareRunner,
+			})
+			if err != nil {
+				return err
 			}
 			v, err := gate.JudgePairs(ps, opts)
 			if err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/camload/camload/bench"
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 )
 

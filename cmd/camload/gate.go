@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 )
 
 func init() { register("gate", newGateCmd) }

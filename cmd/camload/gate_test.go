@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 const testdata = "../../reports/testdata"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
+	"github.com/camload/camload/system/server"
 )
 
 func TestServeBadFlags(t *testing.T) {
@@ -52,14 +52,14 @@ func TestServeEnvOverridesPreset(t *testing.T) {
 	if err := v.Parse([]string{"--mode", "cached", "--batch-size", "9"}); err != nil {
 		t.Fatal(err)
 	}
-	o, err := serveConfig(serveViper(cmd))
+	o, _, err := serveConfig(serveViper(cmd))
 	if err != nil {
 		t.Fatalf("serveConfig: %v", err)
 	}
 	want, _ := system.Preset(system.ModeCached)
 	want.Workers, want.Dedupe, want.FetchTimeout, want.BatchSize = 7, false, 750*time.Millisecond, 9
-	if o.cfg.Knobs != want || o.cfg.Mode != system.ModeCached {
-		t.Errorf("knobs = %+v; want %+v", o.cfg.Knobs, want)
+	if o.Config.Knobs != want || o.Config.Mode != system.ModeCached {
+		t.Errorf("knobs = %+v; want %+v", o.Config.Knobs, want)
 	}
 	t.Setenv("CAMLOAD_SERVE_WORKERS", "many")
 	_, stderr, code := camload(t, "serve", "--mongo-uri", "mongodb://127.0.0.1:1")
@@ -97,7 +97,7 @@ func TestServe(t *testing.T) {
 		done <- run(ctx, &stdout, &stderr, []string{"serve", "--mode", "batched", "--fleet", fleet.ControlURL(),
 			"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ready-file", ready, "--log-level", "warn"})
 	}()
-	var info readyInfo
+	var info server.ReadyInfo
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &info) == nil {
@@ -164,24 +164,31 @@ func TestServe(t *testing.T) {
 	}
 }
 
-func TestWatchParent(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	o := serveOptions{parentPID: os.Getppid() + 1} // not our parent
-	done := watchParent(ctx, cancel, o, slog.New(slog.DiscardHandler))
-	select {
-	case <-ctx.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("a changed parent did not cancel within 10s")
+// TestServeHasEveryKnobFlag: every row of system.KnobTable is a serve flag
+// documented with the row's usage, and setting it reaches the knob.
+func TestServeHasEveryKnobFlag(t *testing.T) {
+	cmd := newServeCmd(&app{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard})
+	k, _ := system.Preset(system.ModeSync)
+	var args []string
+	for _, spec := range system.KnobTable {
+		f := cmd.Flags().Lookup(spec.Flag())
+		if f == nil {
+			t.Errorf("knob %s: no --%s flag", spec.Key, spec.Flag())
+			continue
+		}
+		if f.Usage != "knob: "+spec.Usage {
+			t.Errorf("--%s usage = %q; want the table's %q", spec.Flag(), f.Usage, spec.Usage)
+		}
+		args = append(args, "--"+spec.Flag()+"="+spec.Format(k))
 	}
-	<-done
-
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	done = watchParent(ctx2, cancel2, serveOptions{parentPID: os.Getppid()}, slog.New(slog.DiscardHandler))
-	time.Sleep(1200 * time.Millisecond) // two polls
-	if ctx2.Err() != nil {
-		t.Fatal("the real parent cancelled the context")
+	if err := cmd.Flags().Parse(append(args, "--mode", "batched")); err != nil {
+		t.Fatal(err)
 	}
-	cancel2()
-	<-done
+	o, _, err := serveConfig(serveViper(cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Config.Knobs != k {
+		t.Errorf("every knob flag set to the sync preset over --mode batched: knobs = %+v; want %+v", o.Config.Knobs, k)
+	}
 }

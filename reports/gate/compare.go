@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/results"
 )
 
 // Options configure the regression judgement. Start from DefaultOptions;
@@ -43,7 +43,7 @@ func (o Options) Validate() error {
 		errs = append(errs, cfgerr.Field("min-effect", "must be in [0, 10), got %v", o.MinEffect))
 	}
 	for _, m := range o.Metrics {
-		if !KnownMetric(m) {
+		if !results.KnownMetric(m) {
 			errs = append(errs, cfgerr.Field("metrics", "unknown metric %q", m))
 		}
 	}
@@ -68,7 +68,7 @@ const (
 type Row struct {
 	Cell   string // "sync/1000"
 	Metric string
-	Unit   Unit
+	Unit   results.Unit
 	// Base and Head are the centres: the median of the repetitions, or for
 	// cycle_p99 the 99th percentile of every measured cycle.
 	Base, Head     float64
@@ -103,10 +103,10 @@ func Compare(base, head *results.Run, opts Options) ([]Row, error) {
 		return nil, err
 	}
 	thr := &benchmath.Thresholds{CompareAlpha: opts.Alpha}
-	baseGroups := Groups(base)
+	baseGroups := results.Groups(base)
 	var rows []Row
-	for _, hg := range Groups(head) {
-		bg, ok := Find(baseGroups, hg.Mode, hg.Cameras)
+	for _, hg := range results.Groups(head) {
+		bg, ok := results.Find(baseGroups, hg.Mode, hg.Cameras)
 		if !ok {
 			continue // a new cell has nothing to regress from
 		}
@@ -123,8 +123,8 @@ func Compare(base, head *results.Run, opts Options) ([]Row, error) {
 
 // apiP99Metrics names api.<endpoint>.p99 for every endpoint both groups
 // attacked, sorted.
-func apiP99Metrics(a, b Group) []string {
-	eps := func(g Group) map[string]bool {
+func apiP99Metrics(a, b results.Group) []string {
+	eps := func(g results.Group) map[string]bool {
 		m := map[string]bool{}
 		for _, c := range g.Cells {
 			for name := range c.API {
@@ -146,7 +146,7 @@ func apiP99Metrics(a, b Group) []string {
 
 // samples returns the values compared for metric m in g and whether the
 // centre is the pooled p99 rather than the median.
-func samples(g Group, m string) (vs []float64, unit Unit, pooledP99 bool) {
+func samples(g results.Group, m string) (vs []float64, unit results.Unit, pooledP99 bool) {
 	if m == "cycle_p99" {
 		ok := g.OK()
 		for _, c := range ok {
@@ -155,15 +155,15 @@ func samples(g Group, m string) (vs []float64, unit Unit, pooledP99 bool) {
 			}
 		}
 		if len(vs) > 0 {
-			return vs, Nanoseconds, true
+			return vs, results.Nanoseconds, true
 		}
 	}
 	vs, unit = g.Values(m)
 	return vs, unit, false
 }
 
-func compareMetric(bg, hg Group, m string, thr *benchmath.Thresholds, opts Options) Row {
-	row := Row{Cell: hg.Key(), Metric: m, HigherIsBetter: HigherIsBetter(m), P: math.NaN(), Delta: "?"}
+func compareMetric(bg, hg results.Group, m string, thr *benchmath.Thresholds, opts Options) Row {
+	row := Row{Cell: hg.Key(), Metric: m, HigherIsBetter: results.HigherIsBetter(m), P: math.NaN(), Delta: "?"}
 	bv, unit, pooled := samples(bg, m)
 	hv, hunit, hpooled := samples(hg, m)
 	row.Unit = unit
@@ -174,7 +174,7 @@ func compareMetric(bg, hg Group, m string, thr *benchmath.Thresholds, opts Optio
 	switch {
 	case len(hv) == 0 && len(hg.OK()) == 0 && len(bv) > 0:
 		row.Change, row.Note = Regression, "head cell "+hg.Status()
-		row.Base = Median(bv)
+		row.Base = results.Median(bv)
 		return row
 	case len(bv) == 0 || len(hv) == 0:
 		row.Change, row.Note = Missing, "not measured in "+map[bool]string{true: "base", false: "head"}[len(bv) == 0]
@@ -277,7 +277,7 @@ func (r Row) formatCentre(v float64, rng string, n int) string {
 	if n == 0 {
 		return "—"
 	}
-	s := Format(v, r.Unit)
+	s := results.Format(v, r.Unit)
 	if rng != "" {
 		s += " " + rng
 	}

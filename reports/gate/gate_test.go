@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
@@ -23,20 +23,20 @@ func TestParseThreshold(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		expr string
-		want Threshold // Expr is filled in from expr
+		want results.Threshold // Expr is filled in from expr
 		err  bool
 	}{
-		{expr: "< 1s", want: Threshold{Op: Less, Value: 1e9, Lit: Nanoseconds}},                // duration
-		{expr: "<=50ms", want: Threshold{Op: LessEqual, Value: 50e6, Lit: Nanoseconds}},        // no space
-		{expr: "  >= 1.5m ", want: Threshold{Op: GreaterEqual, Value: 90e9, Lit: Nanoseconds}}, // padded, fractional
-		{expr: "< 1%", want: Threshold{Op: Less, Value: 1, Lit: Percent}},                      // percentage
-		{expr: "< 0.5 %", want: Threshold{Op: Less, Value: 0.5, Lit: Percent}},                 // spaced percentage
-		{expr: "< 512MiB", want: Threshold{Op: Less, Value: 512 << 20, Lit: Bytes}},            // binary size
-		{expr: "< 1.5 GB", want: Threshold{Op: Less, Value: 1.5e9, Lit: Bytes}},                // decimal size
-		{expr: "< 64kib", want: Threshold{Op: Less, Value: 64 << 10, Lit: Bytes}},              // case-insensitive unit
-		{expr: "> 100", want: Threshold{Op: Greater, Value: 100, Lit: Count}},                  // bare number
-		{expr: "== 0", want: Threshold{Op: Equal, Value: 0, Lit: Count}},                       // equality
-		{expr: "!= -1", want: Threshold{Op: NotEqual, Value: -1, Lit: Count}},                  // negative
+		{expr: "< 1s", want: results.Threshold{Op: results.Less, Value: 1e9, Lit: results.Nanoseconds}},                // duration
+		{expr: "<=50ms", want: results.Threshold{Op: results.LessEqual, Value: 50e6, Lit: results.Nanoseconds}},        // no space
+		{expr: "  >= 1.5m ", want: results.Threshold{Op: results.GreaterEqual, Value: 90e9, Lit: results.Nanoseconds}}, // padded, fractional
+		{expr: "< 1%", want: results.Threshold{Op: results.Less, Value: 1, Lit: results.Percent}},                      // percentage
+		{expr: "< 0.5 %", want: results.Threshold{Op: results.Less, Value: 0.5, Lit: results.Percent}},                 // spaced percentage
+		{expr: "< 512MiB", want: results.Threshold{Op: results.Less, Value: 512 << 20, Lit: results.Bytes}},            // binary size
+		{expr: "< 1.5 GB", want: results.Threshold{Op: results.Less, Value: 1.5e9, Lit: results.Bytes}},                // decimal size
+		{expr: "< 64kib", want: results.Threshold{Op: results.Less, Value: 64 << 10, Lit: results.Bytes}},              // case-insensitive unit
+		{expr: "> 100", want: results.Threshold{Op: results.Greater, Value: 100, Lit: results.Count}},                  // bare number
+		{expr: "== 0", want: results.Threshold{Op: results.Equal, Value: 0, Lit: results.Count}},                       // equality
+		{expr: "!= -1", want: results.Threshold{Op: results.NotEqual, Value: -1, Lit: results.Count}},                  // negative
 		{expr: "1s", err: true},           // no operator
 		{expr: "<", err: true},            // no value
 		{expr: "< fast", err: true},       // not a number
@@ -46,9 +46,9 @@ func TestParseThreshold(t *testing.T) {
 		{expr: "", err: true},             // empty
 		{expr: "< NaN", err: true},        // NaN is not a limit
 	} {
-		got, err := ParseThreshold(tc.expr)
+		got, err := results.ParseThreshold(tc.expr)
 		if tc.err {
-			if err == nil || !errors.Is(err, ErrThreshold) {
+			if err == nil || !errors.Is(err, results.ErrThreshold) {
 				t.Errorf("ParseThreshold(%q) = (%+v, %v); want an ErrThreshold", tc.expr, got, err)
 			}
 			continue
@@ -65,24 +65,24 @@ func TestHolds(t *testing.T) {
 	for _, tc := range []struct {
 		expr  string
 		value float64
-		unit  Unit
+		unit  results.Unit
 		want  bool
 		err   bool
 	}{
-		{"< 1s", 999e6, Nanoseconds, true, false},    // under
-		{"< 1s", 1e9, Nanoseconds, false, false},     // equal fails a strict <
-		{"<= 1s", 1e9, Nanoseconds, true, false},     // equal passes <=
-		{"< 1%", 0.009, Ratio, true, false},          // % against a 0…1 ratio
-		{"< 1%", 0.011, Ratio, false, false},         // over
-		{"< 0.01", 0.011, Ratio, false, false},       // bare number against a ratio
-		{"< 150%", 120, Percent, true, false},        // CPU percent
-		{"< 512MiB", 600 << 20, Bytes, false, false}, // bytes over
-		{"> 100", 150, Count, true, false},           // count
-		{"< 1s", 1 << 20, Bytes, false, true},        // duration against bytes
-		{"< 512MiB", 1e6, Nanoseconds, false, true},  // bytes against duration
-		{"< 1%", 5, Count, false, true},              // percent against a count
+		{"< 1s", 999e6, results.Nanoseconds, true, false},    // under
+		{"< 1s", 1e9, results.Nanoseconds, false, false},     // equal fails a strict <
+		{"<= 1s", 1e9, results.Nanoseconds, true, false},     // equal passes <=
+		{"< 1%", 0.009, results.Ratio, true, false},          // % against a 0…1 ratio
+		{"< 1%", 0.011, results.Ratio, false, false},         // over
+		{"< 0.01", 0.011, results.Ratio, false, false},       // bare number against a ratio
+		{"< 150%", 120, results.Percent, true, false},        // CPU percent
+		{"< 512MiB", 600 << 20, results.Bytes, false, false}, // bytes over
+		{"> 100", 150, results.Count, true, false},           // count
+		{"< 1s", 1 << 20, results.Bytes, false, true},        // duration against bytes
+		{"< 512MiB", 1e6, results.Nanoseconds, false, true},  // bytes against duration
+		{"< 1%", 5, results.Count, false, true},              // percent against a count
 	} {
-		th, err := ParseThreshold(tc.expr)
+		th, err := results.ParseThreshold(tc.expr)
 		if err != nil {
 			t.Fatalf("ParseThreshold(%q): %v", tc.expr, err)
 		}
@@ -98,9 +98,9 @@ func FuzzParseThreshold(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {
-		th, err := ParseThreshold(expr)
+		th, err := results.ParseThreshold(expr)
 		if err != nil {
-			if !errors.Is(err, ErrThreshold) {
+			if !errors.Is(err, results.ErrThreshold) {
 				t.Fatalf("ParseThreshold(%q) error %v does not wrap ErrThreshold", expr, err)
 			}
 			return
@@ -109,7 +109,7 @@ func FuzzParseThreshold(f *testing.F) {
 			t.Fatalf("ParseThreshold(%q) = %+v: value not finite", expr, th)
 		}
 		// Reparsing what was accepted gives the same threshold.
-		again, err := ParseThreshold(th.Expr)
+		again, err := results.ParseThreshold(th.Expr)
 		if err != nil || again != th {
 			t.Fatalf("ParseThreshold(%q) = %+v, reparse of %q = (%+v, %v)", expr, th, th.Expr, again, err)
 		}
@@ -138,26 +138,26 @@ func TestMetric(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		v    float64
-		u    Unit
+		u    results.Unit
 		ok   bool
 	}{
-		{"cycle_p99", 800e6, Nanoseconds, true},
-		{"cycle_p42", 0, Nanoseconds, false}, // unknown statistic
-		{"per_camera_p99", 0, Nanoseconds, false},
-		{"error_rate", 0.02, Ratio, true},
-		{"rss_peak", 256 << 20, Bytes, true},
-		{"cpu_core", 50, Percent, true},
-		{"efficiency", 0.5, Ratio, true},
-		{"api.latest.p99", 40e6, Nanoseconds, true},
-		{"api.latest.throughput", 99, Count, true},
-		{"api.latest.success", 0.99, Ratio, true},
-		{"api.latest.capacity", 120, Count, true},
-		{"api.cameras.p99", 0, Count, false},    // endpoint not attacked
-		{"api.latest.raw_p99", 0, Count, false}, // no uncorrected latency recorded
-		{"api_throughput", 99, Count, true},
-		{"no_such_metric", 0, Count, false},
+		{"cycle_p99", 800e6, results.Nanoseconds, true},
+		{"cycle_p42", 0, results.Nanoseconds, false}, // unknown statistic
+		{"per_camera_p99", 0, results.Nanoseconds, false},
+		{"error_rate", 0.02, results.Ratio, true},
+		{"rss_peak", 256 << 20, results.Bytes, true},
+		{"cpu_core", 50, results.Percent, true},
+		{"efficiency", 0.5, results.Ratio, true},
+		{"api.latest.p99", 40e6, results.Nanoseconds, true},
+		{"api.latest.throughput", 99, results.Count, true},
+		{"api.latest.success", 0.99, results.Ratio, true},
+		{"api.latest.capacity", 120, results.Count, true},
+		{"api.cameras.p99", 0, results.Count, false},    // endpoint not attacked
+		{"api.latest.raw_p99", 0, results.Count, false}, // no uncorrected latency recorded
+		{"api_throughput", 99, results.Count, true},
+		{"no_such_metric", 0, results.Count, false},
 	} {
-		v, u, ok := Metric(c, tc.name)
+		v, u, ok := results.Metric(c, tc.name)
 		if ok != tc.ok || (ok && (v != tc.v || u != tc.u)) {
 			t.Errorf("Metric(cell, %q) = (%v, %s, %t); want (%v, %s, %t)", tc.name, v, u, ok, tc.v, tc.u, tc.ok)
 		}
@@ -171,7 +171,7 @@ func TestKnownMetric(t *testing.T) {
 		"api.latest.p99": true, "api.latest.raw_p99": true, "api.a.b.throughput": true, "api_capacity": true,
 		"cycle_p98": false, "api.latest": false, "api.latest.raw_throughput": false, "api..p99": false, "rss": false,
 	} {
-		if got := KnownMetric(name); got != want {
+		if got := results.KnownMetric(name); got != want {
 			t.Errorf("KnownMetric(%q) = %t; want %t", name, got, want)
 		}
 	}
@@ -181,21 +181,21 @@ func TestFormat(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		v    float64
-		u    Unit
+		u    results.Unit
 		want string
 	}{
-		{812e6, Nanoseconds, "812ms"},
-		{1.2549e9, Nanoseconds, "1.25s"},
-		{53.21e3, Nanoseconds, "53.2µs"},
-		{512 << 20, Bytes, "512 MiB"},
-		{1.5 * (1 << 30), Bytes, "1.5 GiB"},
-		{0.0052, Ratio, "0.52%"},
-		{45, Percent, "45%"},
-		{1234, Count, "1234"},
-		{0, Count, "0"},
-		{math.NaN(), Count, "n/a"},
+		{812e6, results.Nanoseconds, "812ms"},
+		{1.2549e9, results.Nanoseconds, "1.25s"},
+		{53.21e3, results.Nanoseconds, "53.2µs"},
+		{512 << 20, results.Bytes, "512 MiB"},
+		{1.5 * (1 << 30), results.Bytes, "1.5 GiB"},
+		{0.0052, results.Ratio, "0.52%"},
+		{45, results.Percent, "45%"},
+		{1234, results.Count, "1234"},
+		{0, results.Count, "0"},
+		{math.NaN(), results.Count, "n/a"},
 	} {
-		if got := Format(tc.v, tc.u); got != tc.want {
+		if got := results.Format(tc.v, tc.u); got != tc.want {
 			t.Errorf("Format(%v, %s) = %q; want %q", tc.v, tc.u, got, tc.want)
 		}
 	}
@@ -203,11 +203,11 @@ func TestFormat(t *testing.T) {
 
 func TestParseRules(t *testing.T) {
 	t.Parallel()
-	rules, err := ParseRules(map[string]string{"cycle_p99": "< 1s", "error_rate": "< 1%"})
+	rules, err := results.ParseRules(map[string]string{"cycle_p99": "< 1s", "error_rate": "< 1%"})
 	if err != nil || len(rules) != 2 || rules[0].Metric != "cycle_p99" {
 		t.Fatalf("ParseRules(valid) = (%+v, %v); want 2 rules sorted", rules, err)
 	}
-	_, err = ParseRules(map[string]string{"cycle_p99x": "< 1s", "rss_peak": "< 1s", "error_rate": "<"})
+	_, err = results.ParseRules(map[string]string{"cycle_p99x": "< 1s", "rss_peak": "< 1s", "error_rate": "<"})
 	if !cfgerr.Is(err) {
 		t.Fatalf("ParseRules(bad) error %v is not a *cfgerr.Error", err)
 	}
@@ -225,7 +225,7 @@ func TestEvaluate(t *testing.T) {
 		cell("sync", 1000, 0, 8*time.Second, 100<<20),       // too slow
 		{Mode: "sync", Cameras: 1000, Repeat: 1, Status: results.StatusOverBudget},
 	}}
-	rules, err := ParseRules(map[string]string{"cycle_p99": "< 1s"})
+	rules, err := results.ParseRules(map[string]string{"cycle_p99": "< 1s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestCompare(t *testing.T) {
 			for m, want := range tc.want {
 				if got := findRow(rows, m); got.Change != want {
 					t.Errorf("Compare(%s): %s = %s (%s → %s, p=%.4f); want %s", tc.name, m, got.Change,
-						Format(got.Base, got.Unit), Format(got.Head, got.Unit), got.P, want)
+						results.Format(got.Base, got.Unit), results.Format(got.Head, got.Unit), got.P, want)
 				}
 			}
 			if tc.warn != "" {
@@ -494,8 +494,8 @@ func TestGolden(t *testing.T) {
 }
 
 func ExampleParseThreshold() {
-	t, _ := ParseThreshold("< 512MiB")
-	ok, _ := t.Holds(600<<20, Bytes)
+	t, _ := results.ParseThreshold("< 512MiB")
+	ok, _ := t.Holds(600<<20, results.Bytes)
 	fmt.Println(t.Op, t.Value, t.Lit, ok)
 	// Output: < 5.36870912e+08 bytes false
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // Pair is one base run and one head run measured back to back on the same
@@ -42,10 +42,10 @@ func ComparePairs(pairs []Pair, opts Options) ([]Row, error) {
 		return nil, nil
 	}
 	var rows []Row
-	for _, hg := range Groups(pairs[0].Head) {
+	for _, hg := range results.Groups(pairs[0].Head) {
 		metrics := opts.Metrics
 		if len(metrics) == 0 {
-			bg, _ := Find(Groups(pairs[0].Base), hg.Mode, hg.Cameras)
+			bg, _ := results.Find(results.Groups(pairs[0].Base), hg.Mode, hg.Cameras)
 			metrics = append(append([]string(nil), DefaultMetrics...), apiP99Metrics(bg, hg)...)
 		}
 		for _, m := range metrics {
@@ -56,13 +56,13 @@ func ComparePairs(pairs []Pair, opts Options) ([]Row, error) {
 }
 
 func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Options) Row {
-	row := Row{Cell: fmt.Sprintf("%s/%d", mode, cameras), Metric: m, HigherIsBetter: HigherIsBetter(m), P: math.NaN(), Delta: "?"}
+	row := Row{Cell: fmt.Sprintf("%s/%d", mode, cameras), Metric: m, HigherIsBetter: results.HigherIsBetter(m), P: math.NaN(), Delta: "?"}
 	var bvs, hvs, ratios []float64
 	worseN, betterN := 0, 0
 	headFailed := 0
 	for _, p := range pairs {
-		bg, okb := Find(Groups(p.Base), mode, cameras)
-		hg, okh := Find(Groups(p.Head), mode, cameras)
+		bg, okb := results.Find(results.Groups(p.Base), mode, cameras)
+		hg, okh := results.Find(results.Groups(p.Head), mode, cameras)
 		if !okb || !okh {
 			continue
 		}
@@ -103,7 +103,7 @@ func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Option
 	if headFailed > 0 {
 		row.Change, row.Note = Regression, fmt.Sprintf("head cell failed in %d of %d pairs", headFailed, len(pairs))
 		if len(bvs) > 0 {
-			row.Base = Median(bvs)
+			row.Base = results.Median(bvs)
 		}
 		return row
 	}
@@ -111,8 +111,8 @@ func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Option
 		row.Change, row.Note = Missing, "not measured"
 		return row
 	}
-	row.Base, row.Head = Median(bvs), Median(hvs)
-	row.Ratio = Median(ratios)
+	row.Base, row.Head = results.Median(bvs), results.Median(hvs)
+	row.Ratio = results.Median(ratios)
 	n := worseN + betterN
 	pWorse, pBetter := signTest(worseN, n), signTest(betterN, n)
 	row.P = math.Min(pWorse, pBetter)
@@ -177,7 +177,7 @@ func JudgePairs(pairs []Pair, opts Options) (*Verdict, error) {
 		return nil, fmt.Errorf("gate: no pairs to judge")
 	}
 	head := pairs[0].Head
-	rules, err := ParseRules(head.Thresholds)
+	rules, err := results.ParseRules(head.Thresholds)
 	if err != nil {
 		return nil, err
 	}

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 // Verdict is a judged run: thresholds on every cell and, with a baseline,
 // the comparison rows. It is plain data, safe to copy once built.
 type Verdict struct {
 	Scenario string
-	Rules    []Rule
+	Rules    []results.Rule
 	Checks   []Check
 	// Rows is nil when no baseline was given.
 	Rows []Row
@@ -36,7 +36,7 @@ func Judge(head, base *results.Run, opts Options) (*Verdict, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	rules, err := ParseRules(head.Thresholds)
+	rules, err := results.ParseRules(head.Thresholds)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (v *Verdict) Summary() string {
 
 // ruleSummary aggregates the checks of one rule.
 type ruleSummary struct {
-	rule       Rule
+	rule       results.Rule
 	pass, fail int
 	worst      *Check
 }
@@ -134,14 +134,14 @@ func (v *Verdict) ruleSummaries() []ruleSummary {
 // WorseThan reports whether check a is further from passing than b, for a
 // rule with operator op: failed before passed, unmeasured before measured,
 // then the value on the wrong side of op.
-func (a Check) WorseThan(b Check, op Op) bool {
+func (a Check) WorseThan(b Check, op results.Op) bool {
 	if a.Pass != b.Pass {
 		return !a.Pass
 	}
 	if a.Measured != b.Measured {
 		return !a.Measured
 	}
-	if op == Greater || op == GreaterEqual {
+	if op == results.Greater || op == results.GreaterEqual {
 		return a.Value < b.Value
 	}
 	return a.Value > b.Value
@@ -249,7 +249,7 @@ func writeRows(b *strings.Builder, v *Verdict) {
 				fmt.Fprintf(b, "  %s: %s\n", r.metricLabel(), r.Note)
 				continue
 			}
-			fmt.Fprintf(b, "  %s: %s → %s (%s, %s)\n", r.metricLabel(), Format(r.Base, r.Unit), Format(r.Head, r.Unit), r.Delta, r.formatP())
+			fmt.Fprintf(b, "  %s: %s → %s (%s, %s)\n", r.metricLabel(), results.Format(r.Base, r.Unit), results.Format(r.Head, r.Unit), r.Delta, r.formatP())
 		}
 	}
 	b.WriteString("\n")

@@ -18,7 +18,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/camload/camload/bench/results"
+	"github.com/camload/camload/results"
 )
 
 type profile struct {

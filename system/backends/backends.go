@@ -19,7 +19,6 @@ import (
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/alicebob/miniredis/v2"
 
-	"github.com/camload/camload/bench/results"
 	"github.com/camload/camload/internal/cfgerr"
 )
 
@@ -69,7 +68,7 @@ var DefaultOptions = Options{Mongo: Embedded, Redis: Embedded}
 type Backends struct {
 	mongoURI string
 	redisURL string
-	describe results.Backends
+	describe Description
 
 	ferret     *ferretdb.FerretDB
 	stopFerret context.CancelFunc
@@ -193,8 +192,15 @@ func (b *Backends) Dir() string { return b.dir }
 // RedisURL is the redis:// URL to connect to.
 func (b *Backends) RedisURL() string { return b.redisURL }
 
+// Description names the stores in use, e.g. "ferretdb-sqlite (embedded)"
+// or "mongodb://127.0.0.1:27017". It converts to results.Backends.
+type Description struct {
+	Mongo string
+	Redis string
+}
+
 // Describe names the backends for reports, passwords redacted.
-func (b *Backends) Describe() results.Backends { return b.describe }
+func (b *Backends) Describe() Description { return b.describe }
 
 // Close stops the embedded servers and removes the temporary directory.
 // Clients should disconnect first: FerretDB gives connected clients a few

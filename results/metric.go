@@ -1,9 +1,9 @@
-// Package gate judges a run: thresholds checked on every cell (k6-like
-// expressions such as "< 1s") and regressions against a baseline run, judged
-// over repetitions with the Mann–Whitney U test (golang.org/x/perf/benchmath)
-// and a minimum effect size. It reads results.Run values and never prints;
-// its Write methods render verdicts to an io.Writer.
-package gate
+package results
+
+// This file is the metric vocabulary shared by every stage that reads a
+// run: metric names, their units, how cells group into mode/cameras
+// groups and how values are formatted. reports/gate judges with it;
+// scenarios validates threshold names with it.
 
 import (
 	"fmt"
@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/camload/camload/bench/results"
 )
 
 // Unit is the unit of a metric's value as returned by Metric.
@@ -51,11 +49,11 @@ func (u Unit) String() string {
 }
 
 // quantile returns the named statistic of q in nanoseconds.
-func quantile(q results.Quantiles, stat string) (float64, bool) {
+func quantile(q Quantiles, stat string) (float64, bool) {
 	if q.Count == 0 {
 		return 0, false
 	}
-	var d results.Duration
+	var d Duration
 	switch stat {
 	case "p50":
 		d = q.P50
@@ -93,13 +91,13 @@ func quantile(q results.Quantiles, stat string) (float64, bool) {
 //
 // A cell that was not measured (failed, over budget) still returns what it
 // holds; callers decide whether a non-ok cell's numbers count.
-func Metric(c results.Cell, name string) (float64, Unit, bool) {
+func Metric(c Cell, name string) (float64, Unit, bool) {
 	if strings.HasPrefix(name, "api.") {
 		return apiMetric(c, strings.TrimPrefix(name, "api."))
 	}
 	for _, p := range []struct {
 		prefix string
-		q      results.Quantiles
+		q      Quantiles
 	}{
 		{"cycle_", c.Cycles.Latency},
 		{"per_camera_", c.Cycles.PerCamera},
@@ -159,7 +157,7 @@ func Metric(c results.Cell, name string) (float64, Unit, bool) {
 	return 0, Count, false
 }
 
-func apiMetric(c results.Cell, rest string) (float64, Unit, bool) {
+func apiMetric(c Cell, rest string) (float64, Unit, bool) {
 	i := strings.LastIndexByte(rest, '.')
 	if i <= 0 {
 		return 0, Count, false
@@ -319,17 +317,17 @@ func trimFloat(v float64, sig int) string {
 type Group struct {
 	Mode    string
 	Cameras int
-	Cells   []results.Cell // in repetition order
+	Cells   []Cell // in repetition order
 }
 
 // Key names the group: "sync/1000".
 func (g Group) Key() string { return g.Mode + "/" + strconv.Itoa(g.Cameras) }
 
 // OK returns the repetitions whose status is ok.
-func (g Group) OK() []results.Cell {
-	var ok []results.Cell
+func (g Group) OK() []Cell {
+	var ok []Cell
 	for _, c := range g.Cells {
-		if c.Status == results.StatusOK || c.Status == "" {
+		if c.Status == StatusOK || c.Status == "" {
 			ok = append(ok, c)
 		}
 	}
@@ -340,11 +338,11 @@ func (g Group) OK() []results.Cell {
 // the status of the first repetition that is not.
 func (g Group) Status() string {
 	for _, c := range g.Cells {
-		if c.Status != results.StatusOK && c.Status != "" {
+		if c.Status != StatusOK && c.Status != "" {
 			return c.Status
 		}
 	}
-	return results.StatusOK
+	return StatusOK
 }
 
 // Values returns the metric's value in every ok repetition that holds it.
@@ -358,7 +356,7 @@ func (g Group) Values(name string) ([]float64, Unit) {
 		}
 	}
 	if len(vs) == 0 {
-		_, unit, _ = Metric(results.Cell{}, name)
+		_, unit, _ = Metric(Cell{}, name)
 	}
 	return vs, unit
 }
@@ -391,7 +389,7 @@ func Median(vs []float64) float64 {
 // Groups splits a run's cells into (mode, cameras) groups, modes in the
 // order they first appear in the run (the scenario's order), camera counts
 // ascending.
-func Groups(r *results.Run) []Group {
+func Groups(r *Run) []Group {
 	modeOrder := map[string]int{}
 	idx := map[string]int{}
 	var gs []Group
@@ -421,7 +419,7 @@ func Groups(r *results.Run) []Group {
 }
 
 // Modes returns the run's modes in the order they first appear.
-func Modes(r *results.Run) []string {
+func Modes(r *Run) []string {
 	seen := map[string]bool{}
 	var ms []string
 	for _, c := range r.Cells {
@@ -434,7 +432,7 @@ func Modes(r *results.Run) []string {
 }
 
 // CameraCounts returns the run's camera counts, ascending.
-func CameraCounts(r *results.Run) []int {
+func CameraCounts(r *Run) []int {
 	seen := map[int]bool{}
 	var ns []int
 	for _, c := range r.Cells {
@@ -458,6 +456,6 @@ func Find(gs []Group, mode string, cameras int) (Group, bool) {
 }
 
 // cellName names one repetition: "sync/1000#2".
-func cellName(c results.Cell) string {
+func cellName(c Cell) string {
 	return fmt.Sprintf("%s/%d#%d", c.Mode, c.Cameras, c.Repeat)
 }
