@@ -240,7 +240,9 @@ func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti
 		if err != nil {
 			return ep, fmt.Errorf("capacity %s: %w", t.Name, err)
 		}
-		ep.Capacity = capRate
+		if capRate != nil {
+			ep.Capacity = &results.Capacity{Rate: *capRate, LastPass: capRate, Cap: t.Capacity.MaxRate}
+		}
 	}
 	return ep, nil
 }

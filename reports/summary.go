@@ -43,7 +43,7 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 			e := c.API[n]
 			capacity := "-"
 			if e.Capacity != nil {
-				capacity = fmt.Sprintf("%.0f req/s", *e.Capacity)
+				capacity = fmt.Sprintf("%.0f req/s", e.Capacity.Rate)
 			}
 			api = append(api, fmt.Sprintf("%s\t%d\t%s\t%.0f\t%.1f\t%.1f%%\t%s\t%s\t%s\n", c.Mode, c.Cameras, n, e.Rate, e.Throughput, 100*e.Success, round(e.Latency.P50), round(e.Latency.P99), capacity))
 		}
