@@ -32,7 +32,9 @@ type leakyStore struct {
 func (s leakyStore) Cameras(context.Context, store.Filter, store.Page) ([]store.Camera, int, error) {
 	return nil, 0, s.err
 }
-func (s leakyStore) Camera(context.Context, string) (store.Camera, error) { return store.Camera{}, s.err }
+func (s leakyStore) Camera(context.Context, string) (store.Camera, error) {
+	return store.Camera{}, s.err
+}
 func (s leakyStore) Latest(context.Context, string) (store.Observation, error) {
 	return store.Observation{}, s.err
 }
