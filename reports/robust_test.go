@@ -16,7 +16,7 @@ import (
 func TestSparseRuns(t *testing.T) {
 	t.Parallel()
 	bare := results.Cell{Mode: "sync", Cameras: 10, Status: results.StatusOK}
-	bare.Cycles.Latency = results.Quantiles{Count: 2, P50: results.Duration(time.Second), P99: results.Duration(2 * time.Second)}
+	bare.Cycles.Latency = results.Quantiles{Count: 2, Mean: results.Duration(1500 * time.Millisecond), P50: results.Duration(time.Second), P99: results.Duration(2 * time.Second), Max: results.Duration(2 * time.Second)}
 	failed := results.Cell{Mode: "batched", Cameras: 10, Status: results.StatusFailed, Error: "system exited: signal: killed"}
 	for _, tc := range []struct {
 		name    string
@@ -25,8 +25,8 @@ func TestSparseRuns(t *testing.T) {
 		notWant []string
 	}{
 		{"no cells", nil, []string{"The run has no cells."}, []string{"## Scaling"}},
-		{"one cell", []results.Cell{bare}, []string{"| Cycle p99 | 2s |", "| RSS peak | — |"}, []string{"## Scaling", "## Before / after", "## API per endpoint"}},
-		{"failed after", []results.Cell{bare, failed}, []string{"| Latency (cycle p99) | 2s | failed | — |", "system exited: signal: killed"}, []string{"## Scaling"}},
+		{"one cell", []results.Cell{bare}, []string{"| Cycle p99 | 2s = max (n=2) |", "| Cycle p50 | 1s (n=2) |"}, []string{"## Scaling", "## Before / after", "## API per endpoint"}},
+		{"failed after", []results.Cell{bare, failed}, []string{"| Cycle p99 | 2s = max (n=2) | failed |", "system exited: signal: killed"}, []string{"## Scaling", "## Before / after"}},
 	} {
 		run := &results.Run{Schema: results.SchemaVersion, Scenario: "sparse", Cells: tc.cells}
 		var md bytes.Buffer
