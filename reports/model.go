@@ -320,7 +320,7 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 			d.Warnings = append(d.Warnings, fmt.Sprintf("%s/%d repeat %d: errors not reconciled with injected faults: %s", c.Mode, c.Cameras, c.Repeat, c.Cycles.Mismatch))
 		}
 		if c.Status == results.StatusOK && c.Ideal.Efficiency > 1 {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("%s/%d repeat %d: efficiency %.2f > 1 — the ideal cycle (%s) is above the actual median (%s): the bound is not a bound, a bug",
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s/%d repeat %d: efficiency %.2f above 1 — the ideal cycle (%s) is above the actual median (%s): the bound is not a bound, a bug",
 				c.Mode, c.Cameras, c.Repeat, c.Ideal.Efficiency, results.FormatDuration(c.Ideal.CycleTime.D()), results.FormatDuration(c.Cycles.Latency.P50.D())))
 		}
 	}

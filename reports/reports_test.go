@@ -406,6 +406,19 @@ func TestHTMLInChromium(t *testing.T) {
 			t.Errorf("html-check.sh report.html output lacks %q:\n%s", want, out)
 		}
 	}
+	// The scale report adds three charts against cameras.
+	var sb bytes.Buffer
+	if err := WriteHTML(&sb, readRun(t, "scale.json")); err != nil {
+		t.Fatal(err)
+	}
+	scale := filepath.Join(dir, "scale.html")
+	if err := os.WriteFile(scale, sb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = check(scale, filepath.Join(dir, "scale"))
+	if err != nil || !strings.Contains(out, "ok   charts: 8 svg charts") || !strings.Contains(out, "ok   console") {
+		t.Errorf("html-check.sh scale.html = %v; want 8 charts and a clean console:\n%s", err, out)
+	}
 	out, err = check(bad, filepath.Join(dir, "bad"))
 	if err == nil || !strings.Contains(out, "FAIL console") || !strings.Contains(out, "Uncaught") {
 		t.Errorf("html-check.sh broken.html = %v; want a console failure naming the uncaught error:\n%s", err, out)
