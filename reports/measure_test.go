@@ -168,7 +168,7 @@ func TestMeasuredReport(t *testing.T) {
 	)
 	wantNone(t, "measured.md", m, "Capacity search steps", "⚠️ sync/1000")
 	h := htmlReport(t, run)
-	wantAll(t, "measured.html", h, "Capacity search steps", "max (n=2: too few for a p99)", "p99 (n=128)", "❌ fail",
+	wantAll(t, "measured.html", h, "Capacity search steps", "max (n=2: too few for a p99)", "<td>2</td><td>— (n too small)</td>", "p99 (n=128)", "❌ fail",
 		"batched/1000 latest (repeat 0): capacity ≥ 4678 req/s")
 }
 

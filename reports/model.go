@@ -776,8 +776,12 @@ func (r *reader) capacitySection() (section, bool) {
 					if !st.Pass {
 						pass = "❌ fail"
 					}
+					p99 := results.FormatDuration(st.P99.D())
+					if !results.Supports(int64(st.Requests), 0.99) {
+						p99 = "— (n too small)" // never a p99 its n cannot support
+					}
 					t.Rows = append(t.Rows, []string{results.Format(st.Rate, results.Count), strconv.FormatUint(st.Requests, 10),
-						results.FormatDuration(st.P99.D()), results.FormatDuration(st.Max.D()), results.Format(st.ErrorRate, results.Ratio), judged, pass})
+						p99, results.FormatDuration(st.Max.D()), results.Format(st.ErrorRate, results.Ratio), judged, pass})
 				}
 				s.Tables = append(s.Tables, t)
 				break
