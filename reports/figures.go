@@ -396,18 +396,3 @@ func capacityFig(label, ep string) figure {
 		return o
 	}}
 }
-
-// withUnit puts a unit after the number of a rendered figure:
-// "≥ 4678 req/s [..] (n=3)".
-func withUnit(s, unit string) string {
-	if s == "" || s == "—" || !strings.ContainsAny(s[:1], "0123456789≥≤-") {
-		return s
-	}
-	end := len(s)
-	for _, sep := range []string{" = max", " [", " ("} {
-		if i := strings.Index(s, sep); i >= 0 && i < end {
-			end = i
-		}
-	}
-	return s[:end] + unit + s[end:]
-}
