@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
@@ -269,4 +270,42 @@ func TestSummaryMeasured(t *testing.T) {
 	wantAll(t, "summary", s, "=max (n=10)", "(n=10000)", "≥ 4678 req/s (never failed)", "44 req/s (fails at 48)", "over_budget_(expected)",
 		"backends: mongo ferretdb-sqlite (embedded); redis miniredis (embedded)")
 	golden(t, "summary-measured.golden", b.Bytes())
+}
+
+// TestJUnitExpectedOverBudget: without thresholds, a cell expected over
+// budget is skipped, an unexpected one fails.
+func TestJUnitExpectedOverBudget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		expect            []string
+		failures, skipped int
+	}{
+		{[]string{"mode:sync,cameras:1000"}, 0, 3},
+		{nil, 3, 0},
+	} {
+		run := readRun(t, "measured.json")
+		run.Thresholds, run.ExpectOverBudget = nil, tc.expect
+		var b bytes.Buffer
+		if err := WriteJUnit(&b, run, nil); err != nil {
+			t.Fatal(err)
+		}
+		var got junitSuites
+		if err := xml.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		s := got.Suites[0]
+		skipped := 0
+		for _, c := range s.Cases {
+			if c.Skipped != nil {
+				skipped++
+				if !strings.Contains(c.Skipped.Message, "over budget (expected)") {
+					t.Errorf("skipped case %s: message %q", c.Name, c.Skipped.Message)
+				}
+			}
+		}
+		if s.Failures != tc.failures || s.Skipped != tc.skipped || skipped != tc.skipped {
+			t.Errorf("expect_over_budget %v: %d failures, %d skipped (attr), %d skipped cases; want %d failures, %d skipped",
+				tc.expect, s.Failures, s.Skipped, skipped, tc.failures, tc.skipped)
+		}
+	}
 }

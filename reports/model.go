@@ -2,7 +2,28 @@
 // and for CI: Markdown in the blog's own form (scaling table, before/after
 // table with an Improvement column, every mode side by side, API capacity,
 // ideal vs actual cycle time, profile tops), one self-contained HTML file
-// with inline SVG charts, and JUnit XML for CI test reporters.
+// with inline SVG charts, JUnit XML for CI test reporters, and the text
+// summary `camload run` prints.
+//
+// Figures follow the design's measurement discipline:
+//   - every figure names its window (cycles or API) and its process
+//     (system under test, runner, machine);
+//   - a percentile carries its n, and one n cannot support (results.Supports:
+//     p99 needs n ≥ 100, p95 n ≥ 20, p90 n ≥ 10) is shown as the maximum,
+//     "= max (n=5)" — percentile is the one place this is decided;
+//   - medians and means carry a 95% CI, a bootstrap over repetitions when
+//     there are two or more, else the repetition's own interval;
+//   - ratios carry the bootstrap CI of the ratio of medians, or say n=1;
+//   - a censored capacity is a lower bound, "≥ 4678", and so is every
+//     ratio built on one ("≥ 400×");
+//   - efficiency is never clipped; above 1 it is flagged as a bug.
+//
+// The scaling and before/after tables are the scenario's declared
+// comparisons (Run.Compare); without one, the first (and last) modes that
+// completed, and the report says so. A cell declared in
+// Run.ExpectOverBudget is shown as "over budget (expected)", a note rather
+// than a warning. With three or more camera counts the report shows how
+// cycle time, CPU per processed frame and RSS grow with cameras.
 //
 // Repetitions of a (mode, cameras) cell are aggregated by their median; a
 // cell with no successful repetition is shown by its status ("over
