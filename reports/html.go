@@ -113,10 +113,10 @@ func charts(r *reader) []namedChart {
 	}
 	secFmt := func(v float64) string { return results.Format(v, results.Count) + "s" }
 	out = append(out,
-		namedChart{"rss-over-time", lineChart(chart{Title: fmt.Sprintf("RSS over time, %d cameras", large), XLabel: "time in the measured window",
+		namedChart{"rss-over-time", lineChart(chart{Title: fmt.Sprintf("RSS of the system over time, %d cameras", large), XLabel: "time in the measured window",
 			YLabel: "RSS (MiB)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) }}, rss)},
-		namedChart{"cpu-over-time", lineChart(chart{Title: fmt.Sprintf("CPU over time, %d cameras", large), XLabel: "time in the measured window",
-			YLabel: "CPU (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) + "%" }}, cpu)})
+		namedChart{"cpu-over-time", lineChart(chart{Title: fmt.Sprintf("CPU of the system over time, %d cameras", large), XLabel: "time in the measured window",
+			YLabel: "CPU system (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) + "%" }}, cpu)})
 
 	// API throughput per mode and endpoint.
 	if eps := endpoints(groups); len(eps) > 0 {

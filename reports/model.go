@@ -861,7 +861,7 @@ func profileCell(g results.Group) (results.Cell, bool) {
 
 func profileSection(groups []results.Group, cameras int) (section, bool) {
 	s := section{ID: "profiles", Title: fmt.Sprintf("Profiles at %d cameras", cameras),
-		Intro: "Top functions by flat share, from the CPU profile across the measured window and the heap (in use) profile at its end. Open the files with `go tool pprof`."}
+		Intro: "Top functions by flat share, from the CPU profile (taken inside the cycles window when its span is recorded) and the heap (in use) profile, written outside any window. Open the files with `go tool pprof`."}
 	for _, g := range groups {
 		if g.Cameras != cameras {
 			continue
@@ -872,7 +872,18 @@ func profileSection(groups []results.Group, cameras int) (section, bool) {
 		}
 		sub := section{ID: "profile-" + g.Mode, Title: fmt.Sprintf("%s (repeat %d)", g.Mode, c.Repeat)}
 		if len(c.Profiles.CPUTop) > 0 {
-			t := table{Caption: "CPU: " + orUnknown(c.Profiles.CPU), Header: []string{"Function", "Flat", "Share"}, Bold: -1}
+			caption := "CPU: " + orUnknown(c.Profiles.CPU)
+			if pw, cw := c.Profiles.CPUWindow, c.Windows.Cycles; pw != nil {
+				where := "window not recorded"
+				if cw != nil {
+					where = "outside the cycles window"
+					if !pw.Start.Before(cw.Start) && !pw.End.After(cw.End) {
+						where = "inside the cycles window"
+					}
+				}
+				caption += fmt.Sprintf(" (%s, %s)", results.FormatDuration(pw.End.Sub(pw.Start)), where)
+			}
+			t := table{Caption: caption, Header: []string{"Function", "Flat", "Share"}, Bold: -1}
 			for _, f := range c.Profiles.CPUTop {
 				t.Rows = append(t.Rows, []string{"`" + f.Func + "`", results.FormatDuration(time.Duration(f.Flat)), results.Format(f.Share, results.Ratio)})
 			}
