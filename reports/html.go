@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func WriteHTMLVerdict(w io.Writer, run *results.Run, v *gate.Verdict) error {
 	data := struct {
 		*doc
 		Charts []namedChart
-	}{d, charts(run)}
+	}{d, charts(newReader(run))}
 	if err := htmlTmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("reports: rendering HTML: %w", err)
 	}
@@ -39,8 +40,8 @@ type namedChart struct {
 }
 
 // charts draws the report's figures from the run.
-func charts(run *results.Run) []namedChart {
-	groups := results.Groups(run)
+func charts(r *reader) []namedChart {
+	run, groups := r.run, r.groups
 	modes, counts := results.Modes(run), results.CameraCounts(run)
 	if len(modes) == 0 {
 		return nil
@@ -49,17 +50,26 @@ func charts(run *results.Run) []namedChart {
 	durFmt := func(v float64) string { return results.FormatDuration(time.Duration(v)) }
 	var out []namedChart
 
-	// Latency percentiles per mode at the largest fleet.
+	// Latency percentiles per mode at the largest fleet; a percentile n
+	// cannot support is drawn as the maximum, and the legend says so.
 	stats := []string{"p50", "p95", "p99", "max"}
 	vals := make([][]float64, len(stats))
+	names := make([]string, len(stats))
 	for s, st := range stats {
+		names[s] = st
+		asMax := false
 		for _, m := range modes {
 			g, _ := results.Find(groups, m, large)
-			vals[s] = append(vals[s], med(g, "cycle_"+st))
+			sr := r.collect(g, quantFig("", st, cycleQ))
+			vals[s] = append(vals[s], med(sr))
+			asMax = asMax || slices.ContainsFunc(sr.obs, func(o obs) bool { return o.max })
+		}
+		if asMax {
+			names[s] += " (max where n too small)"
 		}
 	}
 	out = append(out, namedChart{"latency-percentiles", barChart(chart{Title: fmt.Sprintf("Cycle latency percentiles per mode, %d cameras", large),
-		YLabel: "cycle time", LogY: true, YFmt: durFmt}, modes, stats, vals)})
+		YLabel: "cycle time", LogY: true, YFmt: durFmt}, modes, names, vals)})
 
 	// Cycle latency vs cameras.
 	cats := make([]string, len(counts))
@@ -71,12 +81,19 @@ func charts(run *results.Run) []namedChart {
 		l := line{Name: m + " p99"}
 		for i, n := range counts {
 			g, _ := results.Find(groups, m, n)
-			l.Points = append(l.Points, point{float64(i), med(g, "cycle_p99")})
+			sr := r.collect(g, quantFig("", "p99", cycleQ))
+			if slices.ContainsFunc(sr.obs, func(o obs) bool { return o.max }) {
+				l.Name = m + " p99 (max where n < 100)"
+			}
+			l.Points = append(l.Points, point{float64(i), med(sr)})
 		}
 		lines = append(lines, l)
 	}
 	out = append(out, namedChart{"latency-vs-cameras", lineChart(chart{Title: "Cycle latency (p99) vs cameras", YLabel: "cycle time",
 		LogY: true, YFmt: durFmt, XCats: cats}, lines)})
+	if len(counts) >= 3 {
+		out = append(out, r.growthCharts(modes, counts)...)
+	}
 
 	// RSS and CPU over time, one line per mode, at the largest fleet.
 	var rss, cpu []line
@@ -96,10 +113,10 @@ func charts(run *results.Run) []namedChart {
 	}
 	secFmt := func(v float64) string { return results.Format(v, results.Count) + "s" }
 	out = append(out,
-		namedChart{"rss-over-time", lineChart(chart{Title: fmt.Sprintf("RSS over time, %d cameras", large), XLabel: "time in the measured window",
+		namedChart{"rss-over-time", lineChart(chart{Title: fmt.Sprintf("RSS of the system over time, %d cameras", large), XLabel: "time in the measured window",
 			YLabel: "RSS (MiB)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) }}, rss)},
-		namedChart{"cpu-over-time", lineChart(chart{Title: fmt.Sprintf("CPU over time, %d cameras", large), XLabel: "time in the measured window",
-			YLabel: "CPU (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) + "%" }}, cpu)})
+		namedChart{"cpu-over-time", lineChart(chart{Title: fmt.Sprintf("CPU of the system over time, %d cameras", large), XLabel: "time in the measured window",
+			YLabel: "CPU system (% of one core)", XFmt: secFmt, YFmt: func(v float64) string { return results.Format(v, results.Count) + "%" }}, cpu)})
 
 	// API throughput per mode and endpoint.
 	if eps := endpoints(groups); len(eps) > 0 {
@@ -107,7 +124,7 @@ func charts(run *results.Run) []namedChart {
 		for e, ep := range eps {
 			for _, m := range modes {
 				g, _ := results.Find(groups, m, large)
-				vals[e] = append(vals[e], med(g, "api."+ep+".throughput"))
+				vals[e] = append(vals[e], med(r.collect(g, metricFig("", "api."+ep+".throughput"))))
 			}
 		}
 		out = append(out, namedChart{"api-throughput", barChart(chart{Title: fmt.Sprintf("API throughput per endpoint, %d cameras", large),
@@ -116,13 +133,48 @@ func charts(run *results.Run) []namedChart {
 	return out
 }
 
-// med is the group's median of m, NaN when there is none.
-func med(g results.Group, m string) float64 {
-	v, _, ok := median(g, m)
-	if !ok {
+// med is the median of a series, NaN when it has no value.
+func med(s series) float64 {
+	if len(s.obs) == 0 {
 		return math.NaN()
 	}
-	return v
+	return results.Median(s.values())
+}
+
+// growthCharts draw cycle time, CPU per processed frame and RSS against
+// cameras (a numeric axis, so linear growth is a straight line), one line
+// per mode.
+func (r *reader) growthCharts(modes []string, counts []int) []namedChart {
+	camFmt := func(v float64) string { return results.Format(v, results.Count) }
+	var out []namedChart
+	for i, f := range growthFigures {
+		var lines []line
+		for _, m := range modes {
+			l := line{Name: m}
+			for _, n := range counts {
+				g, ok := results.Find(r.groups, m, n)
+				if !ok {
+					continue
+				}
+				v := med(r.collect(g, f))
+				if f.unit == results.Bytes {
+					v /= 1 << 20
+				}
+				l.Points = append(l.Points, point{float64(n), v})
+			}
+			lines = append(lines, l)
+		}
+		yf := func(v float64) string { return results.Format(v, f.unit) }
+		ylabel := f.label
+		if f.unit == results.Bytes {
+			yf = func(v float64) string { return results.Format(v, results.Count) }
+			ylabel += " (MiB)"
+		}
+		id := []string{"growth-cycle", "growth-cpu-per-frame", "growth-rss"}[i]
+		out = append(out, namedChart{id, lineChart(chart{Title: f.label + " vs cameras", XLabel: "cameras", YLabel: ylabel,
+			XFmt: camFmt, YFmt: yf}, lines)})
+	}
+	return out
 }
 
 // seriesCell picks the first ok repetition with a resource series.
@@ -156,7 +208,7 @@ var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"cell": htmlCell,
 	"bold": func(t table, i int) bool { return t.Bold == i },
 	"fail": func(s string) bool {
-		return strings.HasPrefix(s, "❌") || s == "over budget" || s == "failed" || strings.HasPrefix(s, "regression")
+		return strings.HasPrefix(s, "❌") || s == "over budget" || s == "failed" || strings.HasPrefix(s, "regression") || strings.Contains(s, "⚠")
 	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
@@ -171,6 +223,7 @@ h1{font-size:26px;margin:0 0 12px}h2{font-size:20px;margin:32px 0 8px;border-bot
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;margin:0}
 dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 .warn{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;margin:12px 0}
+.note{background:#ddf4ff;border:1px solid #54aeff;border-radius:6px;padding:8px 12px;margin:12px 0}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px;margin-top:16px}
 figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px}
 svg.chart{width:100%;height:auto;display:block}
@@ -187,7 +240,8 @@ p.intro{color:#57606a;max-width:900px}
 <h1>{{.Title}}</h1>
 <dl class="facts">{{range .Facts}}<dt>{{index . 0}}</dt><dd>{{cell (index . 1)}}</dd>{{end}}</dl>
 {{range .Warnings}}<div class="warn">⚠️ {{.}}</div>
-{{end}}
+{{end}}{{range .Notes}}<div class="note">ℹ️ {{.}}</div>
+{{end}}{{if .Legend}}<p class="intro">{{.Legend}}</p>{{end}}
 <h2 id="charts">Charts</h2>
 <div class="charts">{{range .Charts}}
 <figure id="{{.ID}}">{{.SVG}}</figure>{{end}}

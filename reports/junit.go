@@ -45,7 +45,14 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// junitSkipped marks a case that was not judged (a cell the scenario
+// expected to run over its budget).
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -89,10 +96,14 @@ func WriteJUnit(w io.Writer, run *results.Run, v *gate.Verdict) error {
 	}
 	class := func(cell string) string { return run.Scenario + "." + cell }
 	if len(v.Rules) == 0 {
+		rd := newReader(run)
 		for _, c := range run.Cells {
 			name := fmt.Sprintf("%s/%d#%d", c.Mode, c.Cameras, c.Repeat)
 			tc := junitCase{Name: name + " completed", Classname: class(fmt.Sprintf("%s/%d", c.Mode, c.Cameras)), Time: seconds(c.Elapsed.D().Seconds())}
-			if c.Status != results.StatusOK && c.Status != "" {
+			switch {
+			case c.Status == results.StatusOverBudget && rd.expectedOver(c):
+				tc.Skipped = &junitSkipped{Message: "cell " + rd.cellStatus(c)}
+			case c.Status != results.StatusOK && c.Status != "":
 				tc.Failure = &junitFailure{Message: "cell " + labelStatus(c.Status), Type: "cell", Text: c.Error}
 			}
 			suite.Cases = append(suite.Cases, tc)
@@ -136,6 +147,9 @@ func WriteJUnit(w io.Writer, run *results.Run, v *gate.Verdict) error {
 		suite.Tests++
 		if c.Failure != nil {
 			suite.Failures++
+		}
+		if c.Skipped != nil {
+			suite.Skipped++
 		}
 	}
 	all := junitSuites{Name: "camload", Tests: suite.Tests, Failures: suite.Failures, Time: suite.Time, Suites: []junitSuite{suite}}

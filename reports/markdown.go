@@ -28,10 +28,19 @@ func WriteMarkdownVerdict(w io.Writer, run *results.Run, v *gate.Verdict) error 
 	for _, warn := range d.Warnings {
 		bw.WriteString("> ⚠️ " + mdEscape(warn) + "\n>\n")
 	}
-	if len(d.Warnings) > 0 {
+	for _, note := range d.Notes {
+		bw.WriteString("> ℹ️ " + mdEscape(note) + "\n>\n")
+	}
+	if len(d.Warnings)+len(d.Notes) > 0 {
 		bw.WriteString("\n")
 	}
+	if d.Legend != "" {
+		bw.WriteString("_" + d.Legend + "_\n\n")
+	}
 	for _, s := range d.Sections {
+		if s.HTMLOnly {
+			continue
+		}
 		writeMDSection(bw, s, "##")
 	}
 	return bw.Flush()

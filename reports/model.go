@@ -2,7 +2,28 @@
 // and for CI: Markdown in the blog's own form (scaling table, before/after
 // table with an Improvement column, every mode side by side, API capacity,
 // ideal vs actual cycle time, profile tops), one self-contained HTML file
-// with inline SVG charts, and JUnit XML for CI test reporters.
+// with inline SVG charts, JUnit XML for CI test reporters, and the text
+// summary `camload run` prints.
+//
+// Figures follow the design's measurement discipline:
+//   - every figure names its window (cycles or API) and its process
+//     (system under test, runner, machine);
+//   - a percentile carries its n, and one n cannot support (results.Supports:
+//     p99 needs n ≥ 100, p95 n ≥ 20, p90 n ≥ 10) is shown as the maximum,
+//     "= max (n=5)" — percentile is the one place this is decided;
+//   - medians and means carry a 95% CI, a bootstrap over repetitions when
+//     there are two or more, else the repetition's own interval;
+//   - ratios carry the bootstrap CI of the ratio of medians, or say n=1;
+//   - a censored capacity is a lower bound, "≥ 4678", and so is every
+//     ratio built on one ("≥ 400×");
+//   - efficiency is never clipped; above 1 it is flagged as a bug.
+//
+// The scaling and before/after tables are the scenario's declared
+// comparisons (Run.Compare); without one, the first (and last) modes that
+// completed, and the report says so. A cell declared in
+// Run.ExpectOverBudget is shown as "over budget (expected)", a note rather
+// than a warning. With three or more camera counts the report shows how
+// cycle time, CPU per processed frame and RSS grow with cameras.
 //
 // Repetitions of a (mode, cameras) cell are aggregated by their median; a
 // cell with no successful repetition is shown by its status ("over
@@ -14,6 +35,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +63,9 @@ type section struct {
 	Tables []table
 	// Sub are subsections (profiles per mode).
 	Sub []section
+	// HTMLOnly sections (long tables: capacity steps) are left out of the
+	// Markdown report.
+	HTMLOnly bool
 }
 
 // doc is a whole report, before rendering.
@@ -48,6 +73,11 @@ type doc struct {
 	Title    string
 	Facts    [][2]string // header: machine, Go, commit, backends, run
 	Warnings []string
+	// Legend explains the notation of every figure, once.
+	Legend string
+	// Notes are what the scenario expected and is not a warning (a cell
+	// declared over budget).
+	Notes    []string
 	Sections []section
 }
 
@@ -63,34 +93,6 @@ func labelStatus(s string) string {
 		return l
 	}
 	return s
-}
-
-// value renders the median of metric m over g's ok repetitions, with
-// "(2/3)" when some repetitions were not ok, or the group's status when none
-// was.
-func value(g results.Group, m string) string {
-	v, u, ok := g.Median(m)
-	nok := len(g.OK())
-	switch {
-	case nok == 0:
-		return labelStatus(g.Status())
-	case !ok:
-		return "—"
-	}
-	s := results.Format(v, u)
-	if nok < len(g.Cells) {
-		s += fmt.Sprintf(" (%d/%d)", nok, len(g.Cells))
-	}
-	return s
-}
-
-// median returns the median of m in g, ok false when the group has no ok
-// repetition holding it.
-func median(g results.Group, m string) (float64, results.Unit, bool) {
-	if len(g.OK()) == 0 {
-		return 0, results.Count, false
-	}
-	return g.Median(m)
 }
 
 // Improvement renders the change from before to after as the blog does:
@@ -131,22 +133,160 @@ func trim1(v float64) string {
 	return strings.TrimSuffix(s, ".0")
 }
 
-// change renders Improvement of metric m between two groups, or "—".
-func change(a, b results.Group, m string) string {
-	av, _, aok := median(a, m)
-	bv, _, bok := median(b, m)
-	if !aok || !bok {
-		return "—"
-	}
-	return Improvement(av, bv)
+func formatBytes(n int64) string { return results.FormatBytes(float64(n)) }
+
+// reader holds what every section needs from a run.
+type reader struct {
+	run    *results.Run
+	groups []results.Group
+	// expected are the parsed expect_over_budget selectors.
+	expected []map[string]string
 }
 
-func formatBytes(n int64) string { return results.FormatBytes(float64(n)) }
+func newReader(run *results.Run) *reader {
+	r := &reader{run: run, groups: results.Groups(run)}
+	for _, sel := range run.ExpectOverBudget {
+		labels := map[string]string{}
+		for _, part := range strings.Split(sel, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), ":")
+			labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		r.expected = append(r.expected, labels)
+	}
+	return r
+}
+
+// expectedOver reports whether the scenario declared c as expected to run
+// over its budget (Run.ExpectOverBudget: "mode:sync,cameras:1000").
+func (r *reader) expectedOver(c results.Cell) bool {
+	for _, sel := range r.expected {
+		match := len(sel) > 0
+		for k, v := range sel {
+			var got string
+			switch k {
+			case "mode":
+				got = c.Mode
+			case "cameras":
+				got = strconv.Itoa(c.Cameras)
+			case "hosts":
+				got = strconv.Itoa(c.Hosts)
+			case "repeat":
+				got = strconv.Itoa(c.Repeat)
+			default:
+				kv, ok := c.Knobs[k]
+				if !ok {
+					match = false
+					continue
+				}
+				got = fmt.Sprint(kv)
+			}
+			if got != v {
+				match = false
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// cellStatus labels a cell's status; an over-budget cell the scenario
+// expected is "over budget (expected)".
+func (r *reader) cellStatus(c results.Cell) string {
+	l := labelStatus(c.Status)
+	if c.Status == results.StatusOverBudget && r.expectedOver(c) {
+		l += " (expected)"
+	}
+	return l
+}
+
+// groupStatus labels a group none of whose repetitions is ok.
+func (r *reader) groupStatus(g results.Group) string {
+	for _, c := range g.Cells {
+		if c.Status != results.StatusOK && c.Status != "" {
+			return r.cellStatus(c)
+		}
+	}
+	return labelStatus(g.Status())
+}
+
+// show renders figure f of group g.
+func (r *reader) show(g results.Group, f figure) string { return r.collect(g, f).render() }
+
+// completed reports whether mode has an ok repetition at every given
+// camera count.
+func (r *reader) completed(mode string, counts ...int) bool {
+	for _, n := range counts {
+		g, ok := results.Find(r.groups, mode, n)
+		if !ok || len(g.OK()) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// choice is a comparison the report shows and why those modes.
+type choice struct {
+	mode, before, after string
+	why                 string
+}
+
+// scalingChoice picks the scaling table's mode: the scenario's
+// compare.scaling, else the first mode that completed at the smallest and
+// the largest camera count.
+func (r *reader) scalingChoice(modes []string, small, large int) (choice, bool) {
+	if c := r.run.Compare; c != nil && c.Scaling != nil {
+		if slices.Contains(modes, c.Scaling.Mode) {
+			return choice{mode: c.Scaling.Mode, why: fmt.Sprintf("Declared by the scenario (compare.scaling: %s).", c.Scaling.Mode)}, true
+		}
+	}
+	for _, m := range modes {
+		if r.completed(m, small, large) {
+			why := fmt.Sprintf("The scenario declares no scaling comparison: this is the first mode that completed at %d and %d cameras.", small, large)
+			if c := r.run.Compare; c != nil && c.Scaling != nil {
+				why = fmt.Sprintf("The declared scaling mode %q is not in this run: this is the first mode that completed at %d and %d cameras.", c.Scaling.Mode, small, large)
+			}
+			return choice{mode: m, why: why}, true
+		}
+	}
+	return choice{}, false
+}
+
+// beforeAfterChoice picks the before/after modes: the scenario's
+// compare.before_after, else the first and last modes that completed at
+// the largest camera count.
+func (r *reader) beforeAfterChoice(modes []string, large int) (choice, bool) {
+	if c := r.run.Compare; c != nil && c.BeforeAfter != nil {
+		b, a := c.BeforeAfter.Before, c.BeforeAfter.After
+		if slices.Contains(modes, b) && slices.Contains(modes, a) {
+			return choice{before: b, after: a, why: fmt.Sprintf("Declared by the scenario (compare.before_after: %s → %s).", b, a)}, true
+		}
+	}
+	var done []string
+	for _, m := range modes {
+		if r.completed(m, large) {
+			done = append(done, m)
+		}
+	}
+	if len(done) < 2 {
+		return choice{}, false
+	}
+	why := fmt.Sprintf("The scenario declares no before/after comparison: these are the first and last modes that completed at %d cameras.", large)
+	if c := r.run.Compare; c != nil && c.BeforeAfter != nil {
+		why = fmt.Sprintf("The declared modes %s → %s are not both in this run: these are the first and last modes that completed at %d cameras.", c.BeforeAfter.Before, c.BeforeAfter.After, large)
+	}
+	if skipped := len(modes) - len(done); skipped > 0 {
+		why += fmt.Sprintf(" %s did not complete there.", plural(skipped, "mode"))
+	}
+	return choice{before: done[0], after: done[len(done)-1], why: why}, true
+}
 
 // build assembles the report for run. v may be nil; then thresholds are
 // judged here (a bad threshold becomes a warning, not an error).
 func build(run *results.Run, v *gate.Verdict) *doc {
 	d := &doc{Title: "camload report: " + run.Scenario}
+	r := newReader(run)
 	e := run.Env
 	machine := fmt.Sprintf("%s, %d cores, %s RAM, %s/%s", orUnknown(e.CPUModel), e.Cores, formatBytes(e.MemTotal), e.OS, e.Arch)
 	if e.Hostname != "" {
@@ -157,7 +297,7 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 		commit += " (camload " + e.Camload + ")"
 	}
 	modes, counts := results.Modes(run), results.CameraCounts(run)
-	groups := results.Groups(run)
+	groups := r.groups
 	repeats := 0
 	for _, g := range groups {
 		repeats = max(repeats, len(g.Cells))
@@ -168,6 +308,9 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 	if repeats > 1 {
 		runLine += "; figures are medians over repeats"
 	}
+	if run.Seed != 0 {
+		runLine += fmt.Sprintf("; seed %d (each repetition draws from its own seed)", run.Seed)
+	}
 	d.Facts = [][2]string{
 		{"Machine", machine},
 		{"Go", orUnknown(e.GoVersion)},
@@ -176,14 +319,19 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 		{"Scenario", run.Scenario + " (" + run.ScenarioFile + ")"},
 		{"Run", runLine},
 	}
+	d.Legend = figuresNote
 	if run.Interrupted {
 		d.Warnings = append(d.Warnings, "The run was interrupted: these are partial results.")
 	}
 	for _, c := range run.Cells {
 		if c.Status != results.StatusOK && c.Status != "" {
-			w := fmt.Sprintf("%s/%d repeat %d: %s", c.Mode, c.Cameras, c.Repeat, labelStatus(c.Status))
+			w := fmt.Sprintf("%s/%d repeat %d: %s", c.Mode, c.Cameras, c.Repeat, r.cellStatus(c))
 			if c.Error != "" {
 				w += " — " + c.Error
+			}
+			if r.expectedOver(c) && c.Status == results.StatusOverBudget {
+				d.Notes = append(d.Notes, w)
+				continue
 			}
 			d.Warnings = append(d.Warnings, w)
 		}
@@ -192,46 +340,70 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 		if c.Status == results.StatusOK && !c.Cycles.Reconciled && c.Cycles.Mismatch != "" {
 			d.Warnings = append(d.Warnings, fmt.Sprintf("%s/%d repeat %d: errors not reconciled with injected faults: %s", c.Mode, c.Cameras, c.Repeat, c.Cycles.Mismatch))
 		}
+		if c.Status == results.StatusOK && c.Ideal.Efficiency > 1 {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s/%d repeat %d: efficiency %.2f above 1 — the ideal cycle (%s) is above the actual median (%s): the bound is not a bound, a bug",
+				c.Mode, c.Cameras, c.Repeat, c.Ideal.Efficiency, results.FormatDuration(c.Ideal.CycleTime.D()), results.FormatDuration(c.Cycles.Latency.P50.D())))
+		}
 	}
 	if len(modes) == 0 {
 		d.Warnings = append(d.Warnings, "The run has no cells.")
 		return d
 	}
-	first, last := modes[0], modes[len(modes)-1]
 	small, large := counts[0], counts[len(counts)-1]
 
 	if len(counts) > 1 {
-		a, _ := results.Find(groups, first, small)
-		b, _ := results.Find(groups, first, large)
-		t := table{Header: []string{"Metric", fmt.Sprintf("%d cameras", small), fmt.Sprintf("%d cameras", large), "Change"}, Bold: -1}
-		for _, r := range scalingRows {
-			t.Rows = append(t.Rows, []string{r.label, value(a, r.metric), value(b, r.metric), change(a, b, r.metric)})
+		if ch, ok := r.scalingChoice(modes, small, large); ok {
+			a, _ := results.Find(groups, ch.mode, small)
+			b, _ := results.Find(groups, ch.mode, large)
+			t := table{Header: []string{"Metric", fmt.Sprintf("%d cameras", small), fmt.Sprintf("%d cameras", large), "Change", fmt.Sprintf("Ratio (%d ÷ %d) [95%% CI]", large, small)}, Bold: -1}
+			for _, f := range r.comparisonFigures() {
+				sa, sb := r.collect(a, f), r.collect(b, f)
+				if len(sa.obs)+len(sb.obs) == 0 && sa.nok > 0 && sb.nok > 0 {
+					continue // neither cell holds the figure (results without windows)
+				}
+				t.Rows = append(t.Rows, []string{f.label, sa.render(), sb.render(), improvement(sa, sb), ratio(sa, sb)})
+			}
+			d.Sections = append(d.Sections, section{ID: "scaling", Title: fmt.Sprintf("Scaling: %s at %d vs %d cameras", ch.mode, small, large),
+				Intro: ch.why, Tables: []table{t}})
 		}
-		d.Sections = append(d.Sections, section{ID: "scaling", Title: fmt.Sprintf("Scaling: %s at %d vs %d cameras", first, small, large),
-			Intro: fmt.Sprintf("The scenario's first mode (%s) as the fleet grows.", first), Tables: []table{t}})
 	}
 	if len(modes) > 1 {
-		a, _ := results.Find(groups, first, large)
-		b, _ := results.Find(groups, last, large)
-		t := table{Header: []string{"Metric", "Before (" + first + ")", "After (" + last + ")", "Improvement"}, Bold: 3}
-		for _, r := range beforeAfterRows {
-			t.Rows = append(t.Rows, []string{r.label, value(a, r.metric), value(b, r.metric), change(a, b, r.metric)})
+		if ch, ok := r.beforeAfterChoice(modes, large); ok {
+			a, _ := results.Find(groups, ch.before, large)
+			b, _ := results.Find(groups, ch.after, large)
+			t := table{Header: []string{"Metric", "Before (" + ch.before + ")", "After (" + ch.after + ")", "Improvement", "After ÷ before [95% CI]"}, Bold: 3}
+			figs := r.comparisonFigures()
+			tp := metricFig("Throughput (API, successful req/s, API window)", "api_throughput")
+			if len(r.collect(a, capacityFig("", "")).obs) > 0 && len(r.collect(b, capacityFig("", "")).obs) > 0 {
+				tp = capacityFig("Throughput (API capacity, req/s)", "")
+			}
+			figs = append(figs, tp)
+			for _, f := range figs {
+				sa, sb := r.collect(a, f), r.collect(b, f)
+				if len(sa.obs)+len(sb.obs) == 0 && sa.nok > 0 && sb.nok > 0 {
+					continue // neither cell holds the figure (results without windows)
+				}
+				t.Rows = append(t.Rows, []string{f.label, sa.render(), sb.render(), improvement(sa, sb), ratio(sa, sb)})
+			}
+			d.Sections = append(d.Sections, section{ID: "before-after", Title: fmt.Sprintf("Before / after at %d cameras: %s vs %s", large, ch.before, ch.after),
+				Intro:  ch.why + " Throughput is the highest rate meeting the SLO (capacity search), summed over the searched endpoints, or else successful API requests per second summed over endpoints.",
+				Tables: []table{t}})
 		}
-		tp, tpLabel := "api_throughput", "Throughput (API)"
-		_, _, ca := median(a, "api_capacity")
-		_, _, cb := median(b, "api_capacity")
-		if ca && cb {
-			tp, tpLabel = "api_capacity", "Throughput (API capacity)"
+	}
+	if len(counts) >= 3 {
+		d.Sections = append(d.Sections, r.growthSection(modes, counts))
+	}
+	d.Sections = append(d.Sections, r.modesSection(modes, counts))
+	// Per-cell sections, in report order. The fleet-side section of
+	// external-system cells (what the fleet saw of the system: sweeps,
+	// revisit intervals, refusals) belongs after the API ones once
+	// results carries it.
+	for _, sec := range []func() (section, bool){r.apiSection, r.capacitySection} {
+		if s, ok := sec(); ok {
+			d.Sections = append(d.Sections, s)
 		}
-		t.Rows = append(t.Rows, []string{tpLabel, valueUnit(a, tp, " req/s"), valueUnit(b, tp, " req/s"), change(a, b, tp)})
-		d.Sections = append(d.Sections, section{ID: "before-after", Title: fmt.Sprintf("Before / after at %d cameras: %s vs %s", large, first, last),
-			Intro: "CPU is of the whole machine. Throughput is the highest rate meeting the SLO (capacity search), summed over the searched endpoints, or else successful API requests per second summed over endpoints.", Tables: []table{t}})
 	}
-	d.Sections = append(d.Sections, modesSection(run, groups, modes, counts))
-	if s, ok := apiSection(groups); ok {
-		d.Sections = append(d.Sections, s)
-	}
-	d.Sections = append(d.Sections, idealSection(groups))
+	d.Sections = append(d.Sections, r.idealSection())
 	if s, ok := profileSection(groups, large); ok {
 		d.Sections = append(d.Sections, s)
 	}
@@ -239,17 +411,10 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 	return d
 }
 
-// valueUnit is value with a unit after the number: "2.8 req/s (2/3)".
-func valueUnit(g results.Group, m, unit string) string {
-	if _, _, ok := median(g, m); !ok {
-		return value(g, m)
-	}
-	s := value(g, m)
-	if i := strings.Index(s, " ("); i >= 0 {
-		return s[:i] + unit + s[i:]
-	}
-	return s + unit
-}
+// figuresNote explains the notation of every comparison table.
+const figuresNote = "How to read the figures: each figure names its window (cycles: first to last measured cycle; API: load and capacity search) and its process (system under test, runner, machine). " +
+	"n is the samples behind a statistic in one repetition; a percentile n cannot support (p99 needs n ≥ 100, p95 n ≥ 20, p90 n ≥ 10) is shown as \"= max (n=…)\". " +
+	"[lo, hi] is a 95% CI: a bootstrap over repetitions when there are two or more, else over the one repetition's samples. Ratios carry the bootstrap CI of the ratio of medians, or say n=1; \"≥\" is a lower bound (a capacity search that never failed), and so is every ratio built on one."
 
 // plural renders "1 repeat", "3 repeats".
 func plural(n int, noun string) string {
@@ -266,51 +431,130 @@ func orUnknown(s string) string {
 	return s
 }
 
-type row struct{ label, metric string }
-
-var scalingRows = []row{
-	{"Memory (RSS peak)", "rss_peak"},
-	{"CPU (machine)", "cpu_machine"},
-	{"Latency (cycle p99)", "cycle_p99"},
-	{"Error rate", "error_rate"},
+// comparisonFigures are the rows of the scaling and before/after tables.
+var comparisonFigures = []figure{
+	windowFig("Memory (RSS peak, cycles window)", results.Bytes, cyclesW, func(_ results.Cell, w *results.Window) (float64, bool) { return float64(w.RSSPeak), w.RSSPeak > 0 }),
+	windowFig("CPU system (cycles window, % of a core)", results.Percent, cyclesW, cpuCore(cpuSystem)),
+	windowFig("CPU runner (cycles window, % of a core)", results.Percent, cyclesW, cpuCore(cpuRunner)),
+	windowFig("CPU machine % (cycles window)", results.Percent, cyclesW, machinePct),
+	valFig("CPU system per processed frame (cycles window)", results.Nanoseconds, cpuPerFrame),
+	quantFig("Latency (cycle p50)", "p50", cycleQ),
+	quantFig("Latency (cycle p99)", "p99", cycleQ),
+	quantFig("Per-frame latency (p99)", "p99", frameQ),
+	metricFig("Error rate", "error_rate"),
 }
 
-var beforeAfterRows = []row{
-	{"Memory (RSS peak)", "rss_peak"},
-	{"CPU (machine)", "cpu_machine"},
-	{"Latency (cycle p99)", "cycle_p99"},
-	{"Error rate", "error_rate"},
+// comparisonFigures adds the schema-1 resource figures when some cell
+// has no windows.
+func (r *reader) comparisonFigures() []figure {
+	figs := slices.Clone(comparisonFigures)
+	if r.hasLegacy() {
+		figs = append(figs, legacyFigures[0], legacyFigures[3])
+	}
+	return figs
 }
 
-var modeRows = []row{
-	{"Cycle p50", "cycle_p50"},
-	{"Cycle p95", "cycle_p95"},
-	{"Cycle p99", "cycle_p99"},
-	{"Cycle max", "cycle_max"},
-	{"Per-camera p99", "per_camera_p99"},
-	{"Freshness p99", "freshness_p99"},
-	{"Error rate", "error_rate"},
-	{"RSS peak", "rss_peak"},
-	{"RSS mean", "rss_mean"},
-	{"CPU (one core = 100%)", "cpu_core"},
-	{"CPU (machine)", "cpu_machine"},
-	{"Goroutines peak", "goroutines_peak"},
-	{"Open FDs peak", "fds_peak"},
-	{"New camera connections", "camera_connections"},
-	{"GC pause max", "gc_pause_max"},
-	{"API throughput (req/s)", "api_throughput"},
-	{"Ideal cycle", "ideal_cycle"},
-	{"Efficiency (ideal ÷ actual)", "efficiency"},
+func cycleQ(c results.Cell) results.Quantiles { return c.Cycles.Latency }
+func frameQ(c results.Cell) results.Quantiles { return c.Cycles.PerCamera }
+func freshQ(c results.Cell) results.Quantiles { return c.Cycles.Freshness }
+
+func machinePct(_ results.Cell, w *results.Window) (float64, bool) {
+	return w.CPUMachinePercent, w.CPUMachinePercent > 0
 }
 
-func modesSection(run *results.Run, groups []results.Group, modes []string, counts []int) section {
-	s := section{ID: "modes", Title: "Every mode side by side"}
+func rssPeak(_ results.Cell, w *results.Window) (float64, bool) {
+	return float64(w.RSSPeak), w.RSSPeak > 0
+}
+
+// rssMean is a window's mean RSS, with its samples as n.
+func rssMean(label string, pick func(results.Windows) *results.Window) figure {
+	return figure{label: label, unit: results.Bytes, get: func(c results.Cell) obs {
+		w := pick(c.Windows)
+		if w == nil || w.RSSMean <= 0 {
+			return obs{}
+		}
+		return obs{v: float64(w.RSSMean), ok: true, n: int64(w.Samples)}
+	}}
+}
+
+// modeFigures are the rows of the every-mode table. Goroutines, FDs and GC
+// pauses are sampled over the whole cell (start-up to the end of the API
+// load) and say so.
+var modeFigures = []figure{
+	quantFig("Cycle p50", "p50", cycleQ),
+	quantFig("Cycle mean", "mean", cycleQ),
+	quantFig("Cycle p95", "p95", cycleQ),
+	quantFig("Cycle p99", "p99", cycleQ),
+	quantFig("Cycle max", "max", cycleQ),
+	quantFig("Per-frame p50 (one camera: fetch + analyze + store)", "p50", frameQ),
+	quantFig("Per-frame p99", "p99", frameQ),
+	quantFig("Freshness stored p99 (capture → stored)", "p99", freshQ),
+	quantFig("Freshness served p50 (age of `latest` reads, cycles window)", "p50", servedAge),
+	quantFig("Freshness served p99", "p99", servedAge),
+	servedFig("Stale reads served", func(f *results.Freshness) int { return f.Stale }),
+	servedFig("Offline reads served", func(f *results.Freshness) int { return f.Offline }),
+	metricFig("Error rate", "error_rate"),
+	windowFig("RSS peak (cycles window)", results.Bytes, cyclesW, rssPeak),
+	rssMean("RSS mean (cycles window)", cyclesW),
+	windowFig("RSS peak (API window)", results.Bytes, apiW, rssPeak),
+	rssMean("RSS mean (API window)", apiW),
+	windowFig("CPU system (cycles window, % of a core)", results.Percent, cyclesW, cpuCore(cpuSystem)),
+	windowFig("CPU runner (cycles window, % of a core)", results.Percent, cyclesW, cpuCore(cpuRunner)),
+	windowFig("CPU machine % (cycles window)", results.Percent, cyclesW, machinePct),
+	valFig("CPU system per processed frame (cycles window)", results.Nanoseconds, cpuPerFrame),
+	windowFig("CPU system (API window, % of a core)", results.Percent, apiW, cpuCore(cpuSystem)),
+	windowFig("CPU runner (API window, % of a core)", results.Percent, apiW, cpuCore(cpuRunner)),
+	windowFig("CPU machine % (API window)", results.Percent, apiW, machinePct),
+	hitFig("Cache L1 hit ratio (cycles window)", cyclesW, false),
+	hitFig("Cache L2 hit ratio (cycles window)", cyclesW, true),
+	hitFig("Cache L1 hit ratio (API window)", apiW, false),
+	hitFig("Cache L2 hit ratio (API window)", apiW, true),
+	metricFig("Goroutines peak (whole cell)", "goroutines_peak"),
+	metricFig("Open FDs peak (whole cell)", "fds_peak"),
+	metricFig("New camera connections (measured cycles)", "camera_connections"),
+	metricFig("GC pause max (whole cell)", "gc_pause_max"),
+	metricFig("API throughput (successful req/s, API window)", "api_throughput"),
+	capacityFig("API capacity (req/s, summed over searched endpoints)", ""),
+	metricFig("Ideal cycle", "ideal_cycle"),
+	valFig("Efficiency (ideal ÷ actual p50, unclipped)", results.Count, efficiency),
+}
+
+// legacyFigures are schema-1 resource figures, sampled over a window that
+// was not recorded (start-up to the end of the API load); they are shown
+// only for cells without windows, and labelled so.
+var legacyFigures = []figure{
+	metricFig("RSS peak (window not recorded)", "rss_peak"),
+	metricFig("RSS mean (window not recorded)", "rss_mean"),
+	metricFig("CPU system (window not recorded, % of a core)", "cpu_core"),
+	metricFig("CPU system (window not recorded, machine %)", "cpu_machine"),
+}
+
+func efficiency(c results.Cell) (float64, bool) {
+	return c.Ideal.Efficiency, c.Ideal.CycleTime > 0
+}
+
+func (r *reader) hasLegacy() bool {
+	for _, c := range r.run.Cells {
+		if c.Windows.Cycles == nil && c.Resources.RSSPeak > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reader) modesSection(modes []string, counts []int) section {
+	s := section{ID: "modes", Title: "Every mode side by side",
+		Intro: "Cycle time beside per-frame latency; resources, CPU and cache traffic per window."}
+	figs := modeFigures
+	if r.hasLegacy() {
+		figs = append(slices.Clone(figs), legacyFigures...)
+	}
 	for _, n := range counts {
 		t := table{Caption: fmt.Sprintf("%d cameras", n), Header: append([]string{"Metric"}, modes...), Bold: -1}
 		gs := make([]results.Group, len(modes))
 		have := make([]bool, len(modes))
 		for i, m := range modes {
-			gs[i], have[i] = results.Find(groups, m, n)
+			gs[i], have[i] = results.Find(r.groups, m, n)
 		}
 		cellOf := func(i int, f func(results.Group) string) string {
 			if !have[i] {
@@ -318,16 +562,24 @@ func modesSection(run *results.Run, groups []results.Group, modes []string, coun
 			}
 			return f(gs[i])
 		}
-		for _, r := range modeRows {
-			line := []string{r.label}
+		for _, f := range figs {
+			line := []string{f.label}
+			empty := true
 			for i := range modes {
-				line = append(line, cellOf(i, func(g results.Group) string { return value(g, r.metric) }))
+				v := cellOf(i, func(g results.Group) string { return r.show(g, f) })
+				line = append(line, v)
+				if have[i] && len(r.collect(gs[i], f).obs) > 0 {
+					empty = false
+				}
+			}
+			if empty && r.anyOK(gs, have) {
+				continue // no cell of this size holds the figure
 			}
 			t.Rows = append(t.Rows, line)
 		}
 		line := []string{"Errors by kind"}
 		for i := range modes {
-			line = append(line, cellOf(i, errorKinds))
+			line = append(line, cellOf(i, func(g results.Group) string { return r.errorKinds(g) }))
 		}
 		t.Rows = append(t.Rows, line)
 		line = []string{"Repeats ok"}
@@ -340,12 +592,72 @@ func modesSection(run *results.Run, groups []results.Group, modes []string, coun
 	return s
 }
 
+func (r *reader) anyOK(gs []results.Group, have []bool) bool {
+	for i, g := range gs {
+		if have[i] && len(g.OK()) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// growthFigures are what the growth table follows as the fleet grows.
+var growthFigures = []figure{
+	quantFig("Cycle p50", "p50", cycleQ),
+	valFig("CPU system per processed frame (cycles window)", results.Nanoseconds, cpuPerFrame),
+	windowFig("RSS peak (cycles window)", results.Bytes, cyclesW, rssPeak),
+}
+
+// growthSection shows, for a scenario with three or more camera counts,
+// how cycle time, CPU per processed frame and RSS grow with cameras; the
+// HTML report draws each against cameras.
+func (r *reader) growthSection(modes []string, counts []int) section {
+	header := []string{"Mode", "Cameras", "Cameras ×"}
+	for _, f := range growthFigures {
+		header = append(header, f.label, "×")
+	}
+	t := table{Header: header, Bold: -1}
+	for _, m := range modes {
+		base, ok := results.Find(r.groups, m, counts[0])
+		if !ok {
+			continue
+		}
+		for _, n := range counts {
+			g, ok := results.Find(r.groups, m, n)
+			if !ok {
+				continue
+			}
+			line := []string{m, strconv.Itoa(n), results.Format(float64(n)/float64(counts[0]), results.Count) + "×"}
+			for _, f := range growthFigures {
+				sb, sg := r.collect(base, f), r.collect(g, f)
+				x := ratio(sb, sg)
+				if n == counts[0] {
+					x = "1× (base)"
+				}
+				line = append(line, sg.render(), x)
+			}
+			t.Rows = append(t.Rows, line)
+		}
+	}
+	return section{ID: "growth", Title: fmt.Sprintf("Growth with cameras: %s", joinInts(counts)),
+		Intro:  fmt.Sprintf("Each figure at every camera count, and its ratio to the figure at %d cameras (95%% CI over repetitions). CPU per processed frame is the system's CPU time over the cycles window ÷ the frames it processed: flat when the work per camera does not grow with the fleet.", counts[0]),
+		Tables: []table{t}}
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, " / ") + " cameras"
+}
+
 // errorKinds renders the median count of each error kind: "timeout 740,
 // placeholder 370".
-func errorKinds(g results.Group) string {
+func (r *reader) errorKinds(g results.Group) string {
 	ok := g.OK()
 	if len(ok) == 0 {
-		return labelStatus(g.Status())
+		return r.groupStatus(g)
 	}
 	kinds := map[string][]float64{}
 	for _, c := range ok {
@@ -391,13 +703,13 @@ func endpoints(groups []results.Group) []string {
 	return eps
 }
 
-func apiSection(groups []results.Group) (section, bool) {
-	eps := endpoints(groups)
+func (r *reader) apiSection() (section, bool) {
+	eps := endpoints(r.groups)
 	if len(eps) == 0 {
 		return section{}, false
 	}
-	t := table{Header: []string{"Mode", "Cameras", "Endpoint", "Rate (req/s)", "Throughput (req/s)", "Success", "p50", "p99", "p99 uncorrected", "Capacity (req/s)"}, Bold: -1}
-	for _, g := range groups {
+	t := table{Header: []string{"Mode", "Cameras", "Endpoint", "Rate (req/s)", "Throughput (req/s)", "Success", "p50", "p99", "p99 uncorrected", "Capacity (req/s)", "Bracket (last pass … first fail)"}, Bold: -1}
+	for _, g := range r.groups {
 		for _, ep := range eps {
 			path := ""
 			for _, c := range g.Cells {
@@ -410,30 +722,129 @@ func apiSection(groups []results.Group) (section, bool) {
 			if path != "" {
 				name += " `" + path + "`"
 			}
+			lat := func(stat string, raw bool) figure {
+				return quantFig("", stat, func(c results.Cell) results.Quantiles {
+					if raw {
+						return c.API[ep].LatencyRaw
+					}
+					return c.API[ep].Latency
+				})
+			}
 			m := "api." + ep + "."
-			t.Rows = append(t.Rows, []string{g.Mode, strconv.Itoa(g.Cameras), name, value(g, m+"rate"), value(g, m+"throughput"),
-				value(g, m+"success"), value(g, m+"p50"), value(g, m+"p99"), value(g, m+"raw_p99"), value(g, m+"capacity")})
+			t.Rows = append(t.Rows, []string{g.Mode, strconv.Itoa(g.Cameras), name, r.show(g, metricFig("", m+"rate")), r.show(g, metricFig("", m+"throughput")),
+				r.show(g, metricFig("", m+"success")), r.show(g, lat("p50", false)), r.show(g, lat("p99", false)), r.show(g, lat("p99", true)),
+				r.show(g, capacityFig("", ep)), r.bracket(g, ep)})
 		}
 	}
 	return section{ID: "api", Title: "API per endpoint",
-		Intro:  "Open-loop attacks (vegeta); latency from the intended send time. Capacity is the highest rate that met the SLO, when searched; — when not.",
+		Intro: "Open-loop attacks (vegeta) in the API window; latency from the intended send time, with n the requests of one repetition. " +
+			"Capacity is the highest rate that met the SLO, when searched (— when not): \"≥\" when the search never failed (censored at its cap or time budget), else bracketed by the last passing and first failing rate.",
 		Tables: []table{t}}, true
 }
 
-func idealSection(groups []results.Group) section {
-	t := table{Header: []string{"Mode", "Cameras", "Ideal cycle", "Actual (p50)", "Efficiency", "Bound by"}, Bold: -1}
-	for _, g := range groups {
-		basis := "—"
-		for _, c := range g.OK() {
-			if c.Ideal.Basis != "" {
-				basis = c.Ideal.Basis
+// bracket renders the capacity bracket of the first ok repetition that
+// searched ep: "44 … 48 req/s", "≥ 4678 (cap 5000, never failed)".
+func (r *reader) bracket(g results.Group, ep string) string {
+	for _, c := range g.OK() {
+		e, ok := c.API[ep]
+		if !ok || e.Capacity == nil {
+			continue
+		}
+		k := e.Capacity
+		f := func(v float64) string { return results.Format(v, results.Count) }
+		switch {
+		case k.Censored:
+			s := "≥ " + f(k.Rate) + ", never failed"
+			if k.Cap > 0 {
+				s += " (cap " + f(k.Cap) + ")"
+			}
+			return s
+		case k.LastPass != nil && k.FirstFail != nil:
+			return f(*k.LastPass) + " … " + f(*k.FirstFail)
+		case k.FirstFail != nil:
+			return "< " + f(*k.FirstFail)
+		}
+		return "—"
+	}
+	return "—"
+}
+
+// capacitySection lists the steps of every capacity search (HTML only):
+// the first ok repetition of each cell and endpoint.
+func (r *reader) capacitySection() (section, bool) {
+	s := section{ID: "capacity-steps", Title: "Capacity search steps", HTMLOnly: true,
+		Intro: "Each rate the search tried (×2 until the SLO failed or the cap, then bisection). A step with too few requests for its percentile (< 100 for a p99) is judged on its maximum, stricter, and says so."}
+	for _, g := range r.groups {
+		for _, ep := range endpoints(r.groups) {
+			for _, c := range g.OK() {
+				e, ok := c.API[ep]
+				if !ok || e.Capacity == nil || len(e.Capacity.Steps) == 0 {
+					continue
+				}
+				t := table{Caption: fmt.Sprintf("%s/%d %s (repeat %d): capacity %s req/s", g.Mode, g.Cameras, ep, c.Repeat, capText(e.Capacity)),
+					Header: []string{"Rate (req/s)", "Requests", "p99", "Max", "Error rate", "Judged on", "Pass"}, Bold: -1}
+				for _, st := range e.Capacity.Steps {
+					judged := st.JudgedOn
+					if judged == "" {
+						judged = "p99"
+					}
+					if judged == "max" {
+						judged = fmt.Sprintf("max (n=%d: too few for a p99)", st.Requests)
+					} else {
+						judged += fmt.Sprintf(" (n=%d)", st.Requests)
+					}
+					pass := "✅ pass"
+					if !st.Pass {
+						pass = "❌ fail"
+					}
+					p99 := results.FormatDuration(st.P99.D())
+					if !results.Supports(int64(st.Requests), 0.99) {
+						p99 = "— (n too small)" // never a p99 its n cannot support
+					}
+					t.Rows = append(t.Rows, []string{results.Format(st.Rate, results.Count), strconv.FormatUint(st.Requests, 10),
+						p99, results.FormatDuration(st.Max.D()), results.Format(st.ErrorRate, results.Ratio), judged, pass})
+				}
+				s.Tables = append(s.Tables, t)
 				break
 			}
 		}
-		t.Rows = append(t.Rows, []string{g.Mode, strconv.Itoa(g.Cameras), value(g, "ideal_cycle"), value(g, "cycle_p50"), value(g, "efficiency"), basis})
+	}
+	return s, len(s.Tables) > 0
+}
+
+// capText is a capacity as text: "≥ 4678" when censored.
+func capText(k *results.Capacity) string {
+	s := results.Format(k.Rate, results.Count)
+	if k.Censored {
+		return "≥ " + s
+	}
+	return s
+}
+
+func (r *reader) idealSection() section {
+	t := table{Header: []string{"Mode", "Cameras", "Ideal cycle", "Actual (p50)", "Efficiency (unclipped)", "Bound by", "From"}, Bold: -1}
+	eff := valFig("", results.Count, efficiency)
+	for _, g := range r.groups {
+		basis, from := "—", "—"
+		for _, c := range g.OK() {
+			if c.Ideal.Basis != "" {
+				basis = c.Ideal.Basis
+				if c.Ideal.Draws > 0 {
+					from = fmt.Sprintf("the cycles' own %d latency draws + %d handshakes", c.Ideal.Draws, c.Ideal.Handshakes)
+				} else {
+					from = "the latency distribution"
+				}
+				break
+			}
+		}
+		e := r.show(g, eff)
+		if s := r.collect(g, eff); len(s.obs) > 0 && slices.ContainsFunc(s.obs, func(o obs) bool { return o.v > 1 }) {
+			e += " ⚠ > 1: bug"
+		}
+		t.Rows = append(t.Rows, []string{g.Mode, strconv.Itoa(g.Cameras), r.show(g, metricFig("", "ideal_cycle")), r.show(g, quantFig("", "p50", cycleQ)), e, basis, from})
 	}
 	return section{ID: "ideal", Title: "Ideal vs actual cycle time",
-		Intro:  "The ideal is the best cycle the scenario allows (camera latency, host capacity, CPU work per frame ÷ cores); efficiency is ideal ÷ actual p50.",
+		Intro:  "The ideal is a lower bound on the cycle the scenario allows (camera latency drawn by the fleet for the measured cycles, host capacity, CPU work per frame ÷ cores); efficiency is ideal ÷ actual p50, never clipped: above 1 the bound was not a bound, a bug that fails the cell.",
 		Tables: []table{t}}
 }
 
@@ -450,7 +861,7 @@ func profileCell(g results.Group) (results.Cell, bool) {
 
 func profileSection(groups []results.Group, cameras int) (section, bool) {
 	s := section{ID: "profiles", Title: fmt.Sprintf("Profiles at %d cameras", cameras),
-		Intro: "Top functions by flat share, from the CPU profile across the measured window and the heap (in use) profile at its end. Open the files with `go tool pprof`."}
+		Intro: "Top functions by flat share, from the CPU profile (taken inside the cycles window when its span is recorded) and the heap (in use) profile, written outside any window. Open the files with `go tool pprof`."}
 	for _, g := range groups {
 		if g.Cameras != cameras {
 			continue
@@ -461,7 +872,18 @@ func profileSection(groups []results.Group, cameras int) (section, bool) {
 		}
 		sub := section{ID: "profile-" + g.Mode, Title: fmt.Sprintf("%s (repeat %d)", g.Mode, c.Repeat)}
 		if len(c.Profiles.CPUTop) > 0 {
-			t := table{Caption: "CPU: " + orUnknown(c.Profiles.CPU), Header: []string{"Function", "Flat", "Share"}, Bold: -1}
+			caption := "CPU: " + orUnknown(c.Profiles.CPU)
+			if pw, cw := c.Profiles.CPUWindow, c.Windows.Cycles; pw != nil {
+				where := "window not recorded"
+				if cw != nil {
+					where = "outside the cycles window"
+					if !pw.Start.Before(cw.Start) && !pw.End.After(cw.End) {
+						where = "inside the cycles window"
+					}
+				}
+				caption += fmt.Sprintf(" (%s, %s)", results.FormatDuration(pw.End.Sub(pw.Start)), where)
+			}
+			t := table{Caption: caption, Header: []string{"Function", "Flat", "Share"}, Bold: -1}
 			for _, f := range c.Profiles.CPUTop {
 				t.Rows = append(t.Rows, []string{"`" + f.Func + "`", results.FormatDuration(time.Duration(f.Flat)), results.Format(f.Share, results.Ratio)})
 			}

@@ -12,25 +12,45 @@ import (
 )
 
 // WriteSummary writes r as a plain-text table: one line per cell with
-// cycle latency, per-camera p99, error rate, resources and efficiency,
-// then one line per API endpoint. It is what `camload run` prints.
+// cycle latency (with its n; a percentile n cannot support shown as the
+// maximum, see percentile), per-frame p99, error rate, RSS and CPU of the
+// cycles window and efficiency, then one line per API endpoint with its
+// capacity ("≥" when censored). It is what `camload run` prints.
 func WriteSummary(w io.Writer, r *results.Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "scenario %s — %s, %s, %d cores, Go %s, commit %.12s\n", r.Scenario, r.Env.CPUModel, r.Env.OS+"/"+r.Env.Arch, r.Env.Cores, r.Env.GoVersion, r.Env.Commit)
-	fmt.Fprintf(tw, "backends: mongo %s; redis %s\n", r.Env.Backends.Mongo, r.Env.Backends.Redis)
+	fmt.Fprintf(tw, "backends: mongo %s; redis %s\n", orUnknown(r.Env.Backends.Mongo), orUnknown(r.Env.Backends.Redis))
 	if r.Interrupted {
 		fmt.Fprintln(tw, "INTERRUPTED: partial results")
 	}
-	fmt.Fprintln(tw, "\nmode\tcameras\trep\tstatus\tcycle p50\tcycle p99\tcamera p99\terrors\treconciled\tRSS peak\tCPU core%\tideal\tefficiency")
+	rd := newReader(r)
+	fmt.Fprintln(tw, "\nmode\tcameras\trep\tstatus\tcycle p50\tcycle p99\tframe p99\terrors\treconciled\tRSS peak (cycles)\tCPU sys % core (cycles)\tideal\tefficiency")
 	for _, c := range r.Cells {
+		if c.Status != results.StatusOK && c.Status != "" {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\n", c.Mode, c.Cameras, c.Repeat, strings.ReplaceAll(rd.cellStatus(c), " ", "_"))
+			continue
+		}
 		rec := "yes"
 		if !c.Cycles.Reconciled {
 			rec = "no"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%.0f\t%s\t%.2f\n",
-			c.Mode, c.Cameras, c.Repeat, c.Status, round(c.Cycles.Latency.P50), round(c.Cycles.Latency.P99), round(c.Cycles.PerCamera.P99),
-			100*c.Cycles.ErrorRate, rec, bytesIEC(c.Resources.RSSPeak), c.Resources.CPUCorePercent,
-			round(c.Ideal.CycleTime), c.Ideal.Efficiency)
+		rss, cpu := "-", "-"
+		if w := c.Windows.Cycles; w != nil {
+			rss = bytesIEC(w.RSSPeak)
+			if v, ok := cpuCore(cpuSystem)(c, w); ok {
+				cpu = fmt.Sprintf("%.0f", v)
+			}
+		} else if c.Resources.RSSPeak > 0 {
+			rss = bytesIEC(c.Resources.RSSPeak) + " (whole cell)"
+			cpu = fmt.Sprintf("%.0f (whole cell)", c.Resources.CPUCorePercent)
+		}
+		eff := fmt.Sprintf("%.2f", c.Ideal.Efficiency)
+		if c.Ideal.Efficiency > 1 {
+			eff += " BUG: > 1"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%s\t%s\t%s\n",
+			c.Mode, c.Cameras, c.Repeat, c.Status, quantText(c.Cycles.Latency, "p50"), quantText(c.Cycles.Latency, "p99"), quantText(c.Cycles.PerCamera, "p99"),
+			100*c.Cycles.ErrorRate, rec, rss, cpu, round(c.Ideal.CycleTime), eff)
 	}
 	var api []string
 	for _, c := range r.Cells {
@@ -42,10 +62,17 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 		for _, n := range names {
 			e := c.API[n]
 			capacity := "-"
-			if e.Capacity != nil {
-				capacity = fmt.Sprintf("%.0f req/s", e.Capacity.Rate)
+			if k := e.Capacity; k != nil {
+				capacity = fmt.Sprintf("%.0f req/s", k.Rate)
+				switch {
+				case k.Censored:
+					capacity = "≥ " + capacity + " (never failed)"
+				case k.LastPass != nil && k.FirstFail != nil:
+					capacity += fmt.Sprintf(" (fails at %.0f)", *k.FirstFail)
+				}
 			}
-			api = append(api, fmt.Sprintf("%s\t%d\t%s\t%.0f\t%.1f\t%.1f%%\t%s\t%s\t%s\n", c.Mode, c.Cameras, n, e.Rate, e.Throughput, 100*e.Success, round(e.Latency.P50), round(e.Latency.P99), capacity))
+			api = append(api, fmt.Sprintf("%s\t%d\t%s\t%.0f\t%.1f\t%.1f%%\t%s\t%s\t%s\n", c.Mode, c.Cameras, n, e.Rate, e.Throughput, 100*e.Success,
+				quantText(e.Latency, "p50"), quantText(e.Latency, "p99"), capacity))
 		}
 	}
 	if len(api) > 0 {
@@ -54,7 +81,7 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 	}
 	for _, c := range r.Cells {
 		if c.Error != "" {
-			fmt.Fprintf(tw, "\n%s × %d (r%d): %s", c.Mode, c.Cameras, c.Repeat, c.Error)
+			fmt.Fprintf(tw, "\n%s × %d (r%d): %s: %s", c.Mode, c.Cameras, c.Repeat, rd.cellStatus(c), c.Error)
 		}
 		if !c.Cycles.Reconciled && c.Cycles.Mismatch != "" {
 			fmt.Fprintf(tw, "\n%s × %d (r%d) errors vs injected faults: %s", c.Mode, c.Cameras, c.Repeat, c.Cycles.Mismatch)
@@ -62,6 +89,20 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 	}
 	fmt.Fprintln(tw)
 	return tw.Flush()
+}
+
+// quantText renders one statistic of q for the text summary: "1.2s
+// (n=10)", "9.87s=max (n=10)" when n cannot support the percentile.
+func quantText(q results.Quantiles, stat string) string {
+	o := percentile(q, stat)
+	if !o.ok {
+		return "-"
+	}
+	s := round(results.Duration(o.v))
+	if o.max {
+		s += "=max"
+	}
+	return fmt.Sprintf("%s (n=%d)", s, o.n)
 }
 
 func round(d results.Duration) string {

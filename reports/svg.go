@@ -199,7 +199,11 @@ func lineChart(c chart, lines []line) template.HTML {
 			xf = func(v float64) string { return fmt.Sprint(v) }
 		}
 		for i, v := 0, xlo; v <= xhi+step/1000 && i < maxTicks; i, v = i+1, v+step {
-			b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, xs.at(v), chartH-marB+16, esc(xf(v)))
+			anchor := "middle"
+			if xs.at(v) > float64(chartW-marginR)-20 {
+				anchor = "end" // the last label stays inside the chart
+			}
+			b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, xs.at(v), chartH-marB+16, anchor, esc(xf(v)))
 		}
 	}
 	yf := c.YFmt

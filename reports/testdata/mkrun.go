@@ -6,8 +6,20 @@
 // the blog scenarios (deterministic: fixed seed). With -regress, batched at
 // 1000 cameras is made slower and bigger, as a head run with a regression.
 //
+// -kind measured adds what schema 2 records (issue 9): per-window CPU of
+// the system, the runner and the machine, RSS per window, cache traffic,
+// CIs of medians and means, bracketed and censored capacities with their
+// steps, freshness served, per-repetition seeds, unclipped efficiency; sync
+// at 1000 cameras runs over its budget in every repetition, as declared by
+// expect_over_budget, and no comparison is declared. -kind scale is a
+// scale-10k run (pooled and batched at 1000, 5000 and 10000 cameras) with
+// declared comparisons. The extra figures come from a second generator, so
+// the base figures of a kind are those of -kind modes.
+//
 //	go run reports/testdata/mkrun.go -o reports/testdata/run.json
 //	go run reports/testdata/mkrun.go -regress -o reports/testdata/head.json
+//	go run reports/testdata/mkrun.go -kind measured -o reports/testdata/measured.json
+//	go run reports/testdata/mkrun.go -kind scale -o reports/testdata/scale.json
 package main
 
 import (
@@ -40,7 +52,15 @@ type profile struct {
 func main() {
 	out := flag.String("o", "reports/testdata/run.json", "output file")
 	regress := flag.Bool("regress", false, "make batched/1000 regress (head run)")
+	kind := flag.String("kind", "modes", "modes (schema-1 figures), measured (schema-2 windows, CIs, capacity brackets) or scale (1000/5000/10000 cameras)")
 	flag.Parse()
+	if *kind != "modes" && *kind != "measured" && *kind != "scale" {
+		log.Fatalf("-kind must be modes, measured or scale, got %q", *kind)
+	}
+	extended := *kind != "modes"
+	// xr draws the schema-2 figures, apart from rng so that the base
+	// figures stay those of -kind modes.
+	xr := rand.New(rand.NewSource(7))
 	// The same seed with -regress: every other cell is identical to
 	// run.json (an A/A comparison), so the only change is made below.
 	rng := rand.New(rand.NewSource(42))
@@ -83,6 +103,30 @@ func main() {
 		p.rss = p.rss * 13 / 10
 		prof["batched"][1000] = p
 	}
+	modes, counts := []string{"sync", "pooled", "batched"}, []int{100, 1000}
+	if *kind == "scale" {
+		// A scale-10k run: the bounded modes at 1000, 5000 and 10000
+		// cameras, grown from their 1000-camera shape (cycle time about
+		// linear in cameras, pooled a little worse; resident memory a
+		// base plus a per-camera share).
+		modes, counts = []string{"pooled", "batched"}, []int{1000, 5000, 10000}
+		for _, m := range modes {
+			b := prof[m][1000]
+			for _, n := range counts[1:] {
+				f := float64(n) / 1000
+				p := b
+				grow := f
+				if m == "pooled" {
+					grow = math.Pow(f, 1.08)
+				}
+				p.cycle = time.Duration(float64(b.cycle) * grow)
+				p.rss = b.rss*2/5 + int64(float64(b.rss*3/5)*f)
+				p.cpu = math.Min(190, b.cpu*math.Pow(f, 0.12))
+				p.gor, p.fds = b.gor+n/100, b.fds+n/200
+				prof[m][n] = p
+			}
+		}
+	}
 	start := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	run := &results.Run{
 		Schema:       results.SchemaVersion,
@@ -107,9 +151,21 @@ func main() {
 	if *regress {
 		run.Env.Commit = "9a8b7c6d5e4f30211f0e9d8c7b6a59483726150a"
 	}
+	switch *kind {
+	case "measured":
+		run.Seed = 7
+		run.ExpectOverBudget = []string{"mode:sync,cameras:1000"}
+		run.Expect = []string{"cycle_p50{mode:batched,cameras:1000} <= 0.5 * cycle_p50{mode:pooled,cameras:1000}"}
+	case "scale":
+		run.Scenario, run.ScenarioFile, run.Seed = "scale-10k", "scenarios/scale-10k.yaml", 11
+		run.Env.Backends = results.Backends{Mongo: "ferretdb-postgres (postgres://127.0.0.1:5432)", Redis: "redis://127.0.0.1:6379"}
+		run.Compare = &results.Comparisons{Scaling: &results.ScalingComparison{Mode: "batched"},
+			BeforeAfter: &results.BeforeAfterComparison{Before: "pooled", After: "batched"}}
+		run.Thresholds = map[string]string{"cycle_p99{mode:batched,cameras:10000}": "< 10s", "error_rate": "< 5%"}
+	}
 	t := start
-	for _, mode := range []string{"sync", "pooled", "batched"} {
-		for _, cams := range []int{100, 1000} {
+	for _, mode := range modes {
+		for _, cams := range counts {
 			p := prof[mode][cams]
 			for rep := 0; rep < 3; rep++ {
 				noise := func(rel float64) float64 { return 1 + rel*(rng.Float64()*2-1) }
@@ -189,10 +245,14 @@ func main() {
 					ideal = time.Duration(cams) * 4 * time.Millisecond
 				}
 				c.Ideal = results.Ideal{CycleTime: results.Duration(ideal), Efficiency: float64(ideal) / float64(c.Cycles.Latency.P50), Basis: "host capacity"}
-				if c.Ideal.Efficiency > 1 {
-					c.Ideal.Efficiency = 1
+				if c.Ideal.Efficiency > 1 && !extended {
+					c.Ideal.Efficiency = 1 // as schema 1 recorded it
 				}
 				el := time.Duration(cycles)*p.cycle + 8*time.Second
+				if extended {
+					extend(&c, p, xr, run.Seed)
+					el = c.Windows.API.End.Sub(c.Started) + time.Second
+				}
 				c.Elapsed = results.Duration(el.Round(time.Millisecond))
 				t = t.Add(el)
 				run.Cells = append(run.Cells, c)
@@ -201,14 +261,152 @@ func main() {
 	}
 	// One repetition over its budget, as the runner records it: status
 	// and error, no numbers.
-	over := &run.Cells[5] // sync/1000#2
-	*over = results.Cell{Mode: over.Mode, Cameras: over.Cameras, Hosts: over.Hosts, Repeat: over.Repeat, Status: results.StatusOverBudget,
-		Error: "cell budget 2m0s exceeded after 3 of 10 cycles", Started: over.Started, Elapsed: results.Duration(2 * time.Minute)}
+	overs := []int{5} // sync/1000#2
+	switch *kind {
+	case "measured":
+		overs = []int{3, 4, 5} // sync/1000, every repetition: declared expected
+	case "scale":
+		overs = nil
+	}
+	for _, i := range overs {
+		over := &run.Cells[i]
+		*over = results.Cell{Mode: over.Mode, Cameras: over.Cameras, Hosts: over.Hosts, Repeat: over.Repeat, Status: results.StatusOverBudget,
+			Error: "cell budget 2m0s exceeded after 3 of 10 cycles", Started: over.Started, Elapsed: results.Duration(2 * time.Minute), Seed: over.Seed}
+	}
 	run.Finished = t
 	if err := results.Write(*out, run); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// extend adds the schema-2 figures to a cell built from p: windows, CIs,
+// capacity brackets with steps, freshness served, the repetition's seed.
+func extend(c *results.Cell, p profile, xr *rand.Rand, seed int64) {
+	noise := func(rel float64) float64 { return 1 + rel*(xr.Float64()*2-1) }
+	c.Seed = uint64(seed)*1_000_003 + uint64(c.Repeat)*7919 + uint64(c.Cameras)
+	ms := func(d results.Duration, f float64) results.Duration {
+		return results.Duration(time.Duration(float64(d) * f).Round(time.Millisecond))
+	}
+	ci := func(d results.Duration, lo, hi float64) *[2]results.Duration {
+		return &[2]results.Duration{ms(d, lo), ms(d, hi)}
+	}
+	l := &c.Cycles.Latency
+	l.P50CI, l.MeanCI = ci(l.P50, 0.96, 1.05), ci(l.Mean, 0.97, 1.04)
+	pc := &c.Cycles.PerCamera
+	pc.P50CI, pc.MeanCI = ci(pc.P50, 0.98, 1.02), ci(pc.Mean, 0.98, 1.03)
+	c.Cycles.Freshness.P50CI = ci(c.Cycles.Freshness.P50, 0.95, 1.06)
+
+	var cycles time.Duration
+	for _, d := range c.Cycles.Durations {
+		cycles += d.D()
+	}
+	warm := 2 * p.cycle
+	cw := &results.Window{Start: c.Started.Add(warm + 3*time.Second)}
+	cw.End = cw.Start.Add(cycles)
+	secs := cw.Seconds()
+	cpu := c.Resources.CPUCorePercent
+	cw.CPUSecondsSystem = round3(cpu / 100 * secs)
+	cw.CPUSecondsRunner = round3(0.35 * noise(0.1) * secs) // fleet, embedded stores
+	cw.CPUMachinePercent = round3(math.Min(100, (cw.CPUSecondsSystem+cw.CPUSecondsRunner)/(2*secs)*100+3*noise(0.5)))
+	cw.RSSPeak, cw.RSSMean = c.Resources.RSSPeak, c.Resources.RSSMean
+	cw.Samples = int(secs / 0.25)
+	aw := &results.Window{Start: cw.End.Add(time.Second)}
+	aw.End = aw.Start.Add(24 * time.Second)
+	apiCPU := math.Min(180, 60*noise(0.1)+cpu/3)
+	aw.CPUSecondsSystem = round3(apiCPU / 100 * aw.Seconds())
+	aw.CPUSecondsRunner = round3(0.6 * noise(0.1) * aw.Seconds()) // vegeta
+	aw.CPUMachinePercent = round3((aw.CPUSecondsSystem + aw.CPUSecondsRunner) / (2 * aw.Seconds()) * 100)
+	aw.RSSPeak = c.Resources.RSSPeak * 11 / 10
+	aw.RSSMean = c.Resources.RSSMean * 21 / 20
+	aw.Samples = 96
+	if c.Mode != "sync" { // sync has no cache
+		lookups := int64(c.Cycles.Visits)
+		cw.Cache = &results.CacheStats{L1Hits: lookups / 20, L1Misses: lookups - lookups/20}
+		cw.Cache.L2Hits = cw.Cache.L1Misses * 3 / 10
+		cw.Cache.L2Misses = cw.Cache.L1Misses - cw.Cache.L2Hits
+		reqs := int64(c.API["latest"].Requests + c.API["cameras"].Requests)
+		aw.Cache = &results.CacheStats{L1Hits: int64(float64(reqs) * 0.62 * noise(0.05))}
+		aw.Cache.L1Misses = reqs - aw.Cache.L1Hits
+		aw.Cache.L2Hits = int64(float64(aw.Cache.L1Misses) * 0.8 * noise(0.05))
+		aw.Cache.L2Misses = aw.Cache.L1Misses - aw.Cache.L2Hits
+	}
+	c.Windows = results.Windows{Cycles: cw, API: aw}
+	pw := &results.Span{Start: cw.Start.Add(time.Duration(float64(cycles) * 0.1)), End: cw.End.Add(-time.Duration(float64(cycles) * 0.1))}
+	c.Profiles.CPUWindow = pw
+
+	reads := 60 + c.Cameras/10
+	age := results.Duration(time.Duration(float64(p.cycle) * 0.6))
+	c.FreshnessServed = &results.Freshness{Reads: reads, Stale: reads * 3 / 100, Offline: reads / 50, NotFound: 0,
+		Age: results.Quantiles{Count: int64(reads), Mean: ms(age, 1.1), P50: age, P90: ms(age, 1.8), P95: ms(age, 2.1), P99: ms(age, 2.6), Max: ms(age, 3),
+			P50CI: ci(age, 0.9, 1.12)}}
+
+	c.Ideal.Draws = c.Cycles.Visits
+	c.Ideal.Handshakes = c.Hosts * 10
+
+	// The capacity search of /cameras/{id}/latest: ×2 from 1 req/s over
+	// 2 s steps until the SLO fails or the cap (or time budget) stops it,
+	// then bisect.
+	e := c.API["latest"]
+	trueCap := p.capacity * noise(0.05)
+	if c.Mode == "batched" {
+		trueCap = math.Inf(1) // never fails below the cap: censored
+	}
+	capRate := 5000.0
+	if c.Cameras >= 1000 {
+		capRate = 4678 // the search's time budget ran out first
+	}
+	var steps []results.CapacityStep
+	step := func(rate float64) bool {
+		req := uint64(rate * 2)
+		pass := rate <= trueCap
+		p99 := ms(results.Duration(p.apiP99), 0.5+0.4*math.Min(rate/trueCap, 2))
+		mx := ms(p99, 1.4)
+		judged := "p99"
+		if !results.Supports(int64(req), 0.99) {
+			judged = "max"
+			pass = pass && mx < results.Duration(50*time.Millisecond*10)
+		}
+		er := 0.0
+		if !pass {
+			er = 0.02
+		}
+		steps = append(steps, results.CapacityStep{Rate: rate, Requests: req, P99: p99, Max: mx, ErrorRate: er, Pass: pass, JudgedOn: judged})
+		return pass
+	}
+	var lastPass, firstFail *float64
+	for r := 1.0; ; r *= 2 {
+		r := math.Min(r, capRate)
+		if step(r) {
+			lastPass = &r
+		} else {
+			firstFail = &r
+			break
+		}
+		if r == capRate {
+			break
+		}
+	}
+	if firstFail != nil && lastPass != nil {
+		lo, hi := *lastPass, *firstFail
+		for i := 0; i < 3 && hi-lo > 1; i++ {
+			mid := math.Round((lo + hi) / 2)
+			if step(mid) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		lastPass, firstFail = &lo, &hi
+	}
+	capy := &results.Capacity{Cap: capRate, Steps: steps, LastPass: lastPass, FirstFail: firstFail, Censored: firstFail == nil}
+	if lastPass != nil {
+		capy.Rate = *lastPass
+	}
+	e.Capacity = capy
+	c.API["latest"] = e
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // pct is the nearest-rank q-quantile of ds.
 func pct(ds []results.Duration, q float64) results.Duration {
