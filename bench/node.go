@@ -52,7 +52,7 @@ func AttackNode(ctx context.Context, sc *scenarios.Scenario, o NodeOptions) (*re
 	}
 	if !o.AllowRemote {
 		if err := checkLoopback(o.BaseURL); err != nil {
-			return nil, fmt.Errorf("bench: base URL: %w", err)
+			return nil, fmt.Errorf("base URL: %w", err)
 		}
 	}
 	if len(sc.Load) == 0 {

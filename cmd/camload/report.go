@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/camload/camload/bench"
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/reports"
 	"github.com/camload/camload/reports/gate"
@@ -25,10 +26,11 @@ func newReportCmd(a *app) *cobra.Command {
 		baseline    string
 		outDir      string
 		diffProfile bool
+		merge       bool
 		top         int
 	)
 	cmd := &cobra.Command{
-		Use:   "report RUN_DIR | report --diff-profile A.pb.gz B.pb.gz",
+		Use:   "report RUN_DIR | report --diff-profile A.pb.gz B.pb.gz | report --merge --out DIR NODE_DIR…",
 		Short: "Write report.md, report.html and junit.xml for a run folder",
 		Long: `report reads RUN_DIR/results.json and writes report.md (the blog's tables),
 report.html (one self-contained file with charts) and junit.xml into the run
@@ -38,8 +40,19 @@ to it. With --baseline, the reports include the comparison with that run.
 report --diff-profile A.pb.gz B.pb.gz lists the functions whose flat value
 grew from profile A to profile B (CPU time or in-use heap).
 
+report --merge --out DIR NODE_DIR… merges the folders of several load nodes
+(camload attack): each target's vegeta results ordered by timestamp into
+DIR/api-<target>.bin, and DIR/attack.json + DIR/report.md with the merged and
+per-node figures.
+
 report never fails on a failed threshold or regression: that is camload gate's job.`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if merge {
+				if len(args) < 2 || outDir == "" {
+					return cfgerr.Usage("report --merge takes --out DIR and at least two node folders, got %d", len(args))
+				}
+				return nil
+			}
 			if diffProfile {
 				if len(args) != 2 {
 					return cfgerr.Usage("report --diff-profile takes two profiles, got %d arguments", len(args))
@@ -52,6 +65,9 @@ report never fails on a failed threshold or regression: that is camload gate's j
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if merge {
+				return runMerge(a, outDir, args)
+			}
 			if diffProfile {
 				return runDiffProfile(a, args[0], args[1], top)
 			}
@@ -110,6 +126,7 @@ report never fails on a failed threshold or regression: that is camload gate's j
 	cmd.Flags().StringVar(&outDir, "out", "", "folder for the reports (default: the run folder)")
 	cmd.Flags().BoolVar(&diffProfile, "diff-profile", false, "compare two pprof profiles: the arguments are A.pb.gz B.pb.gz")
 	cmd.Flags().IntVar(&top, "top", 15, "with --diff-profile, how many growing functions to list")
+	cmd.Flags().BoolVar(&merge, "merge", false, "merge load-node folders (camload attack) into --out")
 	g.add(cmd)
 	return cmd
 }
@@ -143,4 +160,21 @@ func appendFile(path string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// runMerge merges load-node folders into outDir and writes its report.
+func runMerge(a *app, outDir string, nodes []string) error {
+	n, err := bench.MergeNodes(outDir, nodes)
+	if err != nil {
+		return cfgerr.Usage("%v", err)
+	}
+	var md bytes.Buffer
+	if err := reports.WriteNodeMarkdown(&md, n); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(md.Bytes())
+	return err
 }
