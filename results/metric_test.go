@@ -33,7 +33,7 @@ func TestRuleValueAndCensored(t *testing.T) {
 	rate := 4678.0
 	c := Cell{Cycles: Cycles{Visits: 5000, ErrorRate: 0.0062}, Faults: map[string]int{"http_5xx": 10, "reset": 23},
 		Resources: Resources{CPUCorePercent: 150, RSSPeak: 1},
-		API: map[string]Endpoint{"list": {Capacity: &Capacity{Rate: rate, LastPass: &rate, Censored: true}}, "latest": {Capacity: &Capacity{Rate: 12}}}}
+		API:       map[string]Endpoint{"list": {Capacity: &Capacity{Rate: rate, LastPass: &rate, Censored: true}}, "latest": {Capacity: &Capacity{Rate: 12}}}}
 	for _, tc := range []struct {
 		name string
 		v    float64
