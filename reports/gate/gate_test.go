@@ -506,3 +506,52 @@ func BenchmarkCompare(b *testing.B) {
 		}
 	}
 }
+
+// TestComparePairsAA: 200 seeded A/A comparisons of 11 pairs on a drifting
+// machine pass in at least 95% of tries (Holm over the rows).
+func TestComparePairsAA(t *testing.T) {
+	t.Parallel()
+	const tries = 200
+	pass := 0
+	for seed := int64(0); seed < tries; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		var pairs []Pair
+		for i := 0; i < 11; i++ {
+			drift := 0.7 + 0.6*rng.Float64()
+			mk := func() *results.Run {
+				d := time.Duration(float64(time.Second) * drift * (0.95 + 0.1*rng.Float64()))
+				c := cell("batched", 1000, 0, d, int64(float64(100<<20)*(0.95+0.1*rng.Float64())))
+				c.Resources.CPUCorePercent = 50 * (0.95 + 0.1*rng.Float64())
+				return &results.Run{Cells: []results.Cell{c}}
+			}
+			pairs = append(pairs, Pair{Base: mk(), Head: mk()})
+		}
+		v, err := JudgePairs(pairs, DefaultOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Insufficient()) > 0 {
+			t.Fatalf("seed %d: %d rows insufficient with 11 pairs", seed, len(v.Insufficient()))
+		}
+		if !v.Failed() {
+			pass++
+		}
+	}
+	if pass < tries*95/100 {
+		t.Errorf("paired A/A passed %d of %d tries; want ≥ 95%%", pass, tries)
+	}
+	t.Logf("paired A/A passed %d of %d tries", pass, tries)
+}
+
+// BenchmarkJudge judges the fixture's rules (thresholds on every cell and
+// three expect rules, 3 repetitions a cell: bootstrap intervals).
+func BenchmarkJudge(b *testing.B) {
+	run, _ := fixture(b)
+	r := withRules(run)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Judge(r, nil, DefaultOptions); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
