@@ -27,7 +27,9 @@ type PairOptions struct {
 	// BaseBinary and HeadBinary are the camload binaries whose `serve` is
 	// the system of each side. Required.
 	BaseBinary, HeadBinary string
-	// Pairs is the number of base/head pairs; zero means 5.
+	// Pairs is the number of base/head pairs; zero means
+	// gate.PairsNeeded(gate.DefaultOptions.Alpha), the fewest whose sign
+	// test can reach the default alpha on one comparison (6).
 	Pairs int
 	// Order is OrderAlternate (zero) or OrderFixed.
 	Order string
@@ -52,7 +54,7 @@ type PairOptions struct {
 // pairs completed so far.
 func RunPairs(ctx context.Context, sc *scenarios.Scenario, o PairOptions) ([]gate.Pair, error) {
 	if o.Pairs == 0 {
-		o.Pairs = 5
+		o.Pairs = gate.PairsNeeded(gate.DefaultOptions.Alpha)
 	}
 	if o.Order == "" {
 		o.Order = OrderAlternate

@@ -162,6 +162,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		Started:      time.Now().UTC(),
 		Env:          Environment(opts.Version),
 		Thresholds:   sc.Thresholds,
+		// The gate's rules and the reports' declarations (reports/gate).
+		Expect:           sc.Expect,
+		Compare:          sc.Compare,
+		ExpectOverBudget: sc.ExpectOverBudget,
 	}
 	run.Env.Backends = results.Backends(be.Describe())
 	resultsPath := filepath.Join(opts.OutDir, "results.json")

@@ -43,6 +43,7 @@ import (
 
 	"github.com/camload/camload/reports/gate"
 	"github.com/camload/camload/results"
+	"github.com/camload/camload/results/rule"
 )
 
 // table is a rendered table shared by the Markdown and HTML writers.
@@ -906,46 +907,25 @@ func profileSection(groups []results.Group, cameras int) (section, bool) {
 func thresholdSection(run *results.Run, groups []results.Group, v *gate.Verdict) []section {
 	if v == nil {
 		var err error
-		if v, err = gate.Judge(run, nil, gate.DefaultOptions); err != nil {
+		if v, err = gate.Judge(run, nil, gate.ReportOptions(gate.DefaultOptions)); err != nil {
 			return []section{{ID: "thresholds", Title: "Thresholds", Intro: "The thresholds could not be read: " + err.Error()}}
 		}
 	}
 	var out []section
-	if len(v.Rules) > 0 {
-		header := []string{"Metric", "Threshold"}
-		for _, g := range groups {
-			header = append(header, g.Key())
-		}
-		t := table{Header: header, Bold: -1}
-		for _, r := range v.Rules {
-			line := []string{r.Metric, r.Threshold.Expr}
-			for _, g := range groups {
-				pass, total := 0, 0
-				var worst *gate.Check
-				for i := range v.Checks {
-					c := &v.Checks[i]
-					if c.Metric != r.Metric || c.Mode != g.Mode || c.Cameras != g.Cameras {
-						continue
-					}
-					total++
-					if c.Pass {
-						pass++
-					} else if worst == nil || c.WorseThan(*worst, r.Threshold.Op) {
-						worst = c
-					}
-				}
-				switch {
-				case total == 0:
-					line = append(line, "—")
-				case pass == total:
-					line = append(line, fmt.Sprintf("✅ %d/%d", pass, total))
-				default:
-					line = append(line, fmt.Sprintf("❌ %d/%d (%s)", pass, total, worst.Got()))
-				}
+	if len(v.Results) > 0 {
+		t := table{Header: []string{"Rule", "Cells", "Verdict", "Measured", "Need", "n"}, Bold: -1}
+		for _, r := range v.Results {
+			mark := r.Verdict.String()
+			switch {
+			case r.Verdict == rule.Pass:
+				mark = "✅ " + mark
+			case v.ResultFails(r):
+				mark = "❌ " + mark
 			}
-			t.Rows = append(t.Rows, line)
+			measured, need := gate.Measured(r)
+			t.Rows = append(t.Rows, []string{"`" + r.Rule.String() + "`", r.CellNames(), mark, measured, need, fmt.Sprint(r.N)})
 		}
-		out = append(out, section{ID: "thresholds", Title: "Thresholds", Intro: "Repetitions that passed each threshold, per cell; a failed cell shows its worst value. " + v.Summary(), Tables: []table{t}})
+		out = append(out, section{ID: "thresholds", Title: "Rules", Intro: "Each rule on the cells it names; each operand is the median over its cell's repetitions (the unit of replication), with its 95% bootstrap interval. " + v.Summary(), Tables: []table{t}})
 	}
 	if v.Rows != nil {
 		t := table{Header: []string{"Cell", "Metric", "Base", "Head", "Delta", "p-value", "Verdict"}, Bold: -1}

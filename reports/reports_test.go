@@ -3,7 +3,6 @@ package reports
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"flag"
 	"fmt"
 	"os"
@@ -188,60 +187,8 @@ func TestFailedCellsNotNumbers(t *testing.T) {
 	}
 }
 
-func TestJUnitValid(t *testing.T) {
-	t.Parallel()
-	run := readRun(t, "run.json")
-	v, err := gate.Judge(run, nil, gate.DefaultOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := WriteJUnit(&b, run, v); err != nil {
-		t.Fatal(err)
-	}
-	var got junitSuites
-	if err := xml.Unmarshal(b.Bytes(), &got); err != nil {
-		t.Fatalf("WriteJUnit output is not XML: %v", err)
-	}
-	if len(got.Suites) != 1 || got.Suites[0].Name != "modes" {
-		t.Fatalf("WriteJUnit: %d suites (%+v); want one named modes", len(got.Suites), got.Suites)
-	}
-	s := got.Suites[0]
-	wantCases := len(run.Cells) * len(v.Rules)
-	failures := 0
-	for _, c := range s.Cases {
-		if c.Failure != nil {
-			failures++
-			if !strings.Contains(c.Failure.Message, "got ") {
-				t.Errorf("failure message %q lacks the measured value", c.Failure.Message)
-			}
-		}
-	}
-	if len(s.Cases) != wantCases || s.Tests != wantCases || failures != v.ThresholdFailures() || s.Failures != failures {
-		t.Errorf("WriteJUnit: %d cases (tests=%d), %d failures (attr %d); want %d cases, %d failures",
-			len(s.Cases), s.Tests, failures, s.Failures, wantCases, v.ThresholdFailures())
-	}
-}
+// The JUnit tests live with WriteJUnit in reports/gate.
 
-func TestJUnitNoThresholds(t *testing.T) {
-	t.Parallel()
-	run := readRun(t, "run.json")
-	run.Thresholds = nil
-	var b bytes.Buffer
-	if err := WriteJUnit(&b, run, nil); err != nil {
-		t.Fatal(err)
-	}
-	var got junitSuites
-	if err := xml.Unmarshal(b.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	if s := got.Suites[0]; len(s.Cases) != len(run.Cells) || s.Failures != 1 {
-		t.Errorf("WriteJUnit(no thresholds): %d cases, %d failures; want %d cases (one per cell), 1 failure (the over-budget cell)", len(s.Cases), s.Failures, len(run.Cells))
-	}
-}
-
-// TestHTMLSelfContained parses the HTML: every chart is an inline <svg>
-// and nothing is loaded from elsewhere.
 func TestHTMLSelfContained(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer

@@ -2,8 +2,9 @@ package results
 
 // This file is the metric vocabulary shared by every stage that reads a
 // run: metric names, their units, how cells group into mode/cameras
-// groups and how values are formatted. reports/gate judges with it;
-// scenarios validates threshold names with it.
+// groups and how values are formatted. reports/gate judges rules
+// (results/rule) with it through MetricUnit, RuleValue and Censored;
+// scenarios validates rules with MetricUnit.
 
 import (
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/camload/camload/results/rule"
 )
 
 // Unit is the unit of a metric's value as returned by Metric.
@@ -79,6 +82,7 @@ func quantile(q Quantiles, stat string) (float64, bool) {
 //	cycle_{p50,p90,p95,p99,max,mean}        whole-cycle latency
 //	per_camera_{p50,…}, freshness_{p50,…}   one camera's latency, capture → stored
 //	error_rate                              errors ÷ camera visits
+//	faults_rate                             faults the fleet injected ÷ camera visits
 //	rss_peak, rss_mean                      bytes
 //	cpu_core, cpu_machine                   percent (100 = one core / every core)
 //	goroutines_peak, fds_peak, gc_pause_max, gc_pause_total
@@ -88,10 +92,14 @@ func quantile(q Quantiles, stat string) (float64, bool) {
 //	api_capacity                            summed over the endpoints whose capacity was searched (req/s)
 //	api.<endpoint>.{p50,p90,p95,p99,max,mean,throughput,success,error_rate,capacity,rate}
 //	api.<endpoint>.raw_{p50,…}              latency from the actual send time (no CO correction)
+//	capacity.<endpoint>                     = api.<endpoint>.capacity (req/s; censored when the search never failed)
 //
 // A cell that was not measured (failed, over budget) still returns what it
 // holds; callers decide whether a non-ok cell's numbers count.
 func Metric(c Cell, name string) (float64, Unit, bool) {
+	if ep, ok := strings.CutPrefix(name, "capacity."); ok {
+		return apiMetric(c, ep+".capacity")
+	}
 	if strings.HasPrefix(name, "api.") {
 		return apiMetric(c, strings.TrimPrefix(name, "api."))
 	}
@@ -112,6 +120,15 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 	switch name {
 	case "error_rate":
 		return c.Cycles.ErrorRate, Ratio, c.Cycles.Visits > 0
+	case "faults_rate":
+		if c.Cycles.Visits == 0 || c.Faults == nil {
+			return 0, Ratio, false
+		}
+		n := 0
+		for _, k := range c.Faults {
+			n += k
+		}
+		return float64(n) / float64(c.Cycles.Visits), Ratio, true
 	case "rss_peak":
 		return float64(r.RSSPeak), Bytes, r.RSSPeak > 0
 	case "rss_mean":
@@ -157,36 +174,49 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 	return 0, Count, false
 }
 
+// apiUnit is the unit of an api.<endpoint>.<stat> statistic.
+func apiUnit(stat string) Unit {
+	switch stat {
+	case "throughput", "rate", "capacity":
+		return Count
+	case "success", "error_rate":
+		return Ratio
+	}
+	return Nanoseconds
+}
+
 func apiMetric(c Cell, rest string) (float64, Unit, bool) {
 	i := strings.LastIndexByte(rest, '.')
 	if i <= 0 {
 		return 0, Count, false
 	}
+	stat := rest[i+1:]
+	u := apiUnit(stat)
 	e, ok := c.API[rest[:i]]
 	if !ok {
-		return 0, Count, false
+		return 0, u, false
 	}
-	switch stat := rest[i+1:]; stat {
+	switch stat {
 	case "throughput":
-		return e.Throughput, Count, true
+		return e.Throughput, u, true
 	case "rate":
-		return e.Rate, Count, true
+		return e.Rate, u, true
 	case "success":
-		return e.Success, Ratio, e.Requests > 0
+		return e.Success, u, e.Requests > 0
 	case "error_rate":
-		return 1 - e.Success, Ratio, e.Requests > 0
+		return 1 - e.Success, u, e.Requests > 0
 	case "capacity":
 		if e.Capacity == nil {
-			return 0, Count, false
+			return 0, u, false
 		}
-		return e.Capacity.Rate, Count, true
+		return e.Capacity.Rate, u, true
 	default:
 		if raw, ok := strings.CutPrefix(stat, "raw_"); ok {
 			v, ok := quantile(e.LatencyRaw, raw)
-			return v, Nanoseconds, ok
+			return v, u, ok
 		}
 		v, ok := quantile(e.Latency, stat)
-		return v, Nanoseconds, ok
+		return v, u, ok
 	}
 }
 
@@ -194,6 +224,9 @@ func apiMetric(c Cell, rest string) (float64, Unit, bool) {
 // whatever a particular cell holds. It is used to reject typos in
 // thresholds before a run is judged.
 func KnownMetric(name string) bool {
+	if ep, ok := strings.CutPrefix(name, "capacity."); ok {
+		return ep != "" && !strings.Contains(ep, ".")
+	}
 	if rest, ok := strings.CutPrefix(name, "api."); ok {
 		i := strings.LastIndexByte(rest, '.')
 		if i <= 0 {
@@ -217,12 +250,79 @@ func KnownMetric(name string) bool {
 		}
 	}
 	switch name {
-	case "error_rate", "rss_peak", "rss_mean", "cpu_core", "cpu_machine", "goroutines_peak",
+	case "error_rate", "faults_rate", "rss_peak", "rss_mean", "cpu_core", "cpu_machine", "goroutines_peak",
 		"fds_peak", "camera_connections", "gc_pause_max", "gc_pause_total", "efficiency", "ideal_cycle",
 		"api_throughput", "api_capacity":
 		return true
 	}
 	return false
+}
+
+// ErrUnknownMetric is wrapped by MetricUnit's error for a name Metric does
+// not understand.
+var ErrUnknownMetric = fmt.Errorf("not a metric of results.json")
+
+// MetricUnit is the rule vocabulary (a rule.Metrics function): the unit
+// of the named metric's values as RuleValue returns them, or an error
+// wrapping ErrUnknownMetric for a name Metric does not understand.
+// Durations are rule.Duration, sizes rule.Bytes, error rates, success,
+// efficiency and CPU shares rule.Fraction (written as percentages in
+// rules: cpu_core 150% is one and a half cores), counts and rates
+// rule.Plain.
+func MetricUnit(name string) (rule.Unit, error) {
+	if !KnownMetric(name) {
+		return rule.Plain, fmt.Errorf("%w (see the metric list in scenarios/README.md)", ErrUnknownMetric)
+	}
+	_, u, _ := Metric(Cell{}, name)
+	return u.Rule(), nil
+}
+
+// Rule is the unit's counterpart in rules: Percent and Ratio are both
+// rule.Fraction.
+func (u Unit) Rule() rule.Unit {
+	switch u {
+	case Nanoseconds:
+		return rule.Duration
+	case Bytes:
+		return rule.Bytes
+	case Ratio, Percent:
+		return rule.Fraction
+	}
+	return rule.Plain
+}
+
+// RuleValue is Metric in the base unit of u.Rule(): a Percent (100 = one
+// core) becomes a fraction (1 = one core).
+func RuleValue(c Cell, name string) (float64, rule.Unit, bool) {
+	v, u, ok := Metric(c, name)
+	if u == Percent {
+		v /= 100
+	}
+	return v, u.Rule(), ok
+}
+
+// Censored reports whether the named metric of c is a lower bound rather
+// than a value: a capacity whose search never failed (api_capacity when
+// any summed endpoint is censored).
+func Censored(c Cell, name string) bool {
+	ep := ""
+	switch {
+	case name == "api_capacity":
+		for _, e := range c.API {
+			if e.Capacity != nil && e.Capacity.Censored {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(name, "capacity."):
+		ep = strings.TrimPrefix(name, "capacity.")
+	case strings.HasPrefix(name, "api.") && strings.HasSuffix(name, ".capacity"):
+		ep = strings.TrimSuffix(strings.TrimPrefix(name, "api."), ".capacity")
+	default:
+		return false
+	}
+	e, ok := c.API[ep]
+	return ok && e.Capacity != nil && e.Capacity.Censored
 }
 
 // HigherIsBetter reports whether a larger value of the named metric is an
@@ -458,4 +558,34 @@ func Find(gs []Group, mode string, cameras int) (Group, bool) {
 // cellName names one repetition: "sync/1000#2".
 func cellName(c Cell) string {
 	return fmt.Sprintf("%s/%d#%d", c.Mode, c.Cameras, c.Repeat)
+}
+
+// ParseCellSelector parses a selector of cells as expect_over_budget
+// writes them: "mode:sync,cameras:1000", braces optional
+// ("{mode:sync}"). Keys are the cell labels mode and cameras.
+func ParseCellSelector(s string) (rule.Selector, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+		t = strings.TrimSpace(t[1 : len(t)-1])
+	}
+	if t == "" {
+		return nil, fmt.Errorf("empty selector %q: write labels such as mode:sync,cameras:1000", s)
+	}
+	var sel rule.Selector
+	for _, part := range strings.Split(t, ",") {
+		k, v, ok := strings.Cut(part, ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok || k == "" || v == "":
+			return nil, fmt.Errorf("selector %q: %q is not label:value", s, strings.TrimSpace(part))
+		case k != "mode" && k != "cameras":
+			return nil, fmt.Errorf("selector %q: unknown label %q (cells have mode and cameras)", s, k)
+		case k == "cameras":
+			if n, err := strconv.Atoi(v); err != nil || n <= 0 {
+				return nil, fmt.Errorf("selector %q: cameras must be a positive count, got %q", s, v)
+			}
+		}
+		sel = append(sel, rule.Label{Key: k, Value: v})
+	}
+	return sel, nil
 }

@@ -29,7 +29,9 @@ type Run struct {
 	// Interrupted is true when the run was stopped (Ctrl-C) and holds
 	// partial results.
 	Interrupted bool `json:"interrupted,omitempty"`
-	// Thresholds copied from the scenario: metric → expression ("< 1s").
+	// Thresholds copied from the scenario: a metric with an optional
+	// selector → a condition (results/rule grammar), e.g.
+	// "cycle_p99{mode:batched}" → "< 1s".
 	Thresholds map[string]string `json:"thresholds,omitempty"`
 	// Expect holds the scenario's cross-cell rules (results/rule grammar).
 	Expect []string `json:"expect,omitempty"`
@@ -49,9 +51,9 @@ type Run struct {
 // Comparisons are the tables a scenario declares for its report.
 type Comparisons struct {
 	// Scaling compares one mode across the scenario's camera counts.
-	Scaling *ScalingComparison `json:"scaling,omitempty"`
+	Scaling *ScalingComparison `json:"scaling,omitempty" mapstructure:"scaling"`
 	// BeforeAfter compares two modes at the largest camera count.
-	BeforeAfter *BeforeAfterComparison `json:"before_after,omitempty"`
+	BeforeAfter *BeforeAfterComparison `json:"before_after,omitempty" mapstructure:"before_after"`
 }
 
 // ScalingComparison names the mode of the scaling table.

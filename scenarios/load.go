@@ -295,8 +295,8 @@ func topKey(field string) string {
 
 // EnvKeys lists every scenario key that an environment variable can
 // override, in dotted form (system.cycles, fleet.latency.median,
-// system.knobs.workers). Lists (load) and maps (thresholds) cannot be set
-// from the environment.
+// system.knobs.workers). Lists (load), maps (thresholds, compare) and
+// rules (expect, expect_over_budget) cannot be set from the environment.
 func EnvKeys() []string {
 	var keys []string
 	var walk func(prefix string, t reflect.Type)
@@ -318,7 +318,9 @@ func EnvKeys() []string {
 				walk(key, f.Type)
 			case f.Type.Kind() == reflect.Map || (f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct):
 			default:
-				if key == "fleet.listen" || key == "fleet.seed" {
+				// Rules contain commas, which a comma-separated list
+				// would split; compare is a mapping.
+				if key == "fleet.listen" || key == "fleet.seed" || key == "expect" || key == "expect_over_budget" || key == "compare" {
 					continue
 				}
 				keys = append(keys, key)

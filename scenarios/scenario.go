@@ -12,6 +12,8 @@ package scenarios
 import (
 	"time"
 
+	"github.com/camload/camload/results"
+
 	"github.com/camload/camload/simulator"
 )
 
@@ -43,10 +45,24 @@ type Scenario struct {
 	// attack per target, in order.
 	Load     []Target `mapstructure:"load"`
 	Profiles Profiles `mapstructure:"profiles"`
-	// Thresholds map a metric name to a condition, e.g. cycle_p99: "< 1s",
-	// error_rate: "< 1%", rss_peak: "< 512MiB", api.latest.p99: "< 50ms".
-	// They are copied to results.json and judged by `camload gate`.
+	// Thresholds map a metric, with an optional selector of cells, to a
+	// condition (results/rule grammar), e.g. cycle_p99: "< 1s" on every
+	// cell, "cycle_p99{mode:batched,cameras:1000}": "< 1s", error_rate:
+	// "< 1%", rss_peak: "< 512MiB", api.latest.p99: "< 50ms". They are
+	// copied to results.json and judged by `camload gate`. nil: none.
 	Thresholds map[string]string `mapstructure:"thresholds"`
+	// Expect lists cross-cell rules, e.g.
+	// "cycle_p99{mode:async,cameras:1000} / cycle_p99{mode:async,cameras:100} >= 5";
+	// copied to results.json and judged by `camload gate`. nil: none.
+	Expect []string `mapstructure:"expect"`
+	// Compare declares the comparisons the reports show (scaling: {mode},
+	// before_after: {before, after}); nil: the first and last modes that
+	// completed.
+	Compare *results.Comparisons `mapstructure:"compare"`
+	// ExpectOverBudget lists selectors of cells expected to run over their
+	// budget ("mode:sync,cameras:1000"): such a cell is not a failure of
+	// the gate, while an unexpected one is. nil: none.
+	ExpectOverBudget []string `mapstructure:"expect_over_budget"`
 
 	// File is the path the scenario was loaded from ("" for Default).
 	File string `mapstructure:"-"`
@@ -236,6 +252,20 @@ func (s *Scenario) Clone() *Scenario {
 		for k, v := range s.Thresholds {
 			c.Thresholds[k] = v
 		}
+	}
+	c.Expect = append([]string(nil), s.Expect...)
+	c.ExpectOverBudget = append([]string(nil), s.ExpectOverBudget...)
+	if s.Compare != nil {
+		cp := results.Comparisons{}
+		if s.Compare.Scaling != nil {
+			x := *s.Compare.Scaling
+			cp.Scaling = &x
+		}
+		if s.Compare.BeforeAfter != nil {
+			x := *s.Compare.BeforeAfter
+			cp.BeforeAfter = &x
+		}
+		c.Compare = &cp
 	}
 	return &c
 }

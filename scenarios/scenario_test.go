@@ -102,9 +102,14 @@ func TestParseErrors(t *testing.T) {
 		// A capacity search with inverted bounds.
 		{"bad capacity", base + "load:\n  - name: a\n    path: /x\n    capacity:\n      min_rate: 100\n      max_rate: 10\n", nil, []string{"x.yaml:12: load[0].capacity.max_rate: must be > min_rate"}},
 		// A malformed threshold.
-		{"bad threshold", base + "thresholds:\n  cycle_p99: soon\n", nil, []string{"x.yaml:8: thresholds.cycle_p99: gate: bad threshold"}},
+		{"bad threshold", base + "thresholds:\n  cycle_p99: soon\n", nil, []string{"x.yaml:8: thresholds.cycle_p99: rule \"cycle_p99: soon\"", "a condition starts with <"}},
 		// A threshold on a metric the gate does not know.
-		{"unknown metric", base + "thresholds:\n  cycle_p98: \"< 1s\"\n", nil, []string{"x.yaml:8: thresholds.cycle_p98: unknown metric"}},
+		{"unknown metric", base + "thresholds:\n  cycle_p98: \"< 1s\"\n", nil, []string{"x.yaml:8: thresholds.cycle_p98:", "unknown metric \"cycle_p98\""}},
+		// Rules: expect in the rule grammar, units strict.
+		{"bad expect", base + "expect:\n  - rss_peak{mode:sync} <= 0.2 * cycle_p99{mode:sync}\n", nil, []string{"expect[0]", "rss_peak"}},
+		{"bare ratio", base + "thresholds:\n  error_rate: \"< 0.05\"\n", nil, []string{"thresholds.error_rate", "error_rate"}},
+		{"bad over budget", base + "expect_over_budget: [\"mode sync\"]\n", nil, []string{"expect_over_budget[0]", "not label:value"}},
+		{"bad compare", base + "compare:\n  before_after: {before: sync}\n", nil, []string{"compare.before_after.after: required"}},
 		// A wrong schema version.
 		{"version", "name: t\nversion: 2\n", nil, []string{"x.yaml:2: version: this build reads version 1, got 2"}},
 		// The runner owns the fleet's seed and listen address.
@@ -231,4 +236,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a scenario with no cells")
 		}
 	})
+}
+
+func TestRuleKeys(t *testing.T) {
+	t.Parallel()
+	sc, err := Parse("x.yaml", []byte(`name: t
+version: 1
+fleet:
+  cameras: [10, 20]
+system:
+  modes: [sync, batched]
+thresholds:
+  "cycle_p99{mode:batched,cameras:20}": "< 1s"
+expect:
+  - rss_peak{mode:batched} <= 0.2 * rss_peak{mode:sync}
+expect_over_budget: ["mode:sync,cameras:20"]
+compare:
+  scaling: {mode: sync}
+  before_after: {before: sync, after: batched}
+`), mapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Expect) != 1 || len(sc.ExpectOverBudget) != 1 || sc.Compare == nil || sc.Compare.Scaling.Mode != "sync" ||
+		sc.Compare.BeforeAfter.After != "batched" || sc.Thresholds["cycle_p99{mode:batched,cameras:20}"] != "< 1s" {
+		t.Fatalf("Parse: expect %q, expect_over_budget %q, compare %+v, thresholds %q", sc.Expect, sc.ExpectOverBudget, sc.Compare, sc.Thresholds)
+	}
+	c := sc.Clone()
+	c.Expect[0], c.ExpectOverBudget[0], c.Compare.Scaling.Mode = "x", "y", "z"
+	if sc.Expect[0] == "x" || sc.ExpectOverBudget[0] == "y" || sc.Compare.Scaling.Mode == "z" {
+		t.Errorf("Clone shares the rule declarations with the original")
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/results"
+	"github.com/camload/camload/results/rule"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 )
@@ -177,15 +178,46 @@ func (s *Scenario) check() []*cfgerr.Error {
 		bad("profiles.seconds", "must be 0…3600, got %d", s.Profiles.Seconds)
 	}
 
-	// thresholds: the gate's own parser and metric names, so a scenario
-	// that validates is one `camload gate` can judge.
-	if _, err := results.ParseRules(s.Thresholds); err != nil {
+	// thresholds and expect: the gate's own grammar (results/rule) and
+	// metric vocabulary, so a scenario that validates is one `camload
+	// gate` can judge.
+	if _, err := rule.ParseSet(s.Thresholds, s.Expect, results.MetricUnit); err != nil {
 		for _, e := range flatten(err) {
 			ce, ok := e.(*cfgerr.Error)
 			if !ok {
 				ce = cfgerr.Field("thresholds", "%v", e)
 			}
 			errs = append(errs, ce)
+		}
+	}
+	errs = append(errs, s.validateDeclarations()...)
+	return errs
+}
+
+// validateDeclarations checks compare and expect_over_budget: every
+// declared mode is named and every selector parses. A mode or camera
+// count the matrix lacks is not an error here (--modes and --cameras
+// override the matrix): the reports fall back to the first and last modes
+// and the gate warns about a selector that excuses nothing.
+func (s *Scenario) validateDeclarations() []*cfgerr.Error {
+	var errs []*cfgerr.Error
+	need := func(field, m string) {
+		if strings.TrimSpace(m) == "" {
+			errs = append(errs, cfgerr.Field(field, "required: a mode of system.modes (%s)", strings.Join(s.System.Modes, ", ")))
+		}
+	}
+	if c := s.Compare; c != nil {
+		if c.Scaling != nil {
+			need("compare.scaling.mode", c.Scaling.Mode)
+		}
+		if c.BeforeAfter != nil {
+			need("compare.before_after.before", c.BeforeAfter.Before)
+			need("compare.before_after.after", c.BeforeAfter.After)
+		}
+	}
+	for i, e := range s.ExpectOverBudget {
+		if _, err := results.ParseCellSelector(e); err != nil {
+			errs = append(errs, cfgerr.Field(fmt.Sprintf("expect_over_budget[%d]", i), "%v", err))
 		}
 	}
 	return errs

@@ -54,9 +54,13 @@ A/A comparison measured here (5 pairs, smoke scenario) showed the second run
 of every pair with ~5% more RSS. --order fixed runs A B, A B, …. Each pair gives a head ÷ base ratio per
 (mode, cameras) cell and metric; a metric regresses when the median ratio is
 worse than 1 + --min-effect and a sign test over the pairs is significant
-at --alpha (at alpha 0.05 that needs at least 5 pairs). Noise that hits the
-machine hits both members of a pair alike, which is why this is the way to
-gate on a noisy CI machine.
+at --alpha, the rows judged together (Holm–Bonferroni). n pairs reach at best
+p = 2·0.5^n, so the default --pairs is derived from alpha: the smallest n with
+2·0.5^n ≤ alpha ÷ rows, rows = cells × compared metrics (at alpha 0.05, one
+cell and one metric need 6; 14 rows need 10). Fewer pairs are "insufficient
+samples" (a warning, or a failure with --strict). Noise that hits the machine
+hits both members of a pair alike, which is why this is the way to gate on a
+noisy CI machine.
 
 Each run's folder is OUT/pair-NN-base and OUT/pair-NN-head; the verdict is
 printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
@@ -80,7 +84,7 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 			if order != "alternate" && order != "fixed" {
 				errs = append(errs, cfgerr.Field("--order", `must be "alternate" or "fixed", got %q`, order))
 			}
-			if pairs < 1 || pairs > 100 {
+			if cmd.Flags().Changed("pairs") && (pairs < 1 || pairs > 100) {
 				errs = append(errs, cfgerr.Field("--pairs", "must be 1 … 100, got %d", pairs))
 			}
 			if err := cfgerr.Join(errs...); err != nil {
@@ -103,8 +107,18 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 			if outDir == "" {
 				outDir = filepath.Join("runs", "compare-"+sc.Name+"-"+time.Now().UTC().Format("20060102-150405"))
 			}
-			if need := 5; pairs < need && opts.Alpha <= 0.05 {
-				fmt.Fprintf(a.stderr, "compare: warning: %d pairs cannot reach significance at alpha %v (need >= %d); the comparison will only report\n", pairs, opts.Alpha, need)
+			rows := len(sc.Fleet.Cameras) * len(sc.System.Modes) * len(gate.DefaultMetrics)
+			if len(opts.Metrics) > 0 {
+				rows = len(sc.Fleet.Cameras) * len(sc.System.Modes) * len(opts.Metrics)
+			} else {
+				rows += len(sc.Fleet.Cameras) * len(sc.System.Modes) * len(sc.Load)
+			}
+			need := min(gate.PairsNeeded(opts.Alpha/float64(max(rows, 1))), 100)
+			if !cmd.Flags().Changed("pairs") {
+				pairs = need
+				fmt.Fprintf(a.stderr, "compare: %d pairs: the fewest whose sign test can reach alpha %v over %d comparisons (2·0.5^n ≤ %.3g)\n", pairs, opts.Alpha, rows, opts.Alpha/float64(max(rows, 1)))
+			} else if pairs < need {
+				fmt.Fprintf(a.stderr, "compare: warning: %d pairs cannot reach significance at alpha %v over %d comparisons (need >= %d); the rows will read \"insufficient samples\"\n", pairs, opts.Alpha, rows, need)
 			}
 			ver, _ := buildInfo()
 			ps, err := bench.RunPairs(a.ctx, sc, bench.PairOptions{
@@ -150,7 +164,7 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 	}
 	cmd.Flags().StringVar(&baseBin, "base", "", "camload binary of the base build (its `serve` is the system)")
 	cmd.Flags().StringVar(&headBin, "head", "", "camload binary of the head build")
-	cmd.Flags().IntVar(&pairs, "pairs", 5, "number of interleaved base/head pairs")
+	cmd.Flags().IntVar(&pairs, "pairs", 0, "number of interleaved base/head pairs, 1 … 100 (default: the fewest that can reach --alpha, see above)")
 	cmd.Flags().StringVar(&outDir, "out", "", "folder for the runs and the verdict (default runs/compare-<scenario>-<time>)")
 	cmd.Flags().BoolVar(&allowRemot, "allow-remote", false, "allow backend URIs that are not loopback")
 	cmd.Flags().StringVar(&order, "order", "alternate", `order within pairs: "alternate" (A B, B A, …: cancels a bias towards the first or second run of a pair) or "fixed" (A B, A B, …)`)

@@ -61,10 +61,12 @@ func TestCompareCLI(t *testing.T) {
 		code     int
 		want     string
 	}{
-		{"head 30% slower", 1.3, "6", "alternate", exitFailed, "REGRESSION"},
-		{"same build (A/A)", 1.0, "6", "alternate", exitOK, "no regression"},
-		{"too few pairs to judge", 1.3, "2", "alternate", exitOK, "need >= 5 pairs"},
-		{"fixed order", 1.3, "5", "fixed", exitFailed, "REGRESSION"},
+		// No --pairs: the count is derived from alpha and the 28 comparisons
+		// smoke.yaml makes (4 cells × 5 metrics + 2 endpoints): 11 pairs.
+		{"head 30% slower", 1.3, "", "alternate", exitFailed, "REGRESSION"},
+		{"same build (A/A)", 1.0, "", "alternate", exitOK, "no regression"},
+		{"too few pairs to judge", 1.3, "2", "alternate", exitOK, "insufficient samples"},
+		{"fixed order", 1.3, "", "fixed", exitFailed, "REGRESSION"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeRunner{slow: map[string]float64{"base": 1, "head": tc.headSlow}}
@@ -72,12 +74,23 @@ func TestCompareCLI(t *testing.T) {
 			compareRunner = f.run
 			defer func() { compareRunner = old }()
 			out := t.TempDir()
-			stdout, stderr, code := camload(t, "compare", "--base", base, "--head", head, "--pairs", tc.pairs, "--order", tc.order, "--out", out, scenario)
+			args := []string{"compare", "--base", base, "--head", head, "--order", tc.order, "--out", out, scenario}
+			if tc.pairs != "" {
+				args = append(args[:1], append([]string{"--pairs", tc.pairs}, args[1:]...)...)
+			}
+			stdout, stderr, code := camload(t, args...)
 			if code != tc.code {
 				t.Fatalf("camload compare (%s): exit %d; want %d\nstdout:\n%s\nstderr:\n%s", tc.name, code, tc.code, stdout, stderr)
 			}
 			if !strings.Contains(stdout, tc.want) {
 				t.Errorf("camload compare (%s): stdout lacks %q:\n%s", tc.name, tc.want, stdout)
+			}
+			wantPairs, wantErr := 11, "compare: 11 pairs: the fewest whose sign test can reach alpha 0.05 over 28 comparisons"
+			if tc.pairs != "" {
+				wantPairs, wantErr = 2, "2 pairs cannot reach significance at alpha 0.05 over 28 comparisons (need >= 11)"
+			}
+			if len(f.calls) != 2*wantPairs || !strings.Contains(stderr, wantErr) {
+				t.Errorf("camload compare (%s): %d runs, stderr %q; want %d runs and %q", tc.name, len(f.calls), stderr, 2*wantPairs, wantErr)
 			}
 			// Interleaved, the order alternating within pairs: base head,
 			// head base, base head, …

@@ -56,6 +56,9 @@ func TestGoldens(t *testing.T) {
 		{"gate", []string{"gate", filepath.Join(rd, "run.json")}},
 		{"gate-baseline", []string{"gate", "--baseline", filepath.Join(rd, "run.json"), filepath.Join(rd, "head.json")}},
 		{"gate-usage", []string{"gate", "--alpha", "2", filepath.Join(rd, "run.json")}},
+		{"gate-threshold-fail", []string{"gate", "--threshold", "cycle_p99{mode:batched}: < 1ns", "--threshold", "rss_peak{cameras:1000}: < 1GiB", filepath.Join(rd, "run.json")}},
+		{"gate-expect", []string{"gate", "--expect", "rss_peak{mode:batched,cameras:1000} <= 0.2 * rss_peak{mode:sync,cameras:1000}", "--expect", "cycle_p99{cameras:1000} / cycle_p99{cameras:100} >= 5", filepath.Join(rd, "head.json")}},
+		{"gate-threshold-nomatch", []string{"gate", "--threshold", "cycle_p99{mode:turbo}: < 1h", "--expect", "rss_peak{camera:100} < 1GiB", filepath.Join(rd, "run.json")}},
 		{"compare-usage", []string{"compare", "--pairs", "0", "--order", "random", "../../scenarios/smoke.yaml"}},
 		{"serve-usage", []string{"serve", "--workers", "0", "--client", "pigeon", "--max-body", "12", "--listen", "nowhere"}},
 	} {

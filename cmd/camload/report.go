@@ -82,7 +82,7 @@ report never fails on a failed threshold or regression: that is camload gate's j
 					return err
 				}
 			}
-			v, err := gate.Judge(run, base, g.options())
+			v, err := gate.Judge(run, base, gate.ReportOptions(g.options()))
 			if err != nil {
 				return err
 			}

@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"golang.org/x/perf/benchmath"
 
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/results"
+	"github.com/camload/camload/results/rule"
 )
 
-// Options configure the regression judgement. Start from DefaultOptions;
-// fields may be added.
+// Options configure the judgement. Start from DefaultOptions; fields may
+// be added. The zero value of every field but Alpha is a valid choice.
 type Options struct {
 	// Alpha is the significance level: a difference counts only when the
 	// test's p-value is at most Alpha.
@@ -25,13 +27,33 @@ type Options struct {
 	// DefaultMetrics plus api.<endpoint>.p99 for every endpoint both runs
 	// attacked.
 	Metrics []string
+	// Thresholds and Expect are ad hoc rules added to the run's own
+	// (--threshold "KEY: COND", --expect "EXPR"); nil adds none.
+	Thresholds, Expect []string
+	// AllowInconclusive lets an inconclusive rule (its interval
+	// straddles the limit) pass the gate; false fails it.
+	AllowInconclusive bool
+	// AllowEmpty accepts a run without cells (nothing is judged); false
+	// makes it an error.
+	AllowEmpty bool
+	// AllowMissingBaseline accepts a baseline that has no cell in common
+	// with the run (nothing is compared); false makes it an error.
+	AllowMissingBaseline bool
+	// Strict fails the gate when a comparison has too few repetitions (or
+	// pairs) to reach significance; false only warns.
+	Strict bool
+	// Rule tunes the bootstrap of rule verdicts; the zero value is 95%
+	// intervals, rule.DefaultResamples resamples, seed 0.
+	Rule rule.Options
 }
 
 // DefaultOptions are benchstat's alpha and a 5% minimum effect.
 var DefaultOptions = Options{Alpha: 0.05, MinEffect: 0.05}
 
-// DefaultMetrics are compared between a baseline and a head run.
-var DefaultMetrics = []string{"cycle_p99", "rss_peak", "cpu_core", "error_rate"}
+// DefaultMetrics are compared between a baseline and a head run, one
+// value per repetition: the repetition's cycle median and p99, its RSS
+// peak, its CPU and its error rate.
+var DefaultMetrics = []string{"cycle_p50", "cycle_p99", "rss_peak", "cpu_core", "error_rate"}
 
 // Validate reports a bad option as a *cfgerr.Error naming it.
 func (o Options) Validate() error {
@@ -61,6 +83,10 @@ const (
 	// Missing is a cell or metric one side has and the other lacks; a
 	// head cell that failed where the baseline succeeded is a Regression.
 	Missing Change = "missing"
+	// Insufficient is a row whose repetitions (or pairs) are too few for
+	// the test to reach significance at its level: it cannot detect a
+	// change, so it is not a pass. It fails the gate with Options.Strict.
+	Insufficient Change = "insufficient samples"
 )
 
 // Row is one metric of one (mode, cameras) cell compared between a
@@ -69,13 +95,16 @@ type Row struct {
 	Cell   string // "sync/1000"
 	Metric string
 	Unit   results.Unit
-	// Base and Head are the centres: the median of the repetitions, or for
-	// cycle_p99 the 99th percentile of every measured cycle.
-	Base, Head     float64
-	BaseRange      string // confidence interval of the centre, "± 3%" (median rows)
-	HeadRange      string
-	NBase, NHead   int
-	P              float64 // Mann–Whitney U test p-value (two-sided)
+	// Base and Head are the centres: the median over repetitions (or
+	// pairs) of each repetition's value.
+	Base, Head   float64
+	BaseRange    string // confidence interval of the centre, "± 3%" (median rows)
+	HeadRange    string
+	NBase, NHead int
+	P            float64 // p-value of the test (two-sided)
+	// Level is the significance level the row was held to (Holm: Alpha
+	// divided by the rows still in play).
+	Level          float64
 	Delta          string  // "+12.00%", "~", "?"
 	Ratio          float64 // Head ÷ Base
 	Change         Change
@@ -85,19 +114,21 @@ type Row struct {
 }
 
 // Compare judges head against base per (mode, cameras) cell present in
-// both and per metric, over the repetitions of each cell.
+// both and per metric. The unit of replication is the repetition: each
+// repetition contributes one value (its cycle median, its p99, its RSS
+// peak, …), never its individual cycles, which are not independent of one
+// another (they share the repetition's machine state, draws and warm-up).
+// The row's centre is the median over repetitions.
 //
-// For every metric but cycle_p99 the samples are the per-repetition values
-// (rss_peak of each repeat, …) summarized by their median. For cycle_p99 the
-// samples are every measured cycle's duration (Cycles.Durations, pooled over
-// the repetitions): the U test asks whether cycle times as a whole moved,
-// and the row's centre and delta are the pooled 99th percentiles. A cell
-// with no recorded durations falls back to its per-repetition p99.
-//
-// A row is a Regression when the U test rejects "same distribution" at
-// opts.Alpha (benchmath.AssumeNothing, as benchstat does) and the centre got
-// worse by at least opts.MinEffect. benchmath's warnings (too few samples to
-// ever reach significance) are kept on the row and never fail it.
+// Each row is a Mann–Whitney U test (benchmath.AssumeNothing, as benchstat
+// does) of base against head. Because a verdict reads many rows at once,
+// the rows are judged together with the Holm–Bonferroni procedure at
+// opts.Alpha, so that an A/A comparison fails with probability at most
+// Alpha however many rows it has. A rejected row is a Regression when the
+// centre got worse by at least opts.MinEffect (an Improvement when better).
+// A row whose repetitions cannot reach the first Holm level even when
+// every head value lies beyond every base value is Insufficient: with n =
+// 3 + 3 the smallest two-sided p is 0.1, so it could never detect anything.
 func Compare(base, head *results.Run, opts Options) ([]Row, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -115,10 +146,99 @@ func Compare(base, head *results.Run, opts Options) ([]Row, error) {
 			metrics = append(append([]string(nil), DefaultMetrics...), apiP99Metrics(bg, hg)...)
 		}
 		for _, m := range metrics {
-			rows = append(rows, compareMetric(bg, hg, m, thr, opts))
+			rows = append(rows, compareMetric(bg, hg, m, thr))
 		}
 	}
+	holm(rows, opts, func(r Row) float64 { return minPMannWhitney(r.NBase, r.NHead) }, "repetitions", func(n int) string {
+		return fmt.Sprintf("%d per side", n)
+	}, repsNeeded)
 	return rows, nil
+}
+
+// UnitRepetition and UnitPair name the unit of replication in verdicts.
+const (
+	UnitRepetition = "repetition"
+	UnitPair       = "pair"
+)
+
+// holm classifies the testable rows (P not NaN, not Missing or a failed
+// head) with the Holm–Bonferroni step-down procedure at opts.Alpha over
+// the m testable rows, and marks Insufficient the rows whose smallest
+// attainable p-value (minP) exceeds Alpha/m. need(level) is the sample
+// size that reaches a level, for the warning.
+func holm(rows []Row, opts Options, minP func(Row) float64, what string, needText func(int) string, need func(float64) int) {
+	var idx []int
+	for i, r := range rows {
+		if r.Change == Missing || r.Change == Regression || math.IsNaN(r.P) {
+			continue
+		}
+		rows[i].Change, rows[i].Delta = NoChange, "~"
+		idx = append(idx, i)
+	}
+	m := len(idx)
+	if m == 0 {
+		return
+	}
+	first := opts.Alpha / float64(m)
+	for _, i := range idx {
+		r := &rows[i]
+		r.Level = first
+		if minP(*r) > first {
+			r.Change = Insufficient
+			r.Warnings = appendWarnings(r.Warnings, fmt.Errorf("%s: %s %s cannot reach p ≤ %.3g (alpha %g over %d comparisons, Holm); need %s",
+				Insufficient, nText(r.NBase, r.NHead), what, first, opts.Alpha, m, needText(need(first))))
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return rows[idx[a]].P < rows[idx[b]].P })
+	for k, i := range idx {
+		r := &rows[i]
+		level := opts.Alpha / float64(m-k)
+		r.Level = level
+		if r.P > level {
+			break // step-down: every later row is retained
+		}
+		r.Delta = fmt.Sprintf("%+.2f%%", (r.Ratio-1)*100)
+		worse := r.Ratio - 1
+		if r.HigherIsBetter {
+			worse = -worse
+		}
+		switch {
+		case worse >= opts.MinEffect:
+			r.Change = Regression
+		case -worse >= opts.MinEffect:
+			r.Change = Improvement
+		default:
+			r.Change = NoChange
+		}
+	}
+}
+
+func nText(a, b int) string {
+	if a == b {
+		return fmt.Sprintf("n=%d", a)
+	}
+	return fmt.Sprintf("n=%d+%d", a, b)
+}
+
+// minPMannWhitney is the smallest two-sided p-value of a U test with n1
+// and n2 samples (all of one side beyond all of the other, no ties):
+// 2 / C(n1+n2, n1).
+func minPMannWhitney(n1, n2 int) float64 {
+	if n1 == 0 || n2 == 0 {
+		return 1
+	}
+	return math.Min(1, 2/binom(n1+n2, n1))
+}
+
+// repsNeeded is the fewest repetitions per side whose U test can reach
+// level.
+func repsNeeded(level float64) int {
+	for n := 1; n < 1000; n++ {
+		if minPMannWhitney(n, n) <= level {
+			return n
+		}
+	}
+	return 1000
 }
 
 // apiP99Metrics names api.<endpoint>.p99 for every endpoint both groups
@@ -144,28 +264,10 @@ func apiP99Metrics(a, b results.Group) []string {
 	return out
 }
 
-// samples returns the values compared for metric m in g and whether the
-// centre is the pooled p99 rather than the median.
-func samples(g results.Group, m string) (vs []float64, unit results.Unit, pooledP99 bool) {
-	if m == "cycle_p99" {
-		ok := g.OK()
-		for _, c := range ok {
-			for _, d := range c.Cycles.Durations {
-				vs = append(vs, float64(d))
-			}
-		}
-		if len(vs) > 0 {
-			return vs, results.Nanoseconds, true
-		}
-	}
-	vs, unit = g.Values(m)
-	return vs, unit, false
-}
-
-func compareMetric(bg, hg results.Group, m string, thr *benchmath.Thresholds, opts Options) Row {
+func compareMetric(bg, hg results.Group, m string, thr *benchmath.Thresholds) Row {
 	row := Row{Cell: hg.Key(), Metric: m, HigherIsBetter: results.HigherIsBetter(m), P: math.NaN(), Delta: "?"}
-	bv, unit, pooled := samples(bg, m)
-	hv, hunit, hpooled := samples(hg, m)
+	bv, unit := bg.Values(m)
+	hv, hunit := hg.Values(m)
 	row.Unit = unit
 	if len(hv) > 0 {
 		row.Unit = hunit
@@ -180,61 +282,32 @@ func compareMetric(bg, hg results.Group, m string, thr *benchmath.Thresholds, op
 		row.Change, row.Note = Missing, "not measured in "+map[bool]string{true: "base", false: "head"}[len(bv) == 0]
 		return row
 	}
-	if pooled != hpooled { // one side has durations, the other only p99s
-		bv, _ = bg.Values(m)
-		hv, _ = hg.Values(m)
-		pooled = false
-		row.NBase, row.NHead = len(bv), len(hv)
-	}
 	bs := benchmath.NewSample(bv, thr)
 	hs := benchmath.NewSample(hv, thr)
-	if pooled {
-		row.Base, row.Head = percentile(bs.Values, 0.99), percentile(hs.Values, 0.99)
-	} else {
-		bsum := benchmath.AssumeNothing.Summary(bs, 0.95)
-		hsum := benchmath.AssumeNothing.Summary(hs, 0.95)
-		row.Base, row.Head = bsum.Center, hsum.Center
-		row.BaseRange, row.HeadRange = rangeString(bsum), rangeString(hsum)
-		row.Warnings = appendWarnings(row.Warnings, bsum.Warnings...)
-		row.Warnings = appendWarnings(row.Warnings, hsum.Warnings...)
-	}
+	bsum := benchmath.AssumeNothing.Summary(bs, 0.95)
+	hsum := benchmath.AssumeNothing.Summary(hs, 0.95)
+	row.Base, row.Head = bsum.Center, hsum.Center
+	row.BaseRange, row.HeadRange = rangeString(bsum), rangeString(hsum)
+	row.Warnings = appendWarnings(row.Warnings, bsum.Warnings...)
+	row.Warnings = appendWarnings(row.Warnings, hsum.Warnings...)
 	cmp := benchmath.AssumeNothing.Compare(bs, hs)
 	row.P = cmp.P
-	row.Warnings = appendWarnings(row.Warnings, cmp.Warnings...)
-	row.Delta = cmp.FormatDelta(row.Base, row.Head)
+	for _, w := range cmp.Warnings {
+		// The sample-size warning is replaced by the Holm-aware one.
+		if !strings.Contains(w.Error(), "to detect a difference") {
+			row.Warnings = appendWarnings(row.Warnings, w)
+		}
+	}
 	row.Change = NoChange
-	if row.Base != 0 {
+	switch {
+	case row.Base != 0:
 		row.Ratio = row.Head / row.Base
-	} else if row.Head == 0 {
+	case row.Head == 0:
 		row.Ratio = 1
-	} else {
+	default:
 		row.Ratio = math.Inf(1)
 	}
-	if cmp.P <= cmp.Alpha {
-		worse := row.Ratio - 1
-		if row.HigherIsBetter {
-			worse = -worse
-		}
-		switch {
-		case worse >= opts.MinEffect:
-			row.Change = Regression
-		case -worse >= opts.MinEffect:
-			row.Change = Improvement
-		}
-	}
 	return row
-}
-
-// percentile returns the q-quantile of sorted values (nearest rank).
-func percentile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return math.NaN()
-	}
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	if i < 0 {
-		i = 0
-	}
-	return sorted[i]
 }
 
 func rangeString(s benchmath.Summary) string {
@@ -296,6 +369,8 @@ func (r Row) mark() string {
 		return "improved"
 	case Missing:
 		return r.Note
+	case Insufficient:
+		return string(Insufficient)
 	}
 	return ""
 }

@@ -17,23 +17,19 @@ type Pair struct {
 // noisy machine: drift in the machine (other builds, thermal state, a
 // neighbour's load) hits both members of a pair alike, so the ratio
 // head ÷ base within a pair cancels it where comparing two pooled samples
-// would not.
+// would not. The unit of replication is the pair.
 //
 // For each (mode, cameras) cell and metric, every pair contributes the
 // ratio of the head's value to the base's (the median over a run's
-// repetitions, normally one). A row is a Regression when
-//
-//   - the median ratio is worse than 1 by at least opts.MinEffect, and
-//   - a one-sided exact sign test over the pairs is significant at
-//     opts.Alpha: under "no difference" each pair is equally likely to get
-//     worse or better, so the p-value is P(X ≥ k) for X ~ Binomial(n, ½),
-//     with k the pairs that got worse and n the pairs that changed.
-//
-// The sign test assumes nothing about the shape of the noise (it uses only
-// the direction of each pair), at the price of power: at alpha 0.05 it
-// needs at least 5 pairs, all worse, to flag anything, and the row carries
-// a warning when there are fewer. Improvements are judged the same way in
-// the other direction.
+// repetitions, normally one). Each row is an exact two-sided sign test
+// over the pairs that changed: under "no difference" each pair is equally
+// likely to get worse or better, so p = min(1, 2·P(X ≥ max(k, n−k))) for
+// X ~ Binomial(n, ½). The rows are judged together with Holm–Bonferroni at
+// opts.Alpha; a rejected row is a Regression when the median ratio is
+// worse than 1 by at least opts.MinEffect. The sign test assumes nothing
+// about the shape of the noise, at the price of power: n pairs reach at
+// best p = 2·0.5^n, so a row needs PairsNeeded(Alpha/rows) pairs, and is
+// Insufficient with fewer.
 func ComparePairs(pairs []Pair, opts Options) ([]Row, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -49,16 +45,18 @@ func ComparePairs(pairs []Pair, opts Options) ([]Row, error) {
 			metrics = append(append([]string(nil), DefaultMetrics...), apiP99Metrics(bg, hg)...)
 		}
 		for _, m := range metrics {
-			rows = append(rows, comparePaired(pairs, hg.Mode, hg.Cameras, m, opts))
+			rows = append(rows, comparePaired(pairs, hg.Mode, hg.Cameras, m))
 		}
 	}
+	holm(rows, opts, func(r Row) float64 { return math.Min(1, 2*math.Pow(0.5, float64(r.NBase))) }, "pairs",
+		func(n int) string { return fmt.Sprintf("%d pairs", n) }, PairsNeeded)
 	return rows, nil
 }
 
-func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Options) Row {
+func comparePaired(pairs []Pair, mode string, cameras int, m string) Row {
 	row := Row{Cell: fmt.Sprintf("%s/%d", mode, cameras), Metric: m, HigherIsBetter: results.HigherIsBetter(m), P: math.NaN(), Delta: "?"}
 	var bvs, hvs, ratios []float64
-	worseN, betterN := 0, 0
+	up, down := 0, 0
 	headFailed := 0
 	for _, p := range pairs {
 		bg, okb := results.Find(results.Groups(p.Base), mode, cameras)
@@ -67,7 +65,7 @@ func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Option
 			continue
 		}
 		bv, bu, okb := bg.Median(m)
-		hv, hu, okh := hg.Median(m)
+		hv, _, okh := hg.Median(m)
 		if okb && !okh && len(hg.OK()) == 0 {
 			headFailed++
 		}
@@ -75,7 +73,6 @@ func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Option
 			continue
 		}
 		row.Unit = bu
-		_ = hu
 		bvs, hvs = append(bvs, bv), append(hvs, hv)
 		var r float64
 		switch {
@@ -87,16 +84,11 @@ func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Option
 			r = hv / bv
 		}
 		ratios = append(ratios, r)
-		worse := r > 1
-		if row.HigherIsBetter {
-			worse = r < 1
-		}
 		switch {
-		case r == 1:
-		case worse:
-			worseN++
-		default:
-			betterN++
+		case r > 1:
+			up++
+		case r < 1:
+			down++
 		}
 	}
 	row.NBase, row.NHead = len(bvs), len(hvs)
@@ -113,27 +105,8 @@ func comparePaired(pairs []Pair, mode string, cameras int, m string, opts Option
 	}
 	row.Base, row.Head = results.Median(bvs), results.Median(hvs)
 	row.Ratio = results.Median(ratios)
-	n := worseN + betterN
-	pWorse, pBetter := signTest(worseN, n), signTest(betterN, n)
-	row.P = math.Min(pWorse, pBetter)
-	if need := pairsNeeded(opts.Alpha); len(ratios) < need {
-		row.Warnings = append(row.Warnings, fmt.Sprintf("need >= %d pairs to detect a difference at alpha level %v", need, opts.Alpha))
-	}
-	row.Change = NoChange
-	row.Delta = "~"
-	change := row.Ratio - 1
-	if row.HigherIsBetter {
-		change = -change
-	}
-	switch {
-	case pWorse <= opts.Alpha && change >= opts.MinEffect:
-		row.Change = Regression
-	case pBetter <= opts.Alpha && -change >= opts.MinEffect:
-		row.Change = Improvement
-	}
-	if row.P <= opts.Alpha {
-		row.Delta = fmt.Sprintf("%+.2f%%", (row.Ratio-1)*100)
-	}
+	row.P = signTest2(up, up+down)
+	row.Change, row.Delta = NoChange, "~"
 	return row
 }
 
@@ -151,6 +124,12 @@ func signTest(k, n int) float64 {
 	return math.Min(1, p/math.Pow(2, float64(n)))
 }
 
+// signTest2 is the exact two-sided sign test of k pairs up out of n
+// changed pairs: min(1, 2·P(X ≥ max(k, n−k))).
+func signTest2(k, n int) float64 {
+	return math.Min(1, 2*signTest(max(k, n-k), n))
+}
+
 func binom(n, k int) float64 {
 	r := 1.0
 	for i := 1; i <= k; i++ {
@@ -159,42 +138,56 @@ func binom(n, k int) float64 {
 	return r
 }
 
-// pairsNeeded is the fewest pairs for which the sign test can reach alpha
-// (every pair pointing the same way).
-func pairsNeeded(alpha float64) int {
-	for n := 1; n < 64; n++ {
-		if math.Pow(0.5, float64(n)) <= alpha {
+// PairsNeeded is the fewest pairs for which the two-sided sign test can
+// reach level (every pair pointing the same way): the smallest n with
+// 2·0.5^n ≤ level. At 0.05 it is 6; judging m rows together (Holm), pass
+// Alpha/m.
+func PairsNeeded(level float64) int {
+	for n := 1; n < 1024; n++ {
+		if 2*math.Pow(0.5, float64(n)) <= level {
 			return n
 		}
 	}
-	return 64
+	return 1024
 }
 
-// JudgePairs checks thresholds on every head run's cells and compares the
-// pairs. Bad thresholds or options are *cfgerr.Error.
+// JudgePairs judges the pairs: the rules on the head runs taken together
+// (each pair's head run is one repetition), their cells, and the paired
+// comparison. Bad rules or options are *cfgerr.Error.
 func JudgePairs(pairs []Pair, opts Options) (*Verdict, error) {
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("gate: no pairs to judge")
 	}
-	head := pairs[0].Head
-	rules, err := results.ParseRules(head.Thresholds)
+	head := MergeRepetitions(pairs)
+	v, err := judge(head, opts)
 	if err != nil {
 		return nil, err
 	}
-	v := &Verdict{Scenario: head.Scenario, Rules: rules, Options: opts, HeadCommit: head.Env.Commit, BaseCommit: pairs[0].Base.Env.Commit,
-		Method: fmt.Sprintf("%s (%d)", MethodSignTest, len(pairs))}
-	for i, p := range pairs {
-		// Each head run has repeat 1; name its checks by the pair instead.
-		for _, c := range Evaluate(p.Head, rules) {
-			c.Repeat = i
-			v.Checks = append(v.Checks, c)
-		}
-	}
+	v.BaseCommit = pairs[0].Base.Env.Commit
+	v.Method = fmt.Sprintf("%s (%d)", MethodSignTest, len(pairs))
+	v.Replication = UnitPair
 	if v.Rows, err = ComparePairs(pairs, opts); err != nil {
 		return nil, err
 	}
 	if v.Rows == nil {
 		v.Rows = []Row{}
 	}
+	if len(v.Rows) == 0 && !opts.AllowMissingBaseline {
+		return nil, errNoCommonCells(pairs[0].Base, head)
+	}
 	return v, nil
+}
+
+// MergeRepetitions returns the pairs' head runs as one run whose
+// repetitions are the pairs (Repeat = pair index), for judging rules.
+func MergeRepetitions(pairs []Pair) *results.Run {
+	merged := *pairs[0].Head
+	merged.Cells = nil
+	for i, p := range pairs {
+		for _, c := range p.Head.Cells {
+			c.Repeat = i
+			merged.Cells = append(merged.Cells, c)
+		}
+	}
+	return &merged
 }

@@ -3,18 +3,26 @@ package gate
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/results"
+	"github.com/camload/camload/results/rule"
 )
 
-// Verdict is a judged run: thresholds on every cell and, with a baseline,
-// the comparison rows. It is plain data, safe to copy once built.
+// Verdict is a judged run: its rules, its cells and, with a baseline, the
+// comparison rows. It is plain data, safe to copy once built.
 type Verdict struct {
 	Scenario string
-	Rules    []results.Rule
-	Checks   []Check
+	// Rules are the rules judged (the run's and the ad hoc ones), and
+	// Results their outcomes: one per matched cell for a threshold, one
+	// per joined combination of cells for an expect rule.
+	Rules   []*rule.Rule
+	Results []rule.Result
+	// Cells is the completion of every (mode, cameras) group.
+	Cells []CellCheck
 	// Rows is nil when no baseline was given.
 	Rows []Row
 	// BaseCommit and HeadCommit label the comparison.
@@ -22,74 +30,220 @@ type Verdict struct {
 	Options                Options
 	// Method names how Rows were judged, for people.
 	Method string
+	// Replication is the unit of replication of the comparison:
+	// UnitRepetition or UnitPair.
+	Replication string
+	// Warnings are caveats that do not fail the gate (an
+	// expect_over_budget selector that matches nothing, an empty run
+	// allowed by AllowEmpty).
+	Warnings []string
 }
 
 // Methods of comparison.
 const (
-	MethodMannWhitney = "Mann–Whitney U test over repetitions"
-	MethodSignTest    = "sign test over interleaved pairs"
+	MethodMannWhitney = "Mann–Whitney U test over repetitions, Holm–Bonferroni over rows"
+	MethodSignTest    = "sign test over interleaved pairs, Holm–Bonferroni over rows"
 )
 
-// Judge checks head's thresholds on every cell and, when base is not nil,
-// compares head with base. Bad thresholds or options are *cfgerr.Error.
+// Judge judges head: its rules (the run's thresholds and expect rules and
+// opts' ad hoc ones), its cells and, when base is not nil, the comparison
+// with base. Errors, all *cfgerr.Error (exit 2): bad options, a malformed
+// rule or one that matches no cell (naming the rule), a run without cells
+// (unless opts.AllowEmpty), a baseline without a cell in common (unless
+// opts.AllowMissingBaseline).
 func Judge(head, base *results.Run, opts Options) (*Verdict, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
-	rules, err := results.ParseRules(head.Thresholds)
+	v, err := judge(head, opts)
 	if err != nil {
 		return nil, err
 	}
-	v := &Verdict{Scenario: head.Scenario, Rules: rules, Checks: Evaluate(head, rules), Options: opts, HeadCommit: head.Env.Commit}
 	if base != nil {
-		v.BaseCommit, v.Method = base.Env.Commit, MethodMannWhitney
+		v.BaseCommit, v.Method, v.Replication = base.Env.Commit, MethodMannWhitney, UnitRepetition
 		if v.Rows, err = Compare(base, head, opts); err != nil {
 			return nil, err
+		}
+		if v.Rows == nil {
+			v.Rows = []Row{}
+		}
+		if len(v.Rows) == 0 {
+			if !opts.AllowMissingBaseline {
+				return nil, errNoCommonCells(base, head)
+			}
+			v.Warnings = append(v.Warnings, "the baseline has no cell in common with the run: nothing was compared (--allow-missing-baseline)")
 		}
 	}
 	return v, nil
 }
 
-// ThresholdFailures counts failed checks.
-func (v *Verdict) ThresholdFailures() int {
+func errNoCommonCells(base, head *results.Run) error {
+	keys := func(r *results.Run) string {
+		var ks []string
+		for _, g := range results.Groups(r) {
+			ks = append(ks, g.Key())
+		}
+		if len(ks) == 0 {
+			return "none"
+		}
+		return strings.Join(ks, ", ")
+	}
+	return cfgerr.Usage("gate: the baseline has no cell in common with the run (baseline cells: %s; run cells: %s): nothing would be compared; --allow-missing-baseline accepts it",
+		keys(base), keys(head))
+}
+
+// judge evaluates head's rules and cells.
+func judge(head *results.Run, opts Options) (*Verdict, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	v := &Verdict{Scenario: head.Scenario, Options: opts, HeadCommit: head.Env.Commit}
+	rules, err := Rules(head, opts)
+	if err != nil {
+		return nil, err
+	}
+	v.Rules = rules
+	if len(head.Cells) == 0 {
+		if !opts.AllowEmpty {
+			return nil, cfgerr.Usage("gate: the results have no cells (cells: []): nothing was measured, so nothing can pass; --allow-empty accepts it")
+		}
+		v.Warnings = append(v.Warnings, "the results have no cells: no rule was judged (--allow-empty)")
+		return v, nil
+	}
+	sels, err := ParseCellSelectors("expect_over_budget", head.ExpectOverBudget)
+	if err != nil {
+		return nil, err
+	}
+	src, unmatched := NewSource(head, sels)
+	for _, sel := range unmatched {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("expect_over_budget %s matches no cell of the run: it excuses nothing", sel))
+	}
+	var errs []error
+	for _, r := range rules {
+		res, err := r.Evaluate(src, opts.Rule)
+		if err != nil {
+			errs = append(errs, cfgerr.Usage("%w", err))
+			continue
+		}
+		v.Results = append(v.Results, res...)
+	}
+	if err := cfgerr.Join(errs...); err != nil {
+		return nil, err
+	}
+	v.Cells = cellChecks(head, src)
+	return v, nil
+}
+
+// Count returns how many rule results have verdict x.
+func (v *Verdict) Count(x rule.Verdict) int {
 	n := 0
-	for _, c := range v.Checks {
-		if !c.Pass {
+	for _, r := range v.Results {
+		if r.Verdict == x {
 			n++
 		}
 	}
 	return n
 }
 
+// FailedCells returns the cells that did not complete and were not
+// expected to fail.
+func (v *Verdict) FailedCells() []CellCheck {
+	var out []CellCheck
+	for _, c := range v.Cells {
+		if c.Failed() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Regressions returns the rows judged regressions.
-func (v *Verdict) Regressions() []Row {
+func (v *Verdict) Regressions() []Row { return v.rowsWith(Regression) }
+
+// Insufficient returns the rows with too few samples to judge.
+func (v *Verdict) Insufficient() []Row { return v.rowsWith(Insufficient) }
+
+func (v *Verdict) rowsWith(c Change) []Row {
 	var out []Row
 	for _, r := range v.Rows {
-		if r.Change == Regression {
+		if r.Change == c {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// Failed reports whether the verdict fails the gate: a threshold failed or
-// a metric regressed.
-func (v *Verdict) Failed() bool { return v.ThresholdFailures() > 0 || len(v.Regressions()) > 0 }
+// ResultFails reports whether a rule result fails the gate under the
+// verdict's options: a failure, or an inconclusive result unless
+// AllowInconclusive.
+func (v *Verdict) ResultFails(r rule.Result) bool {
+	return r.Verdict == rule.Fail || (r.Verdict == rule.Inconclusive && !v.Options.AllowInconclusive)
+}
 
-// Summary is the verdict in one line: "PASS: 90 threshold checks, 24
-// comparisons" or "FAIL: 2 regressions, 3 of 90 threshold checks failed".
+// Failed reports whether the verdict fails the gate: a rule failed (or was
+// inconclusive, unless allowed), a cell did not complete unexpectedly, a
+// metric regressed, or (with Strict) a comparison had too few samples.
+func (v *Verdict) Failed() bool {
+	for _, r := range v.Results {
+		if v.ResultFails(r) {
+			return true
+		}
+	}
+	return len(v.FailedCells()) > 0 || len(v.Regressions()) > 0 || (v.Options.Strict && len(v.Insufficient()) > 0)
+}
+
+// Summary is the verdict in one line: "PASS: 12 rule checks passed, 6
+// cells completed, no regression in 24 comparisons" or "FAIL: 2 of 12
+// rule checks failed, …".
 func (v *Verdict) Summary() string {
 	var parts []string
-	if f := v.ThresholdFailures(); f > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d threshold checks failed", f, len(v.Checks)))
-	} else {
-		parts = append(parts, fmt.Sprintf("%d threshold checks passed", len(v.Checks)))
+	n := len(v.Results)
+	fail, inc, skip := v.Count(rule.Fail), v.Count(rule.Inconclusive), v.Count(rule.Skipped)
+	switch {
+	case n == 0:
+		parts = append(parts, "no rules")
+	case fail == 0 && inc == 0:
+		parts = append(parts, fmt.Sprintf("%d rule checks passed", n-skip))
+	default:
+		if fail > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d rule checks failed", fail, n))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d of %d rule checks passed", n-skip-inc, n))
+		}
+		if inc > 0 {
+			s := fmt.Sprintf("%d inconclusive", inc)
+			if v.Options.AllowInconclusive {
+				s += " (allowed)"
+			}
+			parts = append(parts, s)
+		}
+	}
+	if skip > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped", skip))
+	}
+	expected := 0
+	for _, c := range v.Cells {
+		if c.Expected {
+			expected++
+		}
+	}
+	if f := v.FailedCells(); len(f) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d cells did not complete", len(f), len(v.Cells)))
+	} else if len(v.Cells) > 0 {
+		parts = append(parts, fmt.Sprintf("%d cells completed", len(v.Cells)-expected))
+	}
+	if expected > 0 {
+		parts = append(parts, fmt.Sprintf("%d over budget as expected", expected))
 	}
 	if v.Rows != nil {
-		if n := len(v.Regressions()); n > 0 {
-			parts = append(parts, fmt.Sprintf("%d of %d comparisons regressed", n, len(v.Rows)))
+		if k := len(v.Regressions()); k > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d comparisons regressed", k, len(v.Rows)))
 		} else {
 			parts = append(parts, fmt.Sprintf("no regression in %d comparisons", len(v.Rows)))
+		}
+		if k := len(v.Insufficient()); k > 0 {
+			s := fmt.Sprintf("%d with insufficient samples", k)
+			if !v.Options.Strict {
+				s += " (a warning; --strict fails)"
+			}
+			parts = append(parts, s)
 		}
 	}
 	status := "PASS"
@@ -99,84 +253,73 @@ func (v *Verdict) Summary() string {
 	return status + ": " + strings.Join(parts, ", ")
 }
 
-// ruleSummary aggregates the checks of one rule.
-type ruleSummary struct {
-	rule       results.Rule
-	pass, fail int
-	worst      *Check
-}
-
-func (v *Verdict) ruleSummaries() []ruleSummary {
-	out := make([]ruleSummary, len(v.Rules))
-	for i, r := range v.Rules {
-		out[i].rule = r
-	}
-	for i := range v.Checks {
-		c := &v.Checks[i]
-		for j := range out {
-			if out[j].rule.Metric != c.Metric {
-				continue
-			}
-			s := &out[j]
-			if c.Pass {
-				s.pass++
-			} else {
-				s.fail++
-			}
-			if s.worst == nil || c.WorseThan(*s.worst, s.rule.Threshold.Op) {
-				s.worst = c
-			}
-		}
-	}
-	return out
-}
-
-// WorseThan reports whether check a is further from passing than b, for a
-// rule with operator op: failed before passed, unmeasured before measured,
-// then the value on the wrong side of op.
-func (a Check) WorseThan(b Check, op results.Op) bool {
-	if a.Pass != b.Pass {
-		return !a.Pass
-	}
-	if a.Measured != b.Measured {
-		return !a.Measured
-	}
-	if op == results.Greater || op == results.GreaterEqual {
-		return a.Value < b.Value
-	}
-	return a.Value > b.Value
-}
-
-// Write renders the verdict as text in benchstat's manner: the threshold
-// table, every failed check, the comparison table with footnoted warnings,
+// Write renders the verdict as text: one line per rule result (the rule,
+// the cells, the measured values with their intervals and n), the cells
+// that did not complete, the comparison table with footnoted warnings,
 // and the one-line summary last.
 func (v *Verdict) Write(w io.Writer) error {
 	var b strings.Builder
 	if len(v.Rules) > 0 {
-		fmt.Fprintf(&b, "thresholds (%d rules, each checked on every cell):\n", len(v.Rules))
-		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "metric\tthreshold\tpass\tfail\tworst cell\tworst value\t")
-		for _, s := range v.ruleSummaries() {
-			worstCell, worstVal := "—", "—"
-			if s.worst != nil {
-				worstCell, worstVal = s.worst.Cell(), s.worst.Got()
+		th := 0
+		for _, r := range v.Rules {
+			if r.Kind == rule.Threshold {
+				th++
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t\n", s.rule.Metric, s.rule.Threshold.Expr, s.pass, s.fail, worstCell, worstVal)
 		}
-		tw.Flush()
-		if v.ThresholdFailures() > 0 {
-			b.WriteString("\nfailed checks:\n")
-			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-			for _, c := range v.Checks {
-				if !c.Pass {
-					fmt.Fprintf(tw, "  %s\t%s %s\tgot %s\t\n", c.Cell(), c.Metric, c.Expr, c.Got())
+		fmt.Fprintf(&b, "rules (%d thresholds, %d expect; each operand is the median over its cell's repetitions, the unit of replication):\n", th, len(v.Rules)-th)
+		// A caveat shared by many results is a footnote, not a repeat.
+		var notes []string
+		for _, r := range v.Results {
+			msg, fn := r.Message, ""
+			for _, w := range r.Warnings {
+				if !strings.HasSuffix(msg, "; "+w) && !strings.Contains(msg, "; "+w+";") {
+					continue
 				}
+				msg = strings.Replace(msg, "; "+w, "", 1)
+				i := slices.Index(notes, w)
+				if i < 0 {
+					i = len(notes)
+					notes = append(notes, w)
+				}
+				fn += footnote(i)
 			}
-			tw.Flush()
+			fmt.Fprintf(&b, "  %s%s\n", msg, fn)
+		}
+		for i, n := range notes {
+			fmt.Fprintf(&b, "  %s %s\n", footnote(i), n)
 		}
 		b.WriteString("\n")
 	} else {
-		b.WriteString("thresholds: none in the results\n\n")
+		b.WriteString("rules: none in the results\n\n")
+	}
+	if len(v.Cells) > 0 {
+		var notOK []CellCheck
+		for _, c := range v.Cells {
+			if c.Status != results.StatusOK {
+				notOK = append(notOK, c)
+			}
+		}
+		if len(notOK) == 0 {
+			fmt.Fprintf(&b, "cells: all %d completed\n\n", len(v.Cells))
+		} else {
+			fmt.Fprintf(&b, "cells (%d of %d did not complete):\n", len(notOK), len(v.Cells))
+			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+			for _, c := range notOK {
+				mark := "FAIL"
+				if c.Expected {
+					mark = "expected (expect_over_budget)"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%d of %d repetitions ok\t%s\t\n", c.Cell, strings.ReplaceAll(c.Status, "_", " "), c.OK, c.Reps, mark)
+			}
+			tw.Flush()
+			b.WriteString("\n")
+		}
+	}
+	for _, w := range v.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	if len(v.Warnings) > 0 {
+		b.WriteString("\n")
 	}
 	if v.Rows != nil {
 		writeRows(&b, v)
@@ -204,7 +347,11 @@ func writeRows(b *strings.Builder, v *Verdict) {
 	if v.HeadCommit != "" {
 		head += " (" + shortCommit(v.HeadCommit) + ")"
 	}
-	fmt.Fprintf(b, "comparison with the baseline (%s, alpha %.2g, minimum effect %.3g%%):\n", v.Method, v.Options.Alpha, v.Options.MinEffect*100)
+	unit := v.Replication
+	if unit == "" {
+		unit = UnitRepetition
+	}
+	fmt.Fprintf(b, "comparison with the baseline (%s, alpha %.2g, minimum effect %.3g%%; unit of replication: the %s):\n", v.Method, v.Options.Alpha, v.Options.MinEffect*100, unit)
 	if len(v.Rows) == 0 {
 		b.WriteString("  no cell is in both runs\n\n")
 		return

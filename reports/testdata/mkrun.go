@@ -144,7 +144,7 @@ func main() {
 			"error_rate":      "< 1%",
 			"rss_peak":        "< 512MiB",
 			"api.latest.p99":  "< 50ms",
-			"efficiency":      ">= 0.5",
+			"efficiency":      ">= 50%",
 			"goroutines_peak": "< 1000",
 		},
 	}

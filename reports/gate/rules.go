@@ -1,0 +1,215 @@
+// Package gate judges a run: its rules (results/rule: thresholds with
+// selectors such as "cycle_p99{mode:batched}: < 1s" and cross-cell expect
+// rules), that every cell completed or was expected not to, and, against a
+// baseline, regressions judged over repetitions (one summary per
+// repetition, Mann–Whitney U test, golang.org/x/perf/benchmath) with a
+// minimum effect size. It reads results.Run values and never prints; its
+// Write methods render verdicts to an io.Writer. The metric vocabulary
+// (names, units, groups, formatting) lives in package results.
+package gate
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/results"
+	"github.com/camload/camload/results/rule"
+)
+
+// Source is a rule.Source over a run: one cell per (mode, cameras) group
+// with labels mode and cameras, and per metric one value per ok
+// repetition (the unit of replication is the repetition). A repetition
+// that is not ok (over budget, failed) counts as missing, so a rule on its
+// cell fails; a censored capacity is a lower bound; a group declared in
+// the run's expect_over_budget that ran over its budget is excused.
+type Source struct {
+	run    *results.Run
+	groups map[string]results.Group
+	cells  []rule.Cell
+	excuse map[string]bool
+}
+
+// NewSource builds the rule source of r. overBudget are the selectors of
+// cells expected over budget (Run.ExpectOverBudget, parsed); a selector
+// that matches no cell is returned in unmatched (a warning for callers:
+// it excuses nothing).
+func NewSource(r *results.Run, overBudget []rule.Selector) (src *Source, unmatched []rule.Selector) {
+	s := &Source{run: r, groups: map[string]results.Group{}, excuse: map[string]bool{}}
+	for _, g := range results.Groups(r) {
+		c := rule.Cell{Name: g.Key(), Labels: map[string]string{"mode": g.Mode, "cameras": strconv.Itoa(g.Cameras)}}
+		s.cells = append(s.cells, c)
+		s.groups[c.Name] = g
+	}
+	for _, sel := range overBudget {
+		hit := false
+		for _, c := range s.cells {
+			if sel.Matches(c.Labels) {
+				s.excuse[c.Name], hit = true, true
+			}
+		}
+		if !hit {
+			unmatched = append(unmatched, sel)
+		}
+	}
+	return s, unmatched
+}
+
+// Cells returns one cell per (mode, cameras) group in the run's order.
+func (s *Source) Cells() []rule.Cell { return s.cells }
+
+// ExpectedOverBudget reports whether the cell is declared as expected over
+// budget.
+func (s *Source) ExpectedOverBudget(cell string) bool { return s.excuse[cell] }
+
+// Sample returns the metric's value in every ok repetition of c.
+func (s *Source) Sample(c rule.Cell, metric string) (rule.Sample, error) {
+	u, err := results.MetricUnit(metric)
+	if err != nil {
+		return rule.Sample{}, err
+	}
+	g := s.groups[c.Name]
+	out := rule.Sample{Unit: u}
+	if s.excuse[c.Name] && g.Status() == results.StatusOverBudget {
+		out.Excused = "expected over budget (expect_over_budget)"
+		return out, nil
+	}
+	var reasons []string
+	addReason := func(r string) {
+		for _, x := range reasons {
+			if x == r {
+				return
+			}
+		}
+		reasons = append(reasons, r)
+	}
+	censored := false
+	for _, cell := range g.Cells {
+		if cell.Status != results.StatusOK && cell.Status != "" {
+			out.Missing++
+			addReason("repetition " + strings.ReplaceAll(cell.Status, "_", " "))
+			continue
+		}
+		v, _, ok := results.RuleValue(cell, metric)
+		if !ok {
+			out.Missing++
+			addReason("not measured")
+			continue
+		}
+		out.Values = append(out.Values, v)
+		cz := results.Censored(cell, metric)
+		censored = censored || cz
+		out.Censored = append(out.Censored, cz)
+	}
+	if !censored {
+		out.Censored = nil
+	} else {
+		out.Note = "capacity search never failed"
+	}
+	out.Reason = strings.Join(reasons, ", ")
+	return out, nil
+}
+
+// ParseCellSelectors parses expect_over_budget entries: "mode:sync,cameras:1000"
+// (braces optional). Errors are *cfgerr.Error naming field[i].
+func ParseCellSelectors(field string, list []string) ([]rule.Selector, error) {
+	var out []rule.Selector
+	var errs []error
+	for i, s := range list {
+		sel, err := results.ParseCellSelector(s)
+		if err != nil {
+			errs = append(errs, cfgerr.Field(fmt.Sprintf("%s[%d]", field, i), "%v", err))
+			continue
+		}
+		out = append(out, sel)
+	}
+	return out, cfgerr.Join(errs...)
+}
+
+// Rules parses the run's rules (Run.Thresholds, Run.Expect) and the ad hoc
+// ones of opts (--threshold "KEY: COND", --expect "EXPR"), checked against
+// the metric vocabulary. Every bad rule is a *cfgerr.Error naming its
+// field: thresholds.KEY, expect[i], --threshold[i], --expect[i].
+func Rules(r *results.Run, opts Options) ([]*rule.Rule, error) {
+	rules, err := rule.ParseSet(r.Thresholds, r.Expect, results.MetricUnit)
+	errs := []error{err}
+	for i, line := range opts.Thresholds {
+		x, err := rule.ParseThresholdLine(line)
+		if err == nil {
+			err = x.Check(results.MetricUnit)
+		}
+		if err != nil {
+			errs = append(errs, &cfgerr.Error{Field: fmt.Sprintf("--threshold[%d]", i), Err: err})
+			continue
+		}
+		rules = append(rules, x)
+	}
+	for i, line := range opts.Expect {
+		x, err := rule.ParseExpect(line)
+		if err == nil {
+			err = x.Check(results.MetricUnit)
+		}
+		if err != nil {
+			errs = append(errs, &cfgerr.Error{Field: fmt.Sprintf("--expect[%d]", i), Err: err})
+			continue
+		}
+		rules = append(rules, x)
+	}
+	return rules, cfgerr.Join(errs...)
+}
+
+// CellCheck is the completion of one (mode, cameras) group.
+type CellCheck struct {
+	Cell string // "sync/1000"
+	// Status is the group's status (results.Group.Status).
+	Status string
+	// Expected is true when the group is not ok but was declared in
+	// expect_over_budget and ran over its budget: not a failure.
+	Expected bool
+	Reps, OK int
+	// Error is the first failing repetition's error.
+	Error string
+}
+
+// Failed reports whether the cell fails the gate: not ok and not expected.
+func (c CellCheck) Failed() bool { return c.Status != results.StatusOK && !c.Expected }
+
+func cellChecks(r *results.Run, src *Source) []CellCheck {
+	var out []CellCheck
+	for _, g := range results.Groups(r) {
+		cc := CellCheck{Cell: g.Key(), Status: g.Status(), Reps: len(g.Cells), OK: len(g.OK())}
+		if cc.Status == results.StatusOverBudget && src.ExpectedOverBudget(cc.Cell) {
+			cc.Expected = true
+		}
+		for _, c := range g.Cells {
+			if c.Status != results.StatusOK && c.Status != "" {
+				cc.Error = c.Error
+				break
+			}
+		}
+		out = append(out, cc)
+	}
+	return out
+}
+
+// ReportOptions are opts for rendering a report rather than gating: a run
+// without cells or a baseline without a cell in common is shown as such,
+// not refused.
+func ReportOptions(opts Options) Options {
+	opts.AllowEmpty, opts.AllowMissingBaseline = true, true
+	return opts
+}
+
+// Measured renders a result's measured side and its limit: "1.2s (95% CI
+// 1.1s … 1.3s)" and "< 1s", or "not measured" when a cell had no value.
+func Measured(r rule.Result) (measured, need string) {
+	need = string(r.Rule.Op) + " " + r.Rule.Right.String()
+	if r.Left.Confidence == 0 { // never computed: a value was missing or the cell excused
+		if r.Verdict == rule.Skipped {
+			return "skipped", need
+		}
+		return "not measured", need
+	}
+	return r.Left.String(), string(r.Rule.Op) + " " + r.Right.String()
+}

@@ -1,0 +1,153 @@
+package gate
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camload/camload/results"
+	"github.com/camload/camload/results/rule"
+	"github.com/camload/camload/scenarios"
+)
+
+// recorded is one cell's figures as the README's "Measured results"
+// recorded them (make bench at 4ce29c9).
+type recorded struct {
+	mode             string
+	cameras          int
+	p50, p99         time.Duration
+	rss              float64 // bytes
+	errRate          float64
+	faults, visits   int
+	capacity         float64
+	censored, budget bool // capacity censored; cell over budget
+}
+
+const mib = 1 << 20
+
+// runOf builds the results of sc with the recorded cells, as bench.Run
+// copies the scenario's rules and declarations into them.
+func runOf(sc *scenarios.Scenario, cells []recorded) *results.Run {
+	r := &results.Run{Schema: results.SchemaVersion, Scenario: sc.Name, Thresholds: sc.Thresholds, Expect: sc.Expect,
+		Compare: sc.Compare, ExpectOverBudget: sc.ExpectOverBudget}
+	for _, x := range cells {
+		c := results.Cell{Mode: x.mode, Cameras: x.cameras, Status: results.StatusOK}
+		if x.budget {
+			c.Status = results.StatusOverBudget
+			r.Cells = append(r.Cells, c)
+			continue
+		}
+		c.Cycles.Latency = results.Quantiles{Count: 5, P50: results.Duration(x.p50), P99: results.Duration(x.p99), Max: results.Duration(x.p99)}
+		c.Cycles.Visits = x.visits
+		c.Cycles.ErrorRate = x.errRate
+		c.Faults = map[string]int{"http_5xx": x.faults}
+		c.Resources.RSSPeak = int64(x.rss)
+		rate := x.capacity
+		c.API = map[string]results.Endpoint{"list": {Requests: 100, Success: 1, Capacity: &results.Capacity{Rate: rate, LastPass: &rate, Censored: x.censored}}}
+		r.Cells = append(r.Cells, c)
+	}
+	return r
+}
+
+func load(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Load(filepath.Join("..", "..", "scenarios", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func judgeText(t *testing.T, r *results.Run) (*Verdict, string) {
+	t.Helper()
+	v, err := Judge(r, nil, DefaultOptions)
+	if err != nil {
+		t.Fatalf("Judge(%s): %v", r.Scenario, err)
+	}
+	var b strings.Builder
+	if err := v.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return v, b.String()
+}
+
+// TestShippedScenarioRules judges the shipped scenarios' claims on the
+// figures the README recorded: they hold, and a regression of the
+// optimized mode (its cycle p99 over 1 s, its memory up, its errors up)
+// fails, naming the rule, the cells and the measured values.
+func TestShippedScenarioRules(t *testing.T) {
+	t.Parallel()
+	ba := load(t, "blog-before-after.yaml")
+	before := recorded{mode: "async", cameras: 1000, p50: 5 * time.Second, p99: 5710 * time.Millisecond, rss: 1.08 * 1024 * mib, errRate: 0.189, faults: 40, visits: 5000, capacity: 11.7}
+	after := recorded{mode: "batched", cameras: 1000, p50: 600 * time.Millisecond, p99: 730 * time.Millisecond, rss: 97.9 * mib, errRate: 0.0062, faults: 33, visits: 5000, capacity: 4678, censored: true}
+	if v, text := judgeText(t, runOf(ba, []recorded{before, after})); v.Failed() {
+		t.Errorf("blog-before-after on the recorded figures fails:\n%s", text)
+	} else if !strings.Contains(text, "passes on the lower bound of a censored value") {
+		t.Errorf("blog-before-after: the censored capacity is not reasoned on as a bound:\n%s", text)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*recorded)
+		want []string
+	}{
+		{"slower", func(x *recorded) { x.p99 = 1200 * time.Millisecond },
+			[]string{"FAIL cycle_p99{mode:batched,cameras:1000}: < 1s on batched/1000: measured 1.2s, need < 1s"}},
+		{"more memory", func(x *recorded) { x.rss = 400 * mib },
+			[]string{"FAIL rss_peak{mode:batched,cameras:1000} <= 0.2 * rss_peak{mode:async,cameras:1000}", "rss_peak of batched/1000 = 400 MiB", "rss_peak of async/1000 = 1.08 GiB"}},
+		{"more errors", func(x *recorded) { x.errRate = 0.02 },
+			[]string{"FAIL error_rate{mode:batched,cameras:1000} <= faults_rate{mode:batched,cameras:1000} + 0.5%", "error_rate of batched/1000 = 2%", "faults_rate of batched/1000 = 0.66%"}},
+		{"API capacity", func(x *recorded) { x.capacity, x.censored = 300, false },
+			[]string{"FAIL capacity.list{mode:batched,cameras:1000} >= 50 * capacity.list{mode:async,cameras:1000}"}},
+	} {
+		x := after
+		tc.edit(&x)
+		v, text := judgeText(t, runOf(ba, []recorded{before, x}))
+		if !v.Failed() {
+			t.Errorf("blog-before-after, optimized %s: passes:\n%s", tc.name, text)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("blog-before-after, optimized %s: verdict lacks %q:\n%s", tc.name, w, text)
+			}
+		}
+	}
+
+	sc := load(t, "blog-scaling.yaml")
+	small := recorded{mode: "async", cameras: 100, p50: 700 * time.Millisecond, p99: 855 * time.Millisecond, rss: 281 * mib, errRate: 0.002, faults: 5, visits: 500, capacity: 100}
+	large := recorded{mode: "async", cameras: 1000, p50: 5 * time.Second, p99: 6230 * time.Millisecond, rss: 2.08 * 1024 * mib, errRate: 0.185, faults: 40, visits: 5000, capacity: 10}
+	if v, text := judgeText(t, runOf(sc, []recorded{small, large})); v.Failed() {
+		t.Errorf("blog-scaling on the recorded figures fails:\n%s", text)
+	}
+	flat := large
+	flat.p99 = 2 * time.Second // only 2.3× worse
+	if v, text := judgeText(t, runOf(sc, []recorded{small, flat})); !v.Failed() || !strings.Contains(text, "FAIL cycle_p99{mode:async,cameras:1000} / cycle_p99{mode:async,cameras:100} >= 5: measured 2.34") {
+		t.Errorf("blog-scaling with a flat latency: want the ratio rule to fail with its value:\n%s", text)
+	}
+
+	md := load(t, "modes.yaml")
+	cells := []recorded{
+		{mode: "sync", cameras: 100, p50: 13420 * time.Millisecond, p99: 14250 * time.Millisecond, rss: 98 * mib, errRate: 0.0067, faults: 2, visits: 300, capacity: 120.4},
+		{mode: "async", cameras: 100, p50: 658 * time.Millisecond, p99: 688 * time.Millisecond, rss: 184 * mib, errRate: 0.0067, faults: 2, visits: 300, capacity: 147},
+		{mode: "pooled", cameras: 100, p50: 808 * time.Millisecond, p99: 944 * time.Millisecond, rss: 108 * mib, errRate: 0.0067, faults: 2, visits: 300, capacity: 137.6},
+		{mode: "cached", cameras: 100, p50: 295 * time.Millisecond, p99: 387 * time.Millisecond, rss: 64 * mib, errRate: 0.0067, faults: 2, visits: 300, capacity: 4678.1, censored: true},
+		{mode: "batched", cameras: 100, p50: 296 * time.Millisecond, p99: 390 * time.Millisecond, rss: 61 * mib, errRate: 0.0067, faults: 2, visits: 300, capacity: 4678.1, censored: true},
+		{mode: "sync", cameras: 1000, budget: true},
+		{mode: "async", cameras: 1000, p50: 4770 * time.Millisecond, p99: 5530 * time.Millisecond, rss: 1243 * mib, errRate: 0.2077, faults: 24, visits: 3000, capacity: 7.9},
+		{mode: "pooled", cameras: 1000, p50: 6540 * time.Millisecond, p99: 6590 * time.Millisecond, rss: 150 * mib, errRate: 0.008, faults: 24, visits: 3000, capacity: 15.3},
+		{mode: "cached", cameras: 1000, p50: 1410 * time.Millisecond, p99: 5050 * time.Millisecond, rss: 108 * mib, errRate: 0.008, faults: 24, visits: 3000, capacity: 4678.1, censored: true},
+		{mode: "batched", cameras: 1000, p50: 1190 * time.Millisecond, p99: 5050 * time.Millisecond, rss: 106 * mib, errRate: 0.009, faults: 24, visits: 3000, capacity: 4678.1, censored: true},
+	}
+	v, text := judgeText(t, runOf(md, cells))
+	if v.Failed() {
+		t.Errorf("modes on the recorded figures fails:\n%s", text)
+	}
+	if len(v.FailedCells()) != 0 || !strings.Contains(text, "1 over budget as expected") || v.Count(rule.Skipped) == 0 {
+		t.Errorf("modes: sync/1000 is not treated as expected over budget:\n%s", text)
+	}
+	// An over-budget cell nobody declared still fails.
+	cells[6].budget = true // async/1000
+	if v, text := judgeText(t, runOf(md, cells)); !v.Failed() || !strings.Contains(text, "async/1000  over budget") {
+		t.Errorf("modes with async/1000 over budget (undeclared): want FAIL naming the cell:\n%s", text)
+	}
+}
