@@ -22,8 +22,8 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) WriteHeader(code int)        { d.code = code }
 func (d *discard) Write(b []byte) (int, error) { d.n += len(b); return len(b), nil }
 
-func benchFleet(b *testing.B) *Fleet {
-	f, err := New(benchConfig())
+func benchFleet(b *testing.B, opts ...Option) *Fleet {
+	f, err := New(benchConfig(), opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,9 +41,17 @@ func benchConfig() Config {
 	return cfg
 }
 
-// BenchmarkSnapshotHandler is the host handler's own cost per snapshot.
+// BenchmarkSnapshotHandler is the host handler's own cost per snapshot,
+// with the fetch log off (log=0, the handler before the log existed) and
+// at its default size (growing while the run is shorter than it) and
+// small (the ring full and wrapping: the steady state).
 func BenchmarkSnapshotHandler(b *testing.B) {
-	f := benchFleet(b)
+	b.Run("log=0", func(b *testing.B) { benchHandler(b, benchFleet(b, WithFetchLog(0))) })
+	b.Run("log=default", func(b *testing.B) { benchHandler(b, benchFleet(b)) })
+	b.Run("log=4096", func(b *testing.B) { benchHandler(b, benchFleet(b, WithFetchLog(4096))) })
+}
+
+func benchHandler(b *testing.B, f *Fleet) {
 	h := f.HostHandler(0)
 	reqs := make([]*http.Request, 1000)
 	for i := range reqs {

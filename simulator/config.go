@@ -77,6 +77,25 @@ type CapacityConfig struct {
 	// Handshake is the delay each new connection costs before its first
 	// request is read.
 	Handshake time.Duration `mapstructure:"handshake" json:"handshake"`
+	// Device limits each camera beneath its host: a request that got one
+	// of the host's slots then needs one of its camera's (the zero value:
+	// no per-camera limit).
+	Device DeviceCapacity `mapstructure:"device" json:"device"`
+}
+
+// DeviceCapacity limits each camera like a real camera's HTTP server,
+// which serves only a few clients at once (typically 1–4) behind its
+// gateway. A request waiting for its camera holds its host slot, as a
+// gateway's proxied request does.
+type DeviceCapacity struct {
+	// Concurrent is the number of requests one camera serves at once
+	// (0 = no limit).
+	Concurrent int `mapstructure:"concurrent" json:"concurrent"`
+	// Queue is how many more requests for the camera wait for a slot.
+	Queue int `mapstructure:"queue" json:"queue"`
+	// Overflow is what happens beyond the queue: "503" or "reset"; ""
+	// means the host's Overflow.
+	Overflow string `mapstructure:"overflow" json:"overflow"`
 }
 
 // FaultConfig gives each fault kind its probability per snapshot request
@@ -106,7 +125,8 @@ type FaultConfig struct {
 
 // Fault kinds as counted by the fleet (GET /faults) and reported in
 // results. Overflow kinds are not injected at random: they happen when a
-// host's capacity and queue are full.
+// host's (or, for the device_ kinds, a camera's) capacity and queue are
+// full.
 const (
 	FaultHTTP5xx       = "http_5xx"
 	FaultHang          = "hang"
@@ -119,6 +139,10 @@ const (
 	FaultOffline       = "offline"
 	FaultOverflow503   = "overflow_503"
 	FaultOverflowReset = "overflow_reset"
+	// Device overflow kinds: a camera's own capacity and queue were full
+	// (CapacityConfig.Device) while its host had room.
+	FaultDeviceOverflow503   = "device_overflow_503"
+	FaultDeviceOverflowReset = "device_overflow_reset"
 )
 
 // DefaultConfig is a realistic small fleet: 100 cameras on 2 hosts,

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,12 @@ func TestValidate(t *testing.T) {
 		{"rates sum > 1", func(c *Config) { c.Faults.Reset, c.Faults.Garbage = 0.6, 0.6 }, []string{"sum to ≤ 1"}},
 		{"hang without hang_for", func(c *Config) { c.Faults.HangFor = 0 }, []string{"fleet.faults.hang_for"}},
 		{"frames", func(c *Config) { c.Frames = 5000 }, []string{"fleet.frames"}},
+		{"device concurrent", func(c *Config) { c.Capacity.Device.Concurrent = -1 }, []string{"fleet.capacity.device.concurrent"}},
+		{"device queue", func(c *Config) { c.Capacity.Device.Queue = -2 }, []string{"fleet.capacity.device.queue"}},
+		{"device overflow", func(c *Config) { c.Capacity.Device.Overflow = "drop" }, []string{"fleet.capacity.device.overflow"}},
+		{"device overflow inherits none", func(c *Config) {
+			c.Capacity = CapacityConfig{Device: DeviceCapacity{Concurrent: 2}}
+		}, []string{"fleet.capacity.device.overflow"}},
 		// several problems are all reported at once
 		{"joined", func(c *Config) { c.Cameras, c.Quality, c.Capacity.Overflow = -1, 101, "x" },
 			[]string{"fleet.cameras", "fleet.quality", "fleet.capacity.overflow"}},
@@ -143,13 +150,14 @@ func TestDecodeConfig(t *testing.T) {
 	got, err := DecodeConfig(map[string]any{
 		"cameras": 500, "refresh": "5s",
 		"latency":  map[string]any{"dist": "uniform", "min": "10ms", "max": "20ms"},
-		"capacity": map[string]any{"handshake": 0, "overflow": "reset"},
+		"capacity": map[string]any{"handshake": 0, "overflow": "reset", "device": map[string]any{"concurrent": 2, "queue": 1}},
 	}, DefaultConfig)
 	if err != nil {
 		t.Fatalf("DecodeConfig: %v", err)
 	}
 	if got.Cameras != 500 || got.Refresh != 5*time.Second || got.Latency.Max != 20*time.Millisecond ||
-		got.Capacity.Overflow != OverflowReset || got.Hosts != DefaultConfig.Hosts {
+		got.Capacity.Overflow != OverflowReset || got.Hosts != DefaultConfig.Hosts ||
+		got.Capacity.Device != (DeviceCapacity{Concurrent: 2, Queue: 1}) {
 		t.Errorf("DecodeConfig = %+v", got)
 	}
 	for _, tc := range []struct {
@@ -161,6 +169,7 @@ func TestDecodeConfig(t *testing.T) {
 		{map[string]any{"refresh": "soon"}, "fleet.refresh"},                                       // bad duration
 		{map[string]any{"refresh": 15}, "fleet.refresh: duration 15 has no unit"},                  // missing unit
 		{map[string]any{"cameras": "many"}, "fleet.cameras"},                                       // wrong type
+		{map[string]any{"capacity": map[string]any{"device": map[string]any{"conc": 1}}}, "fleet.capacity.device.conc: unknown key"},
 	} {
 		_, err := DecodeConfig(tc.in, DefaultConfig)
 		if !cfgerr.Is(err) || !strings.Contains(err.Error(), tc.want) {
@@ -175,6 +184,14 @@ func TestParseConfigYAML(t *testing.T) {
 	if err != nil || cfg.Cameras != 42 || cfg.Faults.Hang != 0.5 || cfg.Faults.Reset != DefaultConfig.Faults.Reset {
 		t.Errorf("ParseConfigYAML = %+v, %v; want cameras 42, hang 0.5, other defaults", cfg, err)
 	}
+	// A scenario's list of fleet sizes: the first is served; its seed is the fleet's.
+	cfg, err = ParseConfigYAML([]byte("seed: 9\nfleet:\n  cameras: [300, 1000]\n"), "s.yaml", DefaultConfig)
+	if err != nil || cfg.Cameras != 300 || cfg.Seed != 9 {
+		t.Errorf("ParseConfigYAML(cameras list) = cameras %d seed %d, %v; want 300, 9", cfg.Cameras, cfg.Seed, err)
+	}
+	if cfg, err := ParseConfigYAML([]byte("seed: 9\nfleet:\n  seed: 3\n"), "s.yaml", DefaultConfig); err != nil || cfg.Seed != 3 {
+		t.Errorf("ParseConfigYAML(fleet.seed) = seed %d, %v; want 3 (fleet.seed wins)", cfg.Seed, err)
+	}
 	if cfg, err := ParseConfigYAML([]byte("name: no fleet\n"), "s.yaml", DefaultConfig); err != nil || cfg != DefaultConfig {
 		t.Errorf("ParseConfigYAML(no fleet:) = %+v, %v; want the base unchanged", cfg, err)
 	}
@@ -183,10 +200,32 @@ func TestParseConfigYAML(t *testing.T) {
 		{"fleet:\n  refresh: 10\n", "s.yaml:2: fleet.refresh: duration 10 has no unit"},
 		{"fleet: [1, 2]\n", "s.yaml:1: fleet"},
 		{"fleet: {cameras: 1\n", "s.yaml: not valid YAML"},
+		{"fleet:\n  hosts: 1\n  cameras: []\n", "s.yaml:3: fleet.cameras: empty list"},
+		{"fleet:\n  cameras: [x]\n", "fleet.cameras"},
 	} {
 		_, err := ParseConfigYAML([]byte(tc.in), "s.yaml", DefaultConfig)
 		if !cfgerr.Is(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseConfigYAML(%q) = %v; want *cfgerr.Error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestShippedScenariosLoad: every scenario file shipped in scenarios/ is a
+// valid fleet configuration for camload sim --config.
+func TestShippedScenariosLoad(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped scenarios found: %v", err)
+	}
+	for _, path := range files {
+		cfg, err := LoadConfigFile(path, DefaultConfig)
+		if err != nil {
+			t.Errorf("LoadConfigFile(%s): %v", path, err)
+			continue
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: Validate: %v", path, err)
 		}
 	}
 }

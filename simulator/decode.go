@@ -146,13 +146,20 @@ func LoadConfigFile(path string, base Config) (Config, error) {
 }
 
 // ParseConfigYAML is LoadConfigFile on the bytes of a scenario; path only
-// names the input in errors.
+// names the input in errors. A scenario's `fleet.cameras` may be a list of
+// fleet sizes (one matrix column each): the fleet serves the first. The
+// scenario's top-level `seed` is the fleet's seed unless `fleet.seed` is
+// given, so the fleet is the one `camload run` builds from the file.
 func ParseConfigYAML(data []byte, path string, base Config) (Config, error) {
 	var doc struct {
+		Seed  *int64    `yaml:"seed"`
 		Fleet yaml.Node `yaml:"fleet"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return base, &cfgerr.Error{File: path, Err: fmt.Errorf("not valid YAML: %w", err)}
+	}
+	if doc.Seed != nil {
+		base.Seed = *doc.Seed
 	}
 	if doc.Fleet.Kind == 0 {
 		return base, nil
@@ -160,6 +167,12 @@ func ParseConfigYAML(data []byte, path string, base Config) (Config, error) {
 	var section map[string]any
 	if err := doc.Fleet.Decode(&section); err != nil {
 		return base, &cfgerr.Error{File: path, Field: "fleet", Line: doc.Fleet.Line, Err: err}
+	}
+	if list, ok := section["cameras"].([]any); ok {
+		if len(list) == 0 {
+			return base, &cfgerr.Error{File: path, Field: "fleet.cameras", Line: lineOf(&doc.Fleet, "cameras"), Err: errors.New("empty list: give at least one fleet size")}
+		}
+		section["cameras"] = list[0]
 	}
 	cfg, err := DecodeConfig(section, base)
 	if err != nil {

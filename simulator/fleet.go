@@ -56,8 +56,15 @@ type Fleet struct {
 	counters    []atomic.Uint64 // snapshot requests per camera (fault and latency draws)
 	states      []atomic.Pointer[camState]
 	sampler     *Sampler
-	hosts       []*host
+	hosts       []*host // the hosts this fleet serves (all, or its shard's)
+	local       []int   // global host index → index in hosts, -1: another shard's
+	shard       Shard
+	peers       []string
+	devices     []limiter // per-camera capacity; nil: no per-camera limit
+	devReset    bool      // a full camera resets (else 503)
 	faults      faultCounter
+	logCap      int
+	log         *fetchLog // nil: no fetch log
 	started     time.Time // Last-Modified of the placeholder
 	startedHdr  []string  // started in http.TimeFormat
 
@@ -86,9 +93,12 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	if cfg.Latency.Dist == "" {
 		cfg.Latency.Dist = DistNone
 	}
-	f := &Fleet{cfg: cfg, now: time.Now, done: make(chan struct{})}
+	f := &Fleet{cfg: cfg, now: time.Now, done: make(chan struct{}), logCap: DefaultFetchLog}
 	for _, o := range opts {
 		o(f)
+	}
+	if f.logCap > 0 {
+		f.log = newFetchLog(f.logCap)
 	}
 	var err error
 	if f.frames, err = renderFrames(context.Background(), cfg, cfg.Frames); err != nil {
@@ -106,9 +116,23 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	f.cams = buildInventory(cfg, len(f.frames), f.sampler)
 	f.counters = make([]atomic.Uint64, cfg.Cameras)
 	f.states = make([]atomic.Pointer[camState], cfg.Cameras)
-	f.hosts = make([]*host, cfg.Hosts)
-	for i := range f.hosts {
-		f.hosts[i] = newHost(f, i)
+	if err := f.shard.check(cfg.Hosts); err != nil {
+		return nil, shardError(err)
+	}
+	f.local = make([]int, cfg.Hosts)
+	for i := range f.local {
+		f.local[i] = -1
+		if f.shard.servesHost(i) {
+			f.local[i] = len(f.hosts)
+			f.hosts = append(f.hosts, newHost(f, i))
+		}
+	}
+	if d := cfg.Capacity.Device; d.Concurrent > 0 {
+		f.devices = make([]limiter, cfg.Cameras)
+		for i := range f.devices {
+			f.devices[i].init(d.Concurrent, d.Queue)
+		}
+		f.devReset = cfg.Capacity.deviceOverflow() == OverflowReset
 	}
 	f.faults.init()
 	f.started = f.now()
@@ -126,24 +150,31 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	return f, nil
 }
 
+// serves reports whether camera i is served by this fleet (its shard's).
+func (f *Fleet) serves(i int) bool { return f.local[f.cams[i].host] >= 0 }
+
 // Config returns the fleet's configuration (with defaults filled in).
 func (f *Fleet) Config() Config { return f.cfg }
 
-// Cameras returns the inventory with statuses as of now and snapshot URLs
+// Cameras returns the inventory this fleet serves (its shard's cameras
+// when sharded), in id order, with statuses as of now and snapshot URLs
 // (empty before Start when the listen port is 0).
 func (f *Fleet) Cameras() []Camera {
 	now := f.now()
 	urls := f.HostURLs()
-	out := make([]Camera, len(f.cams))
+	out := make([]Camera, 0, len(f.cams))
 	for i := range f.cams {
+		if !f.serves(i) {
+			continue
+		}
 		c := f.cams[i].Camera
 		if f.offline(i, now) {
 			c.Status = StatusOffline
 		}
-		if u := urls[f.cams[i].host]; u != "" {
+		if u := urls[f.local[f.cams[i].host]]; u != "" {
 			c.SnapshotURL = u + "/cameras/" + c.ID + "/snapshot.jpg"
 		}
-		out[i] = c
+		out = append(out, c)
 	}
 	return out
 }
@@ -218,7 +249,7 @@ func (f *Fleet) start(ctx context.Context) error {
 	quiet := log.New(io.Discard, "", 0) // a library does not print: TLS and accept errors are the clients' to see
 	f.servers = append(f.servers, &http.Server{Handler: f.ControlHandler(), BaseContext: base, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet})
 	for i, h := range f.hosts {
-		srv := &http.Server{Handler: h, BaseContext: base, ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: quiet}
+		srv := &http.Server{Handler: h, BaseContext: base, ConnContext: hostConnContext, ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: quiet}
 		var l net.Listener = &countingListener{Listener: ls[1+i], h: h, delay: f.cfg.Capacity.Handshake, done: f.ctx.Done()}
 		if tlsCfg != nil {
 			l = tls.NewListener(l, tlsCfg)
@@ -267,8 +298,10 @@ func (f *Fleet) Done() <-chan struct{} { return f.done }
 // (empty before Start).
 func (f *Fleet) ControlURL() string { return f.ctrlURL }
 
-// HostURLs are the base URLs of the hosts, in host order. Before Start they
-// are derived from cfg.Listen (empty strings when its port is 0).
+// HostURLs are the base URLs of the hosts this fleet serves (its shard's
+// when sharded), in host order; the k-th listens on the control port+1+k.
+// Before Start they are derived from cfg.Listen (empty strings when its
+// port is 0).
 func (f *Fleet) HostURLs() []string {
 	if f.hostURLs != nil {
 		return append([]string(nil), f.hostURLs...)
@@ -291,7 +324,8 @@ func (f *Fleet) HostURLs() []string {
 	return out
 }
 
-// HostHandler is host i's snapshot handler, for mounting on httptest
+// HostHandler is the snapshot handler of the fleet's i-th host (in
+// HostURLs order), for mounting on httptest
 // servers. Connection-level behaviour (handshake delay, resets of an
 // httptest connection) still works; TLS is the test server's.
 func (f *Fleet) HostHandler(i int) http.Handler { return f.hosts[i] }

@@ -31,6 +31,7 @@ var codeLabels = [nCodes]string{"200", "304", "404", "500", "502", "503", "none"
 var faultKinds = []string{
 	FaultHTTP5xx, FaultHang, FaultReset, FaultTruncated, FaultGarbage, FaultSlowDrip,
 	FaultOversized, FaultPlaceholder, FaultOffline, FaultOverflow503, FaultOverflowReset,
+	FaultDeviceOverflow503, FaultDeviceOverflowReset,
 }
 
 const (
@@ -45,77 +46,101 @@ const (
 	kOffline
 	kOverflow503
 	kOverflowReset
+	kDeviceOverflow503
+	kDeviceOverflowReset
 	nKinds
 	kNone = -1
 )
 
-// host is one camera gateway: its capacity (a semaphore and a bounded
-// queue) and its counters.
-type host struct {
-	f       *Fleet
-	idx     int
-	label   string
+// limiter is a capacity: a semaphore of service slots and a bounded queue
+// of waiters. The zero value (nil slots) is unlimited.
+type limiter struct {
 	slots   chan struct{} // nil: unlimited
 	queue   int64
 	waiting atomic.Int64
 	active  atomic.Int64
-	conns   atomic.Uint64
-	bytes   atomic.Uint64
-	reqs    [nCodes][nKinds + 1]atomic.Uint64
 }
 
-func newHost(f *Fleet, i int) *host {
-	h := &host{f: f, idx: i, label: strconv.Itoa(i), queue: int64(f.cfg.Capacity.Queue)}
-	if c := f.cfg.Capacity.Concurrent; c > 0 {
-		h.slots = make(chan struct{}, c)
+func (l *limiter) init(concurrent, queue int) {
+	l.queue = int64(queue)
+	if concurrent > 0 {
+		l.slots = make(chan struct{}, concurrent)
 	}
-	return h
 }
 
 // acquire takes a service slot, waiting in the queue if there is room.
 // It returns false when the queue is full or ctx ended while waiting.
-func (h *host) acquire(ctx context.Context) bool {
-	if h.slots == nil {
-		h.active.Add(1)
+func (l *limiter) acquire(ctx context.Context) bool {
+	if l.slots == nil {
+		l.active.Add(1)
 		return true
 	}
 	select {
-	case h.slots <- struct{}{}:
-		h.active.Add(1)
+	case l.slots <- struct{}{}:
+		l.active.Add(1)
 		return true
 	default:
 	}
-	if h.waiting.Add(1) > h.queue {
-		h.waiting.Add(-1)
+	if l.waiting.Add(1) > l.queue {
+		l.waiting.Add(-1)
 		return false
 	}
-	defer h.waiting.Add(-1)
+	defer l.waiting.Add(-1)
 	select {
-	case h.slots <- struct{}{}:
-		h.active.Add(1)
+	case l.slots <- struct{}{}:
+		l.active.Add(1)
 		return true
 	case <-ctx.Done():
 		return false
 	}
 }
 
-func (h *host) release() {
-	h.active.Add(-1)
-	if h.slots != nil {
-		<-h.slots
+func (l *limiter) release() {
+	l.active.Add(-1)
+	if l.slots != nil {
+		<-l.slots
 	}
 }
 
-func (h *host) count(code, kind int) { h.reqs[code][kind+1].Add(1) }
+// host is one camera gateway: its capacity and its counters.
+type host struct {
+	limiter
+	f     *Fleet
+	idx   int
+	label string
+	conns atomic.Uint64
+	bytes atomic.Uint64
+	reqs  [nCodes][nKinds + 1]atomic.Uint64
+}
+
+func newHost(f *Fleet, i int) *host {
+	h := &host{f: f, idx: i, label: strconv.Itoa(i)}
+	h.init(f.cfg.Capacity.Concurrent, f.cfg.Capacity.Queue)
+	return h
+}
+
+// count counts a request's outcome on the host and, when rec is not nil,
+// records it in the fetch log. Every snapshot request of an existing
+// camera is counted exactly once, just before its answer (or reset) is
+// written.
+func (h *host) count(rec *fetchRec, code, kind int) {
+	h.reqs[code][kind+1].Add(1)
+	if rec != nil { // before the answer is written: a client that has it finds it in the log
+		rec.code, rec.kind = int8(code), int8(kind)
+		h.f.log.add(rec, h.f.now)
+	}
+}
 
 var (
-	hdrJPEG     = []string{"image/jpeg"}
-	hdrText     = []string{"text/plain; charset=utf-8"}
-	hdrNoCache  = []string{"no-cache"}
-	hdrNotFound = []byte("404 camera not found\n")
-	hdrBusy     = []byte("503 camera host busy\n")
-	hdrUpstream = []byte("camera upstream error\n")
-	zeros       = make([]byte, 32<<10)
+	hdrJPEG       = []string{"image/jpeg"}
+	hdrText       = []string{"text/plain; charset=utf-8"}
+	hdrNoCache    = []string{"no-cache"}
+	hdrNotFound   = []byte("404 camera not found\n")
+	hdrBusy       = []byte("503 camera host busy\n")
+	hdrDeviceBusy = []byte("503 camera busy\n")
+	hdrRetry      = []string{"1"}
+	hdrUpstream   = []byte("camera upstream error\n")
+	zeros         = make([]byte, 32<<10)
 )
 
 // camState caches the header values of a camera's current frame, so the
@@ -160,7 +185,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		i = parseCameraID(id)
 	}
 	if i < 0 || i >= len(f.cams) || f.cams[i].host != h.idx {
-		h.count(code404, kNone)
+		h.count(nil, code404, kNone)
 		hd := w.Header()
 		hd["Content-Type"] = hdrText
 		w.WriteHeader(http.StatusNotFound)
@@ -170,33 +195,42 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.faults.requests.Add(1)
 	n := f.counters[i].Add(1) - 1
 	ctx := r.Context()
+	if f.log != nil {
+		rec := fetchRec{cam: int32(i), host: int32(h.idx), start: f.now().UnixNano(), code: codeNone, kind: kNone}
+		if ci, _ := ctx.Value(connKey{}).(*connInfo); ci != nil && ci.reqs.Add(1) == 1 {
+			rec.newConn = true
+		}
+		h.serve(w, r, i, n, &rec)
+		return
+	}
+	h.serve(w, r, i, n, nil)
+}
 
+// serve answers a snapshot request for camera i, its request n; rec, when
+// not nil, receives the drawn latency and the outcome.
+func (h *host) serve(w http.ResponseWriter, r *http.Request, i int, n uint64, rec *fetchRec) {
+	f := h.f
+	ctx := r.Context()
 	if !h.acquire(ctx) {
-		if ctx.Err() != nil { // the client gave up (or the fleet closed) while queued
-			h.count(codeNone, kNone)
-			closeConn(w, false)
-			return
-		}
-		if f.cfg.Capacity.Overflow == OverflowReset {
-			f.faults.add(i, kOverflowReset)
-			h.count(codeNone, kOverflowReset)
-			resetConn(w)
-			return
-		}
-		f.faults.add(i, kOverflow503)
-		h.count(code503, kOverflow503)
-		hd := w.Header()
-		hd["Content-Type"] = hdrText
-		hd["Retry-After"] = []string{"1"}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write(hdrBusy)
+		h.refuse(w, ctx, i, f.cfg.Capacity.Overflow == OverflowReset, kOverflowReset, kOverflow503, hdrBusy, rec)
 		return
 	}
 	defer h.release()
+	if f.devices != nil {
+		d := &f.devices[i]
+		if !d.acquire(ctx) {
+			h.refuse(w, ctx, i, f.devReset, kDeviceOverflowReset, kDeviceOverflow503, hdrDeviceBusy, rec)
+			return
+		}
+		defer d.release()
+	}
 
 	if d := f.sampler.Sample(i, n); d > 0 {
+		if rec != nil {
+			rec.latency = int64(d)
+		}
 		if !sleep(ctx, d) {
-			h.count(codeNone, kNone)
+			h.count(rec, codeNone, kNone)
 			closeConn(w, false)
 			return
 		}
@@ -204,17 +238,17 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := f.now()
 	if f.offline(i, now) {
 		f.faults.add(i, kOffline)
-		h.serveFrame(w, r, f.placeholder, nil, kOffline)
+		h.serveFrame(w, r, f.placeholder, nil, kOffline, rec)
 		return
 	}
 	kind := f.drawFault(i, n)
 	switch kind {
 	case kNone:
-		h.serveFrame(w, r, nil, f.state(i, now), kNone)
+		h.serveFrame(w, r, nil, f.state(i, now), kNone, rec)
 		return
 	case kPlaceholder:
 		f.faults.add(i, kind)
-		h.serveFrame(w, r, f.placeholder, nil, kind)
+		h.serveFrame(w, r, f.placeholder, nil, kind, rec)
 		return
 	}
 	f.faults.add(i, kind)
@@ -225,7 +259,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if hash4(uint64(f.cfg.Seed), salt5xx, uint64(i), n)&1 == 1 {
 			code, label = http.StatusBadGateway, code502
 		}
-		h.count(label, kind)
+		h.count(rec, label, kind)
 		hd["Content-Type"] = hdrText
 		w.WriteHeader(code)
 		w.Write(hdrUpstream)
@@ -236,22 +270,47 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 		case <-t.C:
 		}
-		h.count(codeNone, kind)
+		h.count(rec, codeNone, kind)
 		closeConn(w, false) // never answer: returning would send an empty 200
 	case kReset:
-		h.count(codeNone, kind)
+		h.count(rec, codeNone, kind)
 		resetConn(w)
 	case kTruncated:
 		body := f.state(i, now).fr.body
 		cut := len(body) * (30 + int(hash4(uint64(f.cfg.Seed), saltTruncate, uint64(i), n)%50)) / 100
-		h.writeBody(w, r, code200, kind, body[:cut])
+		h.writeBody(w, r, code200, kind, body[:cut], rec)
 	case kGarbage:
-		h.writeBody(w, r, code200, kind, f.garbage)
+		h.writeBody(w, r, code200, kind, f.garbage, rec)
 	case kSlowDrip:
-		h.slowDrip(w, r, f.state(i, now).fr.body)
+		h.slowDrip(w, r, f.state(i, now).fr.body, rec)
 	case kOversized:
-		h.oversized(w, r, f.state(i, now).fr.body)
+		h.oversized(w, r, f.state(i, now).fr.body, rec)
 	}
+}
+
+// refuse answers a request that found a capacity (host or camera) and its
+// queue full: a reset or a 503, counted as the given kind; a request whose
+// client gave up while queued is only closed.
+func (h *host) refuse(w http.ResponseWriter, ctx context.Context, i int, reset bool, kReset, k503 int, body []byte, rec *fetchRec) {
+	f := h.f
+	if ctx.Err() != nil { // the client gave up (or the fleet closed) while queued
+		h.count(rec, codeNone, kNone)
+		closeConn(w, false)
+		return
+	}
+	if reset {
+		f.faults.add(i, kReset)
+		h.count(rec, codeNone, kReset)
+		resetConn(w)
+		return
+	}
+	f.faults.add(i, k503)
+	h.count(rec, code503, k503)
+	hd := w.Header()
+	hd["Content-Type"] = hdrText
+	hd["Retry-After"] = hdrRetry
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(body)
 }
 
 // drawFault draws the per-request fault of request n of camera i.
@@ -269,7 +328,7 @@ func (f *Fleet) drawFault(i int, n uint64) int {
 
 // serveFrame answers 200 (or 304) with a frame: either fr (placeholder) or
 // the camera's current frame st.
-func (h *host) serveFrame(w http.ResponseWriter, r *http.Request, fr *frame, st *camState, kind int) {
+func (h *host) serveFrame(w http.ResponseWriter, r *http.Request, fr *frame, st *camState, kind int, rec *fetchRec) {
 	hd := w.Header()
 	if st != nil {
 		fr = st.fr
@@ -283,14 +342,14 @@ func (h *host) serveFrame(w http.ResponseWriter, r *http.Request, fr *frame, st 
 	if h.f.cfg.ETag {
 		hd["Etag"] = fr.hdrETag
 		if inm := r.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm, fr.etag) {
-			h.count(code304, kind)
+			h.count(rec, code304, kind)
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
 	hd["Content-Type"] = hdrJPEG
 	hd["Content-Length"] = fr.hdrLen
-	h.count(code200, kind)
+	h.count(rec, code200, kind)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		n, _ := w.Write(fr.body)
@@ -308,11 +367,11 @@ func etagMatch(inm []string, etag string) bool {
 }
 
 // writeBody answers 200 image/jpeg with body (truncated or garbage images).
-func (h *host) writeBody(w http.ResponseWriter, r *http.Request, code, kind int, body []byte) {
+func (h *host) writeBody(w http.ResponseWriter, r *http.Request, code, kind int, body []byte, rec *fetchRec) {
 	hd := w.Header()
 	hd["Content-Type"] = hdrJPEG
 	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
-	h.count(code, kind)
+	h.count(rec, code, kind)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		n, _ := w.Write(body)
@@ -322,11 +381,11 @@ func (h *host) writeBody(w http.ResponseWriter, r *http.Request, code, kind int,
 
 // slowDrip sends body at cfg.Faults.SlowDripRate bytes/s, in ten chunks a
 // second, until done or the client gives up.
-func (h *host) slowDrip(w http.ResponseWriter, r *http.Request, body []byte) {
+func (h *host) slowDrip(w http.ResponseWriter, r *http.Request, body []byte, rec *fetchRec) {
 	hd := w.Header()
 	hd["Content-Type"] = hdrJPEG
 	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
-	h.count(code200, kSlowDrip)
+	h.count(rec, code200, kSlowDrip)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
@@ -360,12 +419,12 @@ func (h *host) slowDrip(w http.ResponseWriter, r *http.Request, body []byte) {
 
 // oversized sends the frame followed by zero padding up to
 // cfg.Faults.OversizedBytes.
-func (h *host) oversized(w http.ResponseWriter, r *http.Request, body []byte) {
+func (h *host) oversized(w http.ResponseWriter, r *http.Request, body []byte, rec *fetchRec) {
 	size := max(h.f.cfg.Faults.OversizedBytes, len(body))
 	hd := w.Header()
 	hd["Content-Type"] = hdrJPEG
 	hd["Content-Length"] = []string{strconv.Itoa(size)}
-	h.count(code200, kOversized)
+	h.count(rec, code200, kOversized)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

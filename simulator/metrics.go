@@ -17,6 +17,9 @@ var (
 	descRejections = prometheus.NewDesc("camload_sim_rejections_total",
 		"Requests rejected because the host's capacity and queue were full, by how (503 or reset).",
 		[]string{"host", "how"}, nil)
+	descDevRejections = prometheus.NewDesc("camload_sim_device_rejections_total",
+		"Requests rejected because their camera's own capacity and queue were full (fleet.capacity.device), by host and how (503 or reset).",
+		[]string{"host", "how"}, nil)
 	descBytes = prometheus.NewDesc("camload_sim_bytes_served_total",
 		"Response body bytes written.",
 		[]string{"host"}, nil)
@@ -32,7 +35,7 @@ type collector struct{ f *Fleet }
 var _ prometheus.Collector = (*collector)(nil)
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descInFlight, descQueue, descRejections, descBytes, descConns} {
+	for _, d := range []*prometheus.Desc{descRequests, descInFlight, descQueue, descRejections, descDevRejections, descBytes, descConns} {
 		ch <- d
 	}
 }
@@ -56,6 +59,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(h.waiting.Load()), h.label)
 		ch <- prometheus.MustNewConstMetric(descRejections, prometheus.CounterValue, float64(h.reqs[code503][kOverflow503+1].Load()), h.label, "503")
 		ch <- prometheus.MustNewConstMetric(descRejections, prometheus.CounterValue, float64(h.reqs[codeNone][kOverflowReset+1].Load()), h.label, "reset")
+		if c.f.devices != nil {
+			ch <- prometheus.MustNewConstMetric(descDevRejections, prometheus.CounterValue, float64(h.reqs[code503][kDeviceOverflow503+1].Load()), h.label, "503")
+			ch <- prometheus.MustNewConstMetric(descDevRejections, prometheus.CounterValue, float64(h.reqs[codeNone][kDeviceOverflowReset+1].Load()), h.label, "reset")
+		}
 		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(h.bytes.Load()), h.label)
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.CounterValue, float64(h.conns.Load()), h.label)
 	}

@@ -132,7 +132,31 @@ func (c CapacityConfig) validate(prefix string) []error {
 	if c.Handshake < 0 || c.Handshake > maxDelay {
 		bad("handshake", "must be 0…%s, got %s", maxDelay, c.Handshake)
 	}
+	d := c.Device
+	if d.Concurrent < 0 || d.Concurrent > 1<<20 {
+		bad("device.concurrent", "must be 0 (no limit) … %d, got %d", 1<<20, d.Concurrent)
+	}
+	if d.Queue < 0 || d.Queue > 1<<20 {
+		bad("device.queue", "must be 0…%d, got %d", 1<<20, d.Queue)
+	}
+	switch d.Overflow {
+	case Overflow503, OverflowReset:
+	case "":
+		if d.Concurrent > 0 && c.Overflow != Overflow503 && c.Overflow != OverflowReset {
+			bad("device.overflow", `must be "503" or "reset" (or "" with capacity.overflow set), got ""`)
+		}
+	default:
+		bad("device.overflow", `must be "503" or "reset" ("": as capacity.overflow), got %q`, d.Overflow)
+	}
 	return errs
+}
+
+// deviceOverflow is the effective overflow behaviour of a camera.
+func (c CapacityConfig) deviceOverflow() string {
+	if c.Device.Overflow != "" {
+		return c.Device.Overflow
+	}
+	return c.Overflow
 }
 
 func (f FaultConfig) validate(prefix string) []error {

@@ -23,8 +23,10 @@ func newSimCmd(a *app) *cobra.Command {
 		Use:   "sim",
 		Short: "Run a fake-camera fleet until interrupted",
 		Long: `Run a fake-camera fleet: a control API on --listen (GET /cameras, /cameras/{id}/truth,
-/faults, /metrics, /healthz) and --hosts camera hosts on the next ports, serving
-GET /cameras/{id}/snapshot.jpg. Settings come from, lowest first: defaults, the
+/faults, /fetches, /fetches/stats, /metrics, /healthz) and --hosts camera hosts on
+the next ports, serving GET /cameras/{id}/snapshot.jpg. --shard k/n serves only
+hosts h with h%n = k-1 and their cameras (same ids as the whole fleet); with
+--peers the other shards' control URLs, GET /cameras lists the whole fleet. Settings come from, lowest first: defaults, the
 fleet: section of --config, CAMLOAD_SIM_* environment variables (e.g.
 CAMLOAD_SIM_CAMERAS=1000, CAMLOAD_SIM_FAULT_RATE=0), and flags.
 
@@ -35,7 +37,7 @@ offline periods off unless --offline is given. --fault-KIND sets one kind's
 probability after that.`,
 		Example: `  camload sim --cameras 1000 --hosts 10 --listen 127.0.0.1:8700
   camload sim --cameras 1000 --hosts 1 --latency 0 --fault-rate 0
-  camload sim --config scenarios/blog.yaml --seed 7`,
+  camload sim --config scenarios/modes.yaml --cameras 1000   # first of fleet.cameras unless --cameras`,
 		Args: cobra.NoArgs,
 	}
 	fl := cmd.Flags()
@@ -52,6 +54,9 @@ probability after that.`,
 	fl.Int("capacity", d.Capacity.Concurrent, "requests a host serves at once (0: no limit)")
 	fl.Int("queue", d.Capacity.Queue, "requests a host queues beyond its capacity")
 	fl.String("overflow", d.Capacity.Overflow, `beyond the queue: "503" or "reset"`)
+	fl.Int("device-capacity", d.Capacity.Device.Concurrent, "requests one camera serves at once, beneath its host's limit (0: no limit)")
+	fl.Int("device-queue", d.Capacity.Device.Queue, "requests one camera queues beyond its capacity")
+	fl.String("device-overflow", d.Capacity.Device.Overflow, `beyond a camera's queue: "503", "reset" or "" (as --overflow)`)
 	fl.Duration("handshake", d.Capacity.Handshake, "delay of each new connection before its first request")
 	fl.Bool("tls", d.TLS, "serve the hosts over TLS with a self-signed certificate")
 	fl.Bool("etag", d.ETag, "send ETags and answer If-None-Match with 304")
@@ -66,13 +71,25 @@ probability after that.`,
 	fl.Int("height", d.Height, "frame height in pixels")
 	fl.Int("quality", d.Quality, "JPEG quality, 1…100")
 	fl.Int("frames", simulator.DefaultFrames, "distinct frames rendered and shared by all cameras")
+	fl.String("shard", "", `serve shard k of n ("k/n", 1 ≤ k ≤ n ≤ hosts): the hosts h with h%n = k-1 and their cameras`)
+	fl.StringSlice("peers", nil, "control URLs of the other shards: GET /cameras then lists the whole fleet")
+	fl.Int("fetch-log", simulator.DefaultFetchLog, "snapshot requests kept in the fetch log (GET /fetches, /fetches/stats; 0: none)")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := simConfig(fl)
 		if err != nil {
 			return err
 		}
-		f, err := simulator.New(cfg)
+		n, _ := fl.GetInt("fetch-log")
+		if n < 0 {
+			return cfgerr.Usage("--fetch-log: must be ≥ 0, got %d", n)
+		}
+		shard, err := simulator.ParseShard(must(fl.GetString("shard")))
+		if err != nil {
+			return cfgerr.Usage("--shard: %v", err)
+		}
+		peers, _ := fl.GetStringSlice("peers")
+		f, err := simulator.New(cfg, simulator.WithFetchLog(n), simulator.WithShard(shard), simulator.WithPeers(peers))
 		if err != nil {
 			return err
 		}
@@ -82,6 +99,9 @@ probability after that.`,
 		urls := f.HostURLs()
 		fmt.Fprintf(a.stdout, "camload sim: %d cameras on %d hosts (seed %d, latency %s, capacity %d+%d, frames %d)\n",
 			cfg.Cameras, cfg.Hosts, cfg.Seed, cfg.Latency, cfg.Capacity.Concurrent, cfg.Capacity.Queue, f.Config().Frames)
+		if shard.Count > 0 {
+			fmt.Fprintf(a.stdout, "shard %s: %d cameras on %d hosts\n", shard, len(f.Cameras()), len(urls))
+		}
 		fmt.Fprintf(a.stdout, "control %s\nhosts   %s … %s\n", f.ControlURL(), urls[0], urls[len(urls)-1])
 		<-a.ctx.Done()
 		if err := f.Close(); err != nil {
@@ -154,6 +174,9 @@ func simConfig(fl *pflag.FlagSet) (simulator.Config, error) {
 	get("capacity", "fleet.capacity.concurrent", intv(&cfg.Capacity.Concurrent))
 	get("queue", "fleet.capacity.queue", intv(&cfg.Capacity.Queue))
 	get("overflow", "fleet.capacity.overflow", func(x any) (err error) { cfg.Capacity.Overflow, err = cast.ToStringE(x); return })
+	get("device-capacity", "fleet.capacity.device.concurrent", intv(&cfg.Capacity.Device.Concurrent))
+	get("device-queue", "fleet.capacity.device.queue", intv(&cfg.Capacity.Device.Queue))
+	get("device-overflow", "fleet.capacity.device.overflow", func(x any) (err error) { cfg.Capacity.Device.Overflow, err = cast.ToStringE(x); return })
 	get("handshake", "fleet.capacity.handshake", durv(&cfg.Capacity.Handshake))
 	get("tls", "fleet.tls", boolv(&cfg.TLS))
 	get("etag", "fleet.etag", boolv(&cfg.ETag))
@@ -186,6 +209,9 @@ func simConfig(fl *pflag.FlagSet) (simulator.Config, error) {
 	}
 	return cfg, cfg.Validate()
 }
+
+// must drops the error of a flag getter whose flag is defined.
+func must[T any](v T, _ error) T { return v }
 
 // faultFlags are the per-kind --fault-KIND flags.
 var faultFlags = []struct {
