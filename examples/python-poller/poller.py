@@ -20,8 +20,8 @@ library only (urllib + threads):
 
 Run it by hand against `camload sim`:
 
-  camload sim --cameras 100 &            # control API on 127.0.0.1:8080
-  CAMLOAD_FLEET_URL=http://127.0.0.1:8080 CAMLOAD_API_ADDR=127.0.0.1:9000 \\
+  camload sim --cameras 100 &            # control API on 127.0.0.1:8700
+  CAMLOAD_FLEET_URL=http://127.0.0.1:8700 CAMLOAD_API_ADDR=127.0.0.1:9000 \\
       python3 examples/python-poller/poller.py
 """
 
@@ -67,9 +67,18 @@ class Poller:
         self.stop = threading.Event()
         self.cycle_lock = threading.Lock()
 
-    def load_cameras(self):
-        with urllib.request.urlopen(self.fleet_url + "/cameras", timeout=30) as resp:
-            self.cameras = json.load(resp)
+    def load_cameras(self, patience=30.0):
+        """GET /cameras, retrying while the fleet starts."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with urllib.request.urlopen(self.fleet_url + "/cameras", timeout=10) as resp:
+                    self.cameras = json.load(resp)
+                return
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline or self.stop.is_set():
+                    raise
+                time.sleep(0.5)
 
     def fetch(self, cam):
         """Fetch one snapshot (a new connection each time: urllib does not
@@ -184,7 +193,7 @@ def make_handler(poller, triggered):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--listen", default=os.environ.get("CAMLOAD_API_ADDR", "127.0.0.1:9000"))
-    ap.add_argument("--fleet", default=os.environ.get("CAMLOAD_FLEET_URL", "http://127.0.0.1:8080"))
+    ap.add_argument("--fleet", default=os.environ.get("CAMLOAD_FLEET_URL", "http://127.0.0.1:8700"))
     ap.add_argument("--workers", type=int, default=int(os.environ.get("POLLER_WORKERS", "8")))
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("POLLER_TIMEOUT", "5")))
     ap.add_argument("--interval", type=float, default=float(os.environ.get("POLLER_INTERVAL", "0")),
