@@ -230,6 +230,9 @@ func (c *cellRun) measureExternal(ctx context.Context, ext scenarios.External) (
 	}
 
 	x.step("start-up")
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("before starting the external system: %w", context.Cause(ctx))
+	}
 	x.out.Log = filepath.Join(c.rel, "system.log")
 	started := time.Now()
 	p, err := startExternal(argv, ext.Dir, env, filepath.Join(c.dir, "system.log"), ext.StopGrace)
@@ -262,6 +265,10 @@ func (c *cellRun) measureExternal(ctx context.Context, ext scenarios.External) (
 		x.out.ExitStatus = p.status()
 		if exitedEarly {
 			x.out.Exited, x.out.OutputTail = true, p.tail(extTailLines)
+			if ctx.Err() != nil { // interrupted or over budget first
+				err = fmt.Errorf("%w (the external system exited meanwhile: %s)", context.Cause(ctx), x.out.ExitStatus)
+				return
+			}
 			err = fmt.Errorf("external system exited early (%s) during %s; last output:\n%s", x.out.ExitStatus, x.phase, x.out.OutputTail)
 		}
 	}()

@@ -54,6 +54,7 @@ func extScenario(t *testing.T, ext scenarios.External) *scenarios.Scenario {
 	sc.Name = "ext"
 	sc.Fleet.Cameras = []int{extCameras}
 	sc.Fleet.Latency.Dist, sc.Fleet.Latency.Median = "constant", 2*time.Millisecond
+	sc.Fleet.Width, sc.Fleet.Height, sc.Fleet.Frames = 480, 270, 4 // a fleet that renders fast, even under -race
 	sc.Fleet.Faults = scenarios.Default.Fleet.Faults
 	sc.Fleet.Faults.HTTP5xx, sc.Fleet.Faults.Hang, sc.Fleet.Faults.SlowDrip, sc.Fleet.Faults.Offline = 0.2, 0, 0, 0
 	sc.Fleet.Faults.Reset, sc.Fleet.Faults.Oversized, sc.Fleet.Faults.Truncated, sc.Fleet.Faults.Garbage, sc.Fleet.Faults.Placeholder = 0, 0, 0, 0, 0
@@ -351,4 +352,43 @@ func TestExternalExampleScenario(t *testing.T) {
 	if _, err := results.Read(filepath.Join(dir, "results.json")); err != nil {
 		t.Error(err)
 	}
+}
+
+// A cell over its budget is recorded over_budget and its system stopped.
+func TestExternalOverBudget(t *testing.T) {
+	t.Parallel()
+	bin := fakeExternal(t)
+	sc := extScenario(t, scenarios.External{Command: []string{bin}})
+	sc.System.Cycles, sc.CellBudget = 100000, 8*time.Second
+	t0 := time.Now()
+	c := runExtCell(context.Background(), t, sc, Options{})
+	if c.Status != results.StatusOverBudget || !strings.Contains(c.Error, "budget") {
+		t.Errorf("status %s %q; want over_budget", c.Status, c.Error)
+	}
+	if d := time.Since(t0); d > 30*time.Second {
+		t.Errorf("the cell took %s for an 8s budget", d)
+	}
+	// What was measured before the budget ran out is kept.
+	if c.External == nil || c.External.Fleet.Sweeps == 0 || len(c.External.Windows) == 0 || alive(c.External.Pid) {
+		t.Errorf("external = %+v; want the sweeps seen so far and the process gone", c.External)
+	}
+}
+
+// Whatever checkPlaceholders accepts expands to a string without
+// placeholders.
+func FuzzCheckPlaceholders(f *testing.F) {
+	for _, s := range []string{"http://{{api_addr}}/healthz", "{{fleet_url}}", "{{ port }}", "a}}b{{", "{{{{api_addr}}}}", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc := scenarios.Default.Clone()
+		sc.System.Modes = []string{scenarios.ExternalMode}
+		sc.System.External = scenarios.External{Command: []string{"prog", s}}
+		if sc.Validate() != nil {
+			return
+		}
+		if got := scenarios.Expand(s, "F", "A"); strings.Contains(got, "{{") || strings.Contains(got, "}}") {
+			t.Fatalf("accepted %q expands to %q", s, got)
+		}
+	})
 }
