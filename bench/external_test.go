@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -391,4 +392,60 @@ func FuzzCheckPlaceholders(f *testing.F) {
 			t.Fatalf("accepted %q expands to %q", s, got)
 		}
 	})
+}
+
+// runnerDeathEnv makes TestExternalRunnerDeathHelper act as a runner that
+// starts an external system and is then killed.
+const runnerDeathEnv = "CAMLOAD_BENCH_RUNNER_DEATH"
+
+// When the runner dies (SIGKILL: no deferred stop runs), the external
+// system's leader gets SIGKILL too (Pdeathsig), even one that neither
+// handles signals nor reads its stdin.
+func TestExternalRunnerDeath(t *testing.T) {
+	t.Parallel()
+	bin := fakeExternal(t)
+	pidFile := filepath.Join(t.TempDir(), "leader.pid")
+	runner := exec.Command(os.Args[0], "-test.run", "^TestExternalRunnerDeathHelper$", "-test.count=1")
+	runner.Env = append(os.Environ(), runnerDeathEnv+"=1", "FAKEEXT="+bin, "PIDFILE="+pidFile)
+	if err := runner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer runner.Process.Kill()
+	var leader int
+	for deadline := time.Now().Add(30 * time.Second); leader == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil && len(b) > 0 {
+			leader, _ = strconv.Atoi(string(b))
+		}
+	}
+	if leader == 0 || !alive(leader) {
+		t.Fatalf("the helper runner started no external system (pid %d)", leader)
+	}
+	if err := runner.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = runner.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(leader) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(leader) {
+		_ = syscall.Kill(-leader, syscall.SIGKILL)
+		t.Errorf("the external system (pid %d) outlived its runner", leader)
+	}
+}
+
+func TestExternalRunnerDeathHelper(t *testing.T) {
+	if os.Getenv(runnerDeathEnv) != "1" {
+		t.Skip("helper of TestExternalRunnerDeath")
+	}
+	dir := t.TempDir()
+	p, err := startExternal([]string{os.Getenv("FAKEEXT"), "-sleep"}, dir, nil, filepath.Join(dir, "log"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(os.Getenv("PIDFILE"), []byte(strconv.Itoa(p.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Minute) // killed by TestExternalRunnerDeath
+	p.stop()
 }
