@@ -295,7 +295,8 @@ func (x *extRun) measure(ctx context.Context, started time.Time) error {
 
 	// warm-up: cycles or sweeps. Without cycle_url the measured window
 	// starts at a sweep boundary (the first request after the last
-	// warm-up sweep, or the first fetch when that made the system ready),
+	// warm-up sweep counted from its first fetch, or that first fetch when
+	// it made the system ready),
 	// so that its sweeps are those of the fleet's continuous count.
 	t0 := time.Time{}
 	if x.ext.CycleURL == "" && x.out.ReadyBy == "first_fetch" {
@@ -310,11 +311,14 @@ func (x *extRun) measure(ctx context.Context, started time.Time) error {
 		}
 	} else if sys.Warmup > 0 {
 		x.step(fmt.Sprintf("warm-up: %d sweeps", sys.Warmup))
-		st, err := x.waitSweeps(ctx, readyAt, sys.Warmup, "warm-up")
+		// Sweeps count from the system's first fetch (the fleet is the
+		// cell's own), so that they follow its passes even when it
+		// polled before its ready_url answered.
+		st, err := x.waitSweeps(ctx, started, sys.Warmup, "warm-up")
 		if err != nil {
 			return err
 		}
-		t0 = x.sweepBoundary(readyAt, st, sys.Warmup)
+		t0 = x.sweepBoundary(started, st, sys.Warmup)
 	}
 
 	// The measured window [t0, t1): fleet side, /proc, faults. Whatever

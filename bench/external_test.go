@@ -449,3 +449,18 @@ func TestExternalRunnerDeathHelper(t *testing.T) {
 	time.Sleep(time.Minute) // killed by TestExternalRunnerDeath
 	p.stop()
 }
+
+// Sweeps follow the system's own passes even when it polled before its
+// ready_url answered: one request per camera per sweep.
+func TestExternalSweepsReadyURL(t *testing.T) {
+	t.Parallel()
+	bin := fakeExternal(t)
+	sc := extScenario(t, scenarios.External{Command: []string{bin}, ReadyURL: "http://{{api_addr}}/healthz"})
+	c := runExtCell(context.Background(), t, sc, Options{})
+	if c.Status != results.StatusOK {
+		t.Fatalf("status %s: %s", c.Status, c.Error)
+	}
+	if fs := c.External.Fleet; fs.Sweeps < sc.System.Cycles || fs.RequestsPerCamera != 1 || fs.MaxPerCamera != 1 || c.External.ReadyBy != "ready_url" {
+		t.Errorf("fleet side = %+v; want ≥ %d sweeps of one request per camera", fs, sc.System.Cycles)
+	}
+}
