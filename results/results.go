@@ -125,6 +125,8 @@ type Cell struct {
 	API       map[string]Endpoint `json:"api,omitempty"` // by endpoint name
 	Profiles  Profiles            `json:"profiles"`
 	Ideal     Ideal               `json:"ideal"`
+	// External is set for an external system under test (see External).
+	External *External `json:"external,omitempty"`
 }
 
 // Cycles summarizes the measured processing cycles of a cell.

@@ -100,8 +100,14 @@ type System struct {
 	AnalyzeCost time.Duration `mapstructure:"analyze_cost"`
 	// ReadyTimeout bounds the system's start-up (registry load included).
 	ReadyTimeout time.Duration `mapstructure:"ready_timeout"`
-	// CycleTimeout bounds one POST /api/v1/cycles.
+	// CycleTimeout bounds one POST /api/v1/cycles (and, for an external
+	// system, one POST to its cycle_url or the wait for one sweep).
 	CycleTimeout time.Duration `mapstructure:"cycle_timeout"`
+	// External is a system under test of the user's own, run by the mode
+	// name "external"; ExternalModes are named variants of it (each over
+	// External), run by their names in Modes. See External.
+	External      External            `mapstructure:"external"`
+	ExternalModes map[string]External `mapstructure:"external_modes"`
 }
 
 // Backends is the `backends:` section. "embedded" runs the backend in the
@@ -237,6 +243,7 @@ func (s *Scenario) Clone() *Scenario {
 			c.System.Knobs[k] = v
 		}
 	}
+	s.cloneExternal(&c)
 	if s.Load != nil {
 		c.Load = make([]Target, len(s.Load))
 		for i, t := range s.Load {

@@ -70,10 +70,11 @@ func (s *Scenario) check() []*cfgerr.Error {
 		bad("system.modes", "must list at least one mode")
 	}
 	for i, m := range s.System.Modes {
-		if _, ok := system.Preset(system.Mode(m)); !ok {
-			bad(fmt.Sprintf("system.modes[%d]", i), "must be one of %s, got %q", modeList(), m)
+		if msg := s.modeErr(m); msg != "" {
+			bad(fmt.Sprintf("system.modes[%d]", i), "%s", msg)
 		}
 	}
+	errs = append(errs, s.checkExternal()...)
 	if _, err := s.KnobsFor("sync"); err != nil {
 		knobErrs := []error{err}
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
