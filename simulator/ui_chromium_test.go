@@ -87,11 +87,11 @@ func TestWallChromium(t *testing.T) {
 		t.Errorf("console messages:\n%s", console)
 	}
 	for s, n := range map[string]int{
-		`<div class="cam `:       cfg.Cameras,
-		`<tr id="host-`:          cfg.Hosts,
-		`<svg class="spark"`:     cfg.Hosts,
-		`src="ui/frame/`:         cfg.Cameras - st.Counts[WallOffline],
-		`src="ui/placeholder.jp`: st.Counts[WallOffline],
+		`<div class="cam `:                         cfg.Cameras,
+		`<tr id="host-`:                            cfg.Hosts,
+		`<svg class="spark"`:                       cfg.Hosts,
+		`src="ui/frame/`:                           cfg.Cameras - st.Counts[WallOffline],
+		`src="ui/placeholder.jp`:                   st.Counts[WallOffline],
 		`<span id="conn" class="live">live</span>`: 1,
 	} {
 		if got := strings.Count(dom, s); got != n {
