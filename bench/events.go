@@ -348,17 +348,25 @@ func traceCycle(ctx context.Context, s *system.CycleSummary) {
 }
 
 // windowAcc accumulates one attack's results into one-second windows by
-// completion time.
+// completion time. A closed window is held back until a result lands in a
+// later one, so that the attack's last, partial window can be folded into
+// it when it is a short tail (a few requests answered just after a
+// second boundary would otherwise read as a throughput spike).
 type windowAcc struct {
 	target   string
 	rate     float64
 	began    time.Time
 	interval time.Duration
-	n        int // index of the open window
-	lat      *hist
-	reqs     uint64
-	errs     uint64
+	open     windowData // window open.n, receiving results
+	held     windowData // the closed window before it, not yet published
 	lastEnd  time.Time
+}
+
+// windowData is one window's results.
+type windowData struct {
+	n          int // window index: [began + n s, began + (n+1) s)
+	lat        *hist
+	reqs, errs uint64
 }
 
 // traceAttack wraps an attack's encoder so that its results also fill
@@ -380,7 +388,8 @@ func traceAttack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) veget
 	}
 	ce.flushWindow()
 	interval := time.Duration(float64(time.Second) / spec.Rate)
-	ce.win = &windowAcc{target: spec.Name, rate: spec.Rate, began: time.Now(), interval: max(interval, 1), lat: newHist()}
+	ce.win = &windowAcc{target: spec.Name, rate: spec.Rate, began: time.Now(), interval: max(interval, 1),
+		open: windowData{lat: newHist()}, held: windowData{lat: newHist()}}
 	return func(r *vegeta.Result) error {
 		ce.addResult(r)
 		if enc != nil {
@@ -390,60 +399,70 @@ func traceAttack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) veget
 	}
 }
 
-// addResult folds r into the open window, publishing the windows it
-// closes.
+// addResult folds r into the open window; a result of a later window
+// publishes the held window and holds the open one.
 func (ce *cellEvents) addResult(r *vegeta.Result) {
 	w := ce.win
 	if w == nil {
 		return
 	}
 	end := r.Timestamp.Add(r.Latency)
-	n := int(end.Sub(w.began) / attackWindow)
-	if n > w.n {
-		ce.publishWindow(w.began.Add(time.Duration(w.n+1) * attackWindow))
-		w.n = n
+	if n := int(end.Sub(w.began) / attackWindow); n > w.open.n {
+		ce.publishData(&w.held, w.windowEnd(w.held.n))
+		w.held, w.open = w.open, w.held
+		w.open.n = n
 	}
 	co := end.Sub(w.began.Add(time.Duration(r.Seq+1) * w.interval))
-	w.lat.Record(max(co, r.Latency))
-	w.reqs++
+	w.open.lat.Record(max(co, r.Latency))
+	w.open.reqs++
 	if r.Error != "" || r.Code < 200 || r.Code >= 400 {
-		w.errs++
+		w.open.errs++
 	}
 	if end.After(w.lastEnd) {
 		w.lastEnd = end
 	}
 }
 
-// publishWindow publishes the open window as ending at until and resets it.
-func (ce *cellEvents) publishWindow(until time.Time) {
+func (w *windowAcc) windowEnd(n int) time.Time { return w.began.Add(time.Duration(n+1) * attackWindow) }
+
+// publishData publishes d as the window ending at until and empties it.
+func (ce *cellEvents) publishData(d *windowData, until time.Time) {
 	w := ce.win
-	if w.reqs == 0 {
+	if d.reqs == 0 {
 		return
 	}
-	from := w.began.Add(time.Duration(w.n) * attackWindow)
-	span := until.Sub(from).Seconds()
-	a := &dashboard.Attack{Target: w.target, Since: until.Sub(w.began), Rate: w.rate, Requests: w.reqs, Errors: w.errs}
-	if span > 0 {
-		a.Throughput = float64(w.reqs-w.errs) / span
+	from := w.began.Add(time.Duration(d.n) * attackWindow)
+	a := &dashboard.Attack{Target: w.target, Since: until.Sub(w.began), Rate: w.rate, Requests: d.reqs, Errors: d.errs,
+		Latency: quantiles(d.lat.Quantiles())}
+	if span := until.Sub(from).Seconds(); span > 0 {
+		a.Throughput = float64(d.reqs-d.errs) / span
 	}
-	q := w.lat.Quantiles()
-	a.Latency = quantiles(q)
 	ce.p.publish(dashboard.Event{Cell: ce.ref.Index, Attack: a})
-	w.lat.h.Reset()
-	w.reqs, w.errs = 0, 0
+	d.lat.h.Reset()
+	d.reqs, d.errs = 0, 0
 }
 
-// flushWindow publishes the last, partial window of the attack that
-// ended and forgets it.
+// flushWindow publishes the windows of the attack that ended — its last,
+// partial one folded into the one before when shorter than half a window —
+// and forgets the attack.
 func (ce *cellEvents) flushWindow() {
-	if ce.win == nil {
+	w := ce.win
+	if w == nil {
 		return
 	}
-	until := ce.win.lastEnd
-	if from := ce.win.began.Add(time.Duration(ce.win.n) * attackWindow); until.Before(from) {
-		until = from
+	tail := w.lastEnd.Sub(w.began.Add(time.Duration(w.open.n) * attackWindow))
+	switch {
+	case w.open.reqs == 0:
+		ce.publishData(&w.held, w.windowEnd(w.held.n))
+	case w.held.reqs > 0 && w.held.n == w.open.n-1 && tail < attackWindow/2:
+		w.held.lat.h.Merge(w.open.lat.h)
+		w.held.reqs += w.open.reqs
+		w.held.errs += w.open.errs
+		ce.publishData(&w.held, w.lastEnd)
+	default:
+		ce.publishData(&w.held, w.windowEnd(w.held.n))
+		ce.publishData(&w.open, w.lastEnd)
 	}
-	ce.publishWindow(until)
 	ce.win = nil
 }
 

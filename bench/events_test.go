@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/camload/camload/dashboard"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
@@ -215,5 +217,66 @@ func TestStepPhase(t *testing.T) {
 		if got := map[bool]string{true: ph.String()}[ok]; got != want {
 			t.Errorf("stepPhase(%q) = %q; want %q", what, got, want)
 		}
+	}
+}
+
+// TestAttackWindows feeds an attack's results straight into the windows:
+// one-second windows by completion time, a short tail folded into the
+// window before it, a long one published on its own, the latency
+// corrected from the intended send time.
+func TestAttackWindows(t *testing.T) {
+	hub, err := dashboard.New(dashboard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	p := &progress{hub: hub}
+	ce := &cellEvents{p: p, ref: dashboard.CellRef{Index: 1}}
+	ctx := context.WithValue(context.Background(), eventsKey{}, ce)
+	attack := func(n int, every time.Duration, slowFrom int) []*dashboard.Attack {
+		before := len(hub.History())
+		enc := traceAttack(ctx, AttackSpec{Name: "latest", Rate: float64(time.Second / every)}, nil)
+		began := ce.win.began
+		for i := range n {
+			lat := time.Millisecond
+			if i >= slowFrom {
+				lat = 100 * time.Millisecond // sent on time, answered late
+			}
+			r := &vegeta.Result{Seq: uint64(i), Timestamp: began.Add(time.Duration(i+1) * every), Latency: lat, Code: 200}
+			if i%10 == 9 {
+				r.Code = 503
+			}
+			if err := enc(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ce.flushWindow()
+		var out []*dashboard.Attack
+		for _, raw := range hub.History()[before:] {
+			var e dashboard.Event
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e.Attack)
+		}
+		return out
+	}
+	// 51 requests at 50/s: answered from 21 ms to 1.021 s — one window
+	// with the 21 ms tail folded in.
+	ws := attack(51, 20*time.Millisecond, 1000)
+	if len(ws) != 1 || ws[0].Requests != 51 || ws[0].Errors != 5 || ws[0].Since != 1021*time.Millisecond {
+		t.Fatalf("windows = %+v; want one of 51 requests ending at 1.021 s", ws)
+	}
+	if tp := ws[0].Throughput; tp < 45 || tp > 46 {
+		t.Errorf("throughput %g; want 46 ok ÷ 1.021 s", tp)
+	}
+	// 80 requests at 50/s, the last 30 answered 100 ms late: windows
+	// [0,1 s) and the 0.7 s tail on its own, with the late latencies.
+	ws = attack(80, 20*time.Millisecond, 50)
+	if len(ws) != 2 || ws[0].Requests+ws[1].Requests != 80 || ws[0].Since != time.Second {
+		t.Fatalf("windows = %+v; want 2 holding 80 requests", ws)
+	}
+	if ws[0].Latency.P50 != time.Millisecond || ws[1].Latency.P50 < 100*time.Millisecond || ws[1].Latency.P50 > 101*time.Millisecond {
+		t.Errorf("latency p50 %s then %s; want 1 ms then 100 ms", ws[0].Latency.P50, ws[1].Latency.P50)
 	}
 }
