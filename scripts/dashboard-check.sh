@@ -49,13 +49,14 @@ fi
 
 # 2. A real smoke run with the dashboard.
 go build -o "$tmp/camload" ./cmd/camload
+: >"$tmp/run.err" # exists before the background job opens it
 "$tmp/camload" run --out "$tmp/run" --dashboard 127.0.0.1:0 --dashboard-linger 600s -q \
   scenarios/smoke.yaml >"$tmp/run.out" 2>"$tmp/run.err" &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null || true' EXIT
 url=
 for _ in $(seq 1 300); do
-  url=$(sed -n 's/^dashboard: \(http[^ ]*\)$/\1/p' "$tmp/run.err" | head -1)
+  url=$(sed -n 's/^dashboard: \(http[^ ]*\)$/\1/p' "$tmp/run.err" | head -1 || true)
   [ -n "$url" ] && break
   kill -0 $pid 2>/dev/null || fail "camload run ended before serving the dashboard: $(cat "$tmp/run.err")"
   sleep 0.1
