@@ -64,6 +64,7 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	if len(spec.URLs) == 0 || spec.Rate <= 0 || spec.Duration <= 0 {
 		return nil, fmt.Errorf("bench: attack %s: needs URLs, a rate and a duration", spec.Name)
 	}
+	enc = traceAttack(ctx, spec, enc)
 	interval := time.Duration(float64(time.Second) / spec.Rate)
 	if interval <= 0 {
 		interval = 1
@@ -222,6 +223,7 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 		}
 		p99 := r.Latency.Quantile(99)
 		pass := r.Endpoint.Requests > 0 && p99 <= c.SLO.P99 && r.ErrorRate() <= c.SLO.ErrorRate
+		traceCapacityStep(ctx, base.Name, step+1, rate, r, pass, c.SLO)
 		if logf != nil {
 			logf("capacity %s: %.0f req/s → p99 %s, errors %.2f%%: %s", base.Name, rate, p99.Round(time.Microsecond), 100*r.ErrorRate(), map[bool]string{true: "meets SLO", false: "misses SLO"}[pass])
 		}

@@ -42,6 +42,7 @@ type cellRun struct {
 // run runs the cell and returns its results; it never panics out and
 // leaves no process or listener behind.
 func (c *cellRun) run(ctx context.Context) (cell results.Cell) {
+	c.prog.cellStarted(c)
 	name := cellName(c.mode, c.cameras, c.rep)
 	c.rel = filepath.Join("cells", name)
 	c.dir = filepath.Join(c.opts.OutDir, c.rel)
@@ -125,6 +126,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			err = serr
 		}
 	}()
+	ctx = c.prog.watch(ctx, c, fleet, sys)
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
 
 	var warm time.Duration
@@ -298,6 +300,7 @@ func postCycle(ctx context.Context, client *http.Client, api string) (*system.Cy
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("POST /api/v1/cycles: decoding summary: %w", err)
 	}
+	traceCycle(ctx, &s)
 	return &s, nil
 }
 

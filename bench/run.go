@@ -47,6 +47,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/camload/camload/dashboard"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/system/backends"
@@ -82,6 +83,8 @@ type Options struct {
 	// TopN is the number of functions kept from each profile's top list;
 	// zero means DefaultTopN.
 	TopN int
+	// Events receives the run's live dashboard events (bench/events.go); nil = none.
+	Events *dashboard.Hub
 }
 
 // Defaults of the zero Options tuning fields.
@@ -169,7 +172,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 	}
 	run.Env.Backends = results.Backends(be.Describe())
 	resultsPath := filepath.Join(opts.OutDir, "results.json")
-	prog := newProgress(opts.Progress, opts.IsTTY, sc.Cells())
+	prog := newProgress(opts, sc)
 	defer prog.finish()
 
 	var failed int

@@ -63,6 +63,7 @@ func (f *Fleet) ControlHandler() http.Handler {
 		writeJSON(w, f.FetchStats(since, until, per == "1" || per == "true"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(f.own, promhttp.HandlerOpts{}))
+	f.mountUI(mux) // GET /ui… with WithUI (ui.go)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

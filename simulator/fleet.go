@@ -64,6 +64,7 @@ type Fleet struct {
 	devReset    bool      // a full camera resets (else 503)
 	faults      faultCounter
 	logCap      int
+	ui          bool      // WithUI: the camera wall on the control API (ui.go)
 	log         *fetchLog // nil: no fetch log
 	started     time.Time // Last-Modified of the placeholder
 	startedHdr  []string  // started in http.TimeFormat

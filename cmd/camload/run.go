@@ -25,6 +25,9 @@ func newRunCmd(a *app) *cobra.Command {
 		cameras       []int
 		modes         []string
 		quiet, detail bool
+		dashAddr      string
+		expose        bool
+		linger        time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run [flags] SCENARIO.yaml",
@@ -38,10 +41,20 @@ to stdout; progress to stderr (bars on a terminal).
 
 Exit codes: 0 every cell ran (thresholds are judged by camload gate), 1 a
 cell failed, 2 bad scenario or usage, 130 interrupted (partial results are
-written, children are stopped).`,
+written, children are stopped).
+
+--dashboard ADDR (or CAMLOAD_DASHBOARD) serves a live page of the run on
+ADDR: the plan and progress, charts of the running cell (cycle times,
+per-frame latency, CPU and RSS of the system and the runner, errors beside
+the fleet's faults, API latency and throughput, capacity steps), finished
+cells with links to their profiles and .bin files, and report.html (written
+into the run folder) when the run ends. Loopback only unless --expose. After
+the run the page stays up for --dashboard-linger (default 30s; 0 when CI is
+set); Ctrl-C ends it.`,
 		Example: `  camload run scenarios/smoke.yaml
   camload run --out runs/modes --modes sync,batched --cameras 100 scenarios/modes.yaml
-  vegeta report runs/modes/cells/sync-100-r0/api-latest.bin`,
+  vegeta report runs/modes/cells/sync-100-r0/api-latest.bin
+  camload run --dashboard 127.0.0.1:5665 scenarios/smoke.yaml   # open http://127.0.0.1:5665/`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.Load(args[0])
@@ -65,6 +78,25 @@ written, children are stopped).`,
 					return cfgerr.Field("--system-binary", "%v", err)
 				}
 			}
+			if !cmd.Flags().Changed("dashboard") {
+				dashAddr = getenv(dashboardEnv)
+			}
+			if !cmd.Flags().Changed("dashboard-linger") && getenv("CI") != "" {
+				linger = 0
+			}
+			if linger < 0 {
+				return cfgerr.Field("--dashboard-linger", "%s: must be ≥ 0", linger)
+			}
+			var dash *liveDashboard
+			if dashAddr != "" {
+				if err := checkDashboardAddr(dashAddr, expose); err != nil {
+					return err
+				}
+				if dash, err = startDashboard(dashAddr, out); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "dashboard: %s\n", dash.URL)
+			}
 			ver, _ := buildInfo()
 			opts := bench.Options{OutDir: out, SystemBinary: sysBin, AllowRemote: allowRemote, Version: ver}
 			if !quiet {
@@ -76,7 +108,17 @@ written, children are stopped).`,
 			if detail {
 				opts.Logf = func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
 			}
+			if dash != nil {
+				opts.Events = dash.Hub
+			}
 			run, runErr := bench.Run(a.ctx, sc, opts)
+			if dash != nil {
+				defer func() {
+					if err := dash.finish(a.ctx, run, out, linger, a.stderr); err != nil {
+						fmt.Fprintf(a.stderr, "dashboard: %v\n", err)
+					}
+				}()
+			}
 			if errors.Is(runErr, bench.ErrRemote) {
 				return cfgerr.Usage("%v", runErr)
 			}
@@ -99,6 +141,9 @@ written, children are stopped).`,
 	fl.IntSliceVar(&cameras, "cameras", nil, "override fleet.cameras, e.g. 100,1000")
 	fl.StringSliceVar(&modes, "modes", nil, "override system.modes, e.g. sync,batched")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	fl.StringVar(&dashAddr, "dashboard", "", "serve a live dashboard of the run on this address, e.g. 127.0.0.1:5665 (also "+dashboardEnv+")")
+	fl.BoolVar(&expose, "expose", false, "allow --dashboard on an address that is not loopback")
+	fl.DurationVar(&linger, "dashboard-linger", defaultLinger, "keep the dashboard up this long after the run (0 when CI is set)")
 	fl.BoolVarP(&detail, "verbose", "v", false, "log details (profiles, capacity steps, cell errors) to stderr")
 	return cmd
 }

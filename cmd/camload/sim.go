@@ -26,7 +26,10 @@ func newSimCmd(a *app) *cobra.Command {
 /faults, /fetches, /fetches/stats, /metrics, /healthz) and --hosts camera hosts on
 the next ports, serving GET /cameras/{id}/snapshot.jpg. --shard k/n serves only
 hosts h with h%n = k-1 and their cameras (same ids as the whole fleet); with
---peers the other shards' control URLs, GET /cameras lists the whole fleet. Settings come from, lowest first: defaults, the
+--peers the other shards' control URLs, GET /cameras lists the whole fleet. --ui
+adds the camera wall on the control listener (GET /ui): every camera's current
+frame and state (serving, idle, hung, faulting, offline), each host's req/s,
+in-flight requests and queue depth, refreshed every second. Settings come from, lowest first: defaults, the
 fleet: section of --config, CAMLOAD_SIM_* environment variables (e.g.
 CAMLOAD_SIM_CAMERAS=1000, CAMLOAD_SIM_FAULT_RATE=0), and flags.
 
@@ -73,6 +76,7 @@ probability after that.`,
 	fl.Int("frames", simulator.DefaultFrames, "distinct frames rendered and shared by all cameras")
 	fl.String("shard", "", `serve shard k of n ("k/n", 1 ≤ k ≤ n ≤ hosts): the hosts h with h%n = k-1 and their cameras`)
 	fl.StringSlice("peers", nil, "control URLs of the other shards: GET /cameras then lists the whole fleet")
+	fl.Bool("ui", false, "serve the camera wall on the control listener: GET /ui (cameras' frames and states, hosts' req/s and queues)")
 	fl.Int("fetch-log", simulator.DefaultFetchLog, "snapshot requests kept in the fetch log (GET /fetches, /fetches/stats; 0: none)")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -89,7 +93,12 @@ probability after that.`,
 			return cfgerr.Usage("--shard: %v", err)
 		}
 		peers, _ := fl.GetStringSlice("peers")
-		f, err := simulator.New(cfg, simulator.WithFetchLog(n), simulator.WithShard(shard), simulator.WithPeers(peers))
+		opts := []simulator.Option{simulator.WithFetchLog(n), simulator.WithShard(shard), simulator.WithPeers(peers)}
+		ui, _ := fl.GetBool("ui")
+		if ui {
+			opts = append(opts, simulator.WithUI())
+		}
+		f, err := simulator.New(cfg, opts...)
 		if err != nil {
 			return err
 		}
@@ -103,6 +112,9 @@ probability after that.`,
 			fmt.Fprintf(a.stdout, "shard %s: %d cameras on %d hosts\n", shard, len(f.Cameras()), len(urls))
 		}
 		fmt.Fprintf(a.stdout, "control %s\nhosts   %s … %s\n", f.ControlURL(), urls[0], urls[len(urls)-1])
+		if ui {
+			fmt.Fprintf(a.stdout, "camera wall %s/ui\n", f.ControlURL())
+		}
 		<-a.ctx.Done()
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("stopping the fleet: %w", err)

@@ -35,7 +35,7 @@ func TestSimRunsUntilInterrupted(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, &out, &errb, []string{"sim", "--cameras", "4", "--hosts", "2", "--frames", "2",
-			"--listen", "127.0.0.1:0", "--latency", "0", "--fault-rate", "0", "--shard", "2/2"})
+			"--listen", "127.0.0.1:0", "--latency", "0", "--fault-rate", "0", "--shard", "2/2", "--ui"})
 	}()
 	var ctl string
 	for range 1000 {
@@ -71,6 +71,17 @@ func TestSimRunsUntilInterrupted(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || len(cams) != 2 || cams[0].ID != simulator.CameraID(1) || cams[1].ID != simulator.CameraID(3) {
 		t.Errorf("GET /cameras of shard 2/2 = %+v, %v; want cam-00002 and cam-00004", cams, err)
+	}
+	// --ui: the camera wall of the shard's cameras.
+	var wall simulator.WallState
+	resp, err = http.Get(ctl + "/ui/state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&wall)
+	resp.Body.Close()
+	if err != nil || wall.Cameras != 2 || len(wall.Hosts) != 1 || wall.Hosts[0].Host != 1 || !strings.Contains(out.String(), "camera wall "+ctl+"/ui") {
+		t.Errorf("GET /ui/state.json = %+v, %v; output %q", wall, err, out.String())
 	}
 	if !strings.Contains(out.String(), "shard 2/2: 2 cameras on 1 hosts") {
 		t.Errorf("output %q; want the shard line", out.String())

@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camload/camload/dashboard"
+)
+
+// TestDashboardChromium loads the dashboard in headless Chromium during a
+// run of the fake system (two cells) — while the second cell runs and
+// after the run ends — and checks the DOM the page built from the
+// runner's events: no script error or console message, a plan button per
+// cell with one running, the charts drawn from real cycles, then both
+// cells' rows with their files and report.html linked. It runs when
+// CAMLOAD_CHROMIUM names the browser (.ci/run); scripts/dashboard-check.sh
+// does the same on a real `camload run scenarios/smoke.yaml --dashboard`.
+func TestDashboardChromium(t *testing.T) {
+	chromium := os.Getenv("CAMLOAD_CHROMIUM")
+	if chromium == "" {
+		t.Skip("CAMLOAD_CHROMIUM not set (.ci/run sets it)")
+	}
+	if testing.Short() {
+		t.Skip("starts embedded backends and child processes")
+	}
+	sc := fakeScenario(t)
+	sc.Fleet.Cameras = []int{6}
+	// Cycles of 2 s (the fake system sleeps that long): the second cell
+	// outlasts Chromium's start on a loaded machine.
+	sc.System.AnalyzeCost, sc.System.Cycles = 2*time.Second, 3
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	hub, err := dashboard.New(dashboard.Options{Files: root.FS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+
+	// The browser looks once cell 2 has started.
+	running := make(chan string, 1)
+	go func() {
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			for _, e := range hub.History() {
+				if bytes.Contains(e, []byte(`"cell":2,"cell_started"`)) {
+					dom, console := dashChrome(t, chromium, srv.URL+"/?once")
+					running <- dom + "\x00" + console
+					return
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		running <- "\x00cell 2 never started"
+	}()
+	run, err := Run(context.Background(), sc, Options{OutDir: dir, SystemBinary: selfBinary(t), Version: "test", Events: hub})
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), []byte("<html></html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Publish(RunFinishedEvent(run, "report.html")); err != nil {
+		t.Fatal(err)
+	}
+	_ = hub.Close()
+	dom, console, _ := strings.Cut(<-running, "\x00")
+	checkDash(t, "running", dom, console, map[string]int{
+		`<button type="button" id="plan-cell-`: 2,
+		`class="running`:                       1,
+		`<tr id="cell-row-`:                    1,
+	})
+	dom, console = dashChrome(t, chromium, srv.URL+"/?once")
+	checkDash(t, "finished", dom, console, map[string]int{
+		`<tr id="cell-row-`:                           2,
+		`href="files/report.html"`:                    1,
+		`href="files/cells/sync-6-r0/api-latest.bin"`: 1,
+		`class="running`:                              0,
+	})
+}
+
+// dashChrome dumps the DOM headless Chromium builds for url and returns it
+// with the console lines of its log.
+func dashChrome(t *testing.T, chromium, url string) (string, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--enable-logging=stderr", "--v=0", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", url)
+	var out, log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &log
+	if err := cmd.Run(); err != nil {
+		return "", "chromium: " + err.Error() + "\n" + log.String()
+	}
+	var console []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if regexp.MustCompile(`CONSOLE|Uncaught|net::ERR_`).MatchString(l) {
+			console = append(console, l)
+		}
+	}
+	return out.String(), strings.Join(console, "\n")
+}
+
+func checkDash(t *testing.T, what, dom, console string, want map[string]int) {
+	t.Helper()
+	if !strings.Contains(dom, `<body data-errors="0">`) {
+		m := regexp.MustCompile(`(?s)<pre id="js-errors">(.*?)</pre>`).FindStringSubmatch(dom)
+		t.Errorf("%s page: script errors: %v", what, m)
+	}
+	if console != "" {
+		t.Errorf("%s page: console messages:\n%s", what, console)
+	}
+	for s, n := range want {
+		if got := strings.Count(dom, s); got != n {
+			t.Errorf("%s page: %d × %q; want %d", what, got, s, n)
+		}
+	}
+	if n := strings.Count(dom, "<polyline"); n < 3 {
+		t.Errorf("%s page: %d lines drawn; want the cycle, latency and resource charts", what, n)
+	}
+}
