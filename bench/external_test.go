@@ -77,7 +77,7 @@ func runExtCell(ctx context.Context, t *testing.T, sc *scenarios.Scenario, opts 
 		opts.OutDir = t.TempDir()
 	}
 	opts.Logf = t.Logf
-	cr := &cellRun{sc: sc, opts: opts, mode: sc.System.Modes[0], cameras: sc.Fleet.Cameras[0], index: 1, prog: newProgress(nil, false, 1)}
+	cr := &cellRun{sc: sc, opts: opts, mode: sc.System.Modes[0], cameras: sc.Fleet.Cameras[0], index: 1, prog: newProgress(Options{}, sc)}
 	if !sc.IsExternal(cr.mode) {
 		t.Fatalf("mode %s is not external", cr.mode)
 	}
@@ -129,7 +129,7 @@ func TestExternalSweeps(t *testing.T) {
 		t.Fatalf("proc windows = %+v; want cycles and load", x.Windows)
 	}
 	cw := x.Windows[0]
-	if cw.RSSPeak < 1<<20 || cw.CPUSeconds <= 0 || cw.Samples < 2 || cw.ProcsPeak < 1 || cw.Duration.D() > fs.Window.D() || cw.Duration.D() < fs.Window.D()/2 {
+	if cw.RSSPeak < 1<<20 || cw.CPUSeconds <= 0 || cw.Samples < 2 || cw.ProcsPeak < 1 || cw.Duration.D() <= 0 || cw.Duration.D() > fs.Window.D() {
 		t.Errorf("cycles window = %+v (fleet window %s); want the fake's RSS and CPU over the same window", cw, fs.Window)
 	}
 	if c.Resources.RSSPeak < cw.RSSPeak || c.Resources.CPUCorePercent <= 0 || len(c.Resources.Series) == 0 {
