@@ -110,7 +110,7 @@ func TestFetchClassifies(t *testing.T) {
 			{"/reset", "", ErrConn, false, time.Time{}},
 			{"/truncated", "", ErrConn, false, time.Time{}},
 		} {
-			r, err := s.fetch(context.Background(), srv.URL+tc.path, tc.etag)
+			r, err := s.fetch(context.Background(), srv.URL+tc.path, tc.etag, s.cfg.Knobs.FetchTimeout)
 			if tc.kind != "" {
 				if errorKind(err) != tc.kind || err == nil {
 					t.Errorf("%s: fetch(%s, %q) error = %v (kind %s); want kind %s", client, tc.path, tc.etag, err, errorKind(err), tc.kind)
@@ -160,7 +160,7 @@ func TestClientConnections(t *testing.T) {
 		k.Client = tc.client
 		s := fetcher(t, k)
 		for range requests {
-			r, err := s.fetch(context.Background(), srv.URL+"/x", "")
+			r, err := s.fetch(context.Background(), srv.URL+"/x", "", s.cfg.Knobs.FetchTimeout)
 			if err != nil {
 				t.Fatalf("%s: fetch: %v", tc.client, err)
 			}

@@ -104,6 +104,19 @@ type System struct {
 	cycleN  atomic.Int64
 	last    atomic.Pointer[CycleSummary]
 	ready   atomic.Bool
+
+	// fresh is, per camera, when it last answered usefully (stale marking
+	// in the API); hostKeys its host's limiter key. Set by LoadRegistry.
+	fresh    []camFresh
+	hostKeys []string
+	// res holds the resilience mechanisms the knobs turn on (nil: none).
+	res *resilient
+	// runCtx is the context of work that outlives a cycle (fetches
+	// abandoned at the cycle deadline); Close cancels it and waits for
+	// that work (bg).
+	runCtx    context.Context
+	runCancel context.CancelFunc
+	bg        sync.WaitGroup
 }
 
 // New validates cfg and builds a System; it starts no goroutines and does
@@ -137,15 +150,25 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	if n := cfg.Knobs.AnalyzeWorkers; n > 0 {
 		s.analyzeSem = make(chan struct{}, n)
 	}
+	s.runCtx, s.runCancel = context.WithCancel(context.Background())
+	if s.res, err = newResilient(s); err != nil {
+		s.runCancel()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Config returns the system's configuration.
 func (s *System) Config() Config { return s.cfg }
 
-// Close releases idle camera connections. It does not close the store or
-// cache, which the caller owns.
+// Close cancels the fetches still in flight from cycles cut off at their
+// deadline, waits for them (their late results are counted, not stored:
+// the run is over) and releases idle camera connections. It does not close
+// the store or cache, which the caller owns. Call it after the last
+// RunCycle has returned.
 func (s *System) Close() error {
+	s.runCancel()
+	s.bg.Wait()
 	s.client.close()
 	return nil
 }
@@ -177,13 +200,17 @@ func (s *System) LoadRegistry(ctx context.Context) error {
 	}
 	byID := make(map[string]int, len(cams))
 	districts := map[string]bool{}
+	hostKeys := make([]string, len(cams))
 	for i, c := range cams {
 		byID[c.ID] = i
 		districts[c.District] = true
+		hostKeys[i] = hostKey(c.SnapshotURL)
 	}
 	s.regMu.Lock()
 	s.cams, s.byID, s.districts = cams, byID, districts
 	s.states = make([]camState, len(cams))
+	s.fresh = make([]camFresh, len(cams))
+	s.hostKeys = hostKeys
 	s.regMu.Unlock()
 	if err := s.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store ping: %w", err)
