@@ -174,7 +174,11 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string, timeout ti
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, k.MaxBody+1))
 	if err != nil {
 		putBuf(buf)
-		return fetchResult{retries: retried()}, classify(ctx, err)
+		err = classify(ctx, err)
+		// A body cut short is the camera's failure: the gateway had
+		// admitted the request.
+		err.(*fetchError).overload = false
+		return fetchResult{retries: retried()}, err
 	}
 	if n > k.MaxBody {
 		putBuf(buf)
@@ -199,7 +203,8 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string, timeout ti
 // drain reads a little of an error body so the connection can be reused.
 func drain(r io.Reader) { _, _ = io.CopyN(io.Discard, r, 4<<10) }
 
-// classify maps a transport or body-read error to an error kind.
+// classify maps a transport or body-read error to an error kind; a reset,
+// refused or closed connection is marked overload.
 func classify(ctx context.Context, err error) error {
 	var ne net.Error
 	switch {
