@@ -306,7 +306,7 @@ func TestCycleDeadlineLateAndStale(t *testing.T) {
 	e := newEnv(t, envOpts{fleet: quietFleet(4, 4), mode: system.ModeResilient,
 		options: []system.Option{system.WithTransport(ctl.transport)},
 		knobs: func(k *system.Knobs) {
-			k.CycleDeadline = 2 * time.Second
+			k.CycleDeadline = 5 * time.Second // ample for the cameras that answer
 			k.FetchTimeout = time.Minute
 			k.AdaptiveDeadline = false
 		}})

@@ -1,8 +1,10 @@
 // Package system is the camera-processing service camload measures: it loads
 // the camera registry from a fleet, polls every camera's snapshot in cycles
 // (fetch → analyze → store), and serves the results over a JSON API. How it
-// fans out, connects, dedupes, caches and writes is set by Knobs; the five
-// modes are presets of them. The package never prints or exits.
+// fans out, connects, dedupes, caches and writes is set by Knobs; the six
+// modes are presets of them (resilient adds the tail-tolerant mechanisms of
+// system/resilience: a cycle deadline, per-camera deadlines and breakers,
+// learned per-host limits). The package never prints or exits.
 package system
 
 import (
@@ -162,15 +164,26 @@ func New(cfg Config, opts ...Option) (*System, error) {
 func (s *System) Config() Config { return s.cfg }
 
 // Close cancels the fetches still in flight from cycles cut off at their
-// deadline, waits for them (their late results are counted, not stored:
-// the run is over) and releases idle camera connections. It does not close
-// the store or cache, which the caller owns. Call it after the last
-// RunCycle has returned.
+// deadline (see Drain for letting them finish), waits for them and
+// releases idle camera connections. It does not close the store or cache,
+// which the caller owns. Call it after the last RunCycle has returned;
+// calling it again does nothing more.
 func (s *System) Close() error {
 	s.runCancel()
 	s.bg.Wait()
 	s.client.close()
 	return nil
+}
+
+// Drain waits until no camera abandoned at a cycle deadline is in flight
+// any more (their late results stored), or returns ctx's error. Without a
+// cycle deadline it returns at once. Call it after the last cycle, before
+// Close, for a graceful shutdown.
+func (s *System) Drain(ctx context.Context) error {
+	if s.res == nil || s.res.tracker == nil {
+		return nil
+	}
+	return s.res.tracker.WaitIdle(ctx)
 }
 
 func defaultTransport() *http.Transport {
