@@ -26,11 +26,18 @@ type resilient struct {
 
 	lateMu sync.Mutex
 	late   lateCounts // since the last summary
+	// lateBuf holds, with BulkWrites, late new frames waiting to be
+	// written in bulk (by the OnLate call that fills a batch, or at the
+	// next cycle's start, a drain or Close); lateQueued marks their
+	// cameras, which no cycle starts until they are written.
+	lateBuf    []*trackedVisit
+	lateQueued map[int]bool
 }
 
 // trackedVisit is one camera's visit in a tracked cycle, handed from its
 // fetch goroutine to the cycle (on time) or to onLate (late).
 type trackedVisit struct {
+	idx   int // the camera's index
 	v     visit
 	cam   *store.Camera
 	state *camState
@@ -117,9 +124,16 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 	s.regMu.RLock()
 	fresh := s.fresh
 	s.regMu.RUnlock()
+	// Late frames still waiting for their bulk write go first, so that no
+	// camera's newer frame is written before its older one.
+	r.flushLate()
 	c := r.tracker.Begin(n)
 	bulk := k.BulkWrites
 	for i := range cams {
+		if bulk && r.isQueued(i) { // landed late meanwhile; written next cycle
+			visits[i].notFetched = SkipStillInFlight
+			continue
+		}
 		var tk resilience.Ticket
 		if r.breakers != nil {
 			var ok bool
@@ -135,7 +149,7 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 			visits[i].notFetched = SkipStillInFlight
 			continue
 		}
-		tv := &trackedVisit{cam: &cams[i], state: &states[i], fresh: &fresh[i]}
+		tv := &trackedVisit{idx: i, cam: &cams[i], state: &states[i], fresh: &fresh[i]}
 		s.bg.Add(1)
 		go func() { // owner: s.bg (Close waits); stops with s.runCtx
 			defer s.bg.Done()
@@ -171,18 +185,111 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 		if err := r.tracker.WaitIdle(ctx); err != nil {
 			s.log.Warn("draining the cameras in flight", "cycle", n, "err", err)
 		}
+		r.flushLate()
 	}
 	return ex
 }
 
-// onLate stores the late result of an abandoned camera (a new frame,
-// one insert) and counts it for the next summary.
+// onLate stores the late result of an abandoned camera and counts it for
+// the next summary. A new frame is written at once without BulkWrites;
+// with them it joins the late batch, written in bulk when full.
 func (r *resilient) onLate(l resilience.Late[int, *trackedVisit]) {
 	s, tv := r.s, l.Result
 	v := &tv.v
 	if v.kind == "" && !v.skipped && v.obs != nil && !v.stored {
+		if s.cfg.Knobs.BulkWrites {
+			r.lateMu.Lock()
+			if r.lateQueued == nil {
+				r.lateQueued = map[int]bool{}
+			}
+			r.lateBuf = append(r.lateBuf, tv)
+			r.lateQueued[tv.idx] = true
+			var batch []*trackedVisit
+			if len(r.lateBuf) >= s.cfg.Knobs.BatchSize {
+				batch = r.takeLateBuf()
+			}
+			r.lateMu.Unlock()
+			r.writeLate(batch)
+			return
+		}
 		s.storeVisit(s.runCtx, tv.cam, tv.state, v)
 	}
+	r.count(tv)
+}
+
+// takeLateBuf takes the late batch; r.lateMu is held. Its cameras stay
+// queued until writeLate has written them.
+func (r *resilient) takeLateBuf() []*trackedVisit {
+	b := r.lateBuf
+	r.lateBuf = nil
+	return b
+}
+
+// flushLate writes the late batch now, whatever its size.
+func (r *resilient) flushLate() {
+	r.lateMu.Lock()
+	b := r.takeLateBuf()
+	r.lateMu.Unlock()
+	r.writeLate(b)
+}
+
+// isQueued reports whether camera i's late frame waits in the late batch.
+func (r *resilient) isQueued(i int) bool {
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	return r.lateQueued[i]
+}
+
+// writeLate writes late new frames with one bulk write and one pipelined
+// cache update, and counts them.
+func (r *resilient) writeLate(batch []*trackedVisit) {
+	if len(batch) == 0 {
+		return
+	}
+	s := r.s
+	obs := make([]store.Observation, len(batch))
+	for i, tv := range batch {
+		obs[i] = *tv.v.obs
+	}
+	ts := time.Now()
+	err := s.store.InsertObservations(s.runCtx, obs)
+	s.m.store.Observe(time.Since(ts).Seconds())
+	storedAt := s.now()
+	if err != nil {
+		s.log.Warn("storing late observations", "count", len(obs), "err", err)
+	}
+	kv := make(map[string][]byte, len(obs))
+	for _, tv := range batch {
+		v := &tv.v
+		if err != nil {
+			v.kind = ErrStore
+			continue
+		}
+		v.stored, v.storedAt = true, storedAt
+		tv.state.etag, tv.state.hash = v.etag, v.obs.FrameHash
+		if b, err := json.Marshal(v.obs); err == nil {
+			kv[LatestKey(v.obs.CameraID)] = b
+		}
+	}
+	if s.cache != nil && len(kv) > 0 {
+		if err := s.cache.SetMany(s.runCtx, kv); err != nil {
+			s.log.Debug("caching late latest states", "count", len(kv), "err", err)
+		}
+	}
+	for _, tv := range batch {
+		tv.v.e2e = time.Since(tv.v.start)
+		r.count(tv)
+	}
+	r.lateMu.Lock()
+	for _, tv := range batch {
+		delete(r.lateQueued, tv.idx)
+	}
+	r.lateMu.Unlock()
+}
+
+// count counts a late result for the next summary.
+func (r *resilient) count(tv *trackedVisit) {
+	s, v := r.s, &tv.v
 	now := s.cycleN.Load() // the late frame is as fresh as the cycle it landed in
 	r.lateMu.Lock()
 	defer r.lateMu.Unlock()

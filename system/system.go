@@ -183,7 +183,9 @@ func (s *System) Drain(ctx context.Context) error {
 	if s.res == nil || s.res.tracker == nil {
 		return nil
 	}
-	return s.res.tracker.WaitIdle(ctx)
+	err := s.res.tracker.WaitIdle(ctx)
+	s.res.flushLate()
+	return err
 }
 
 func defaultTransport() *http.Transport {
