@@ -109,9 +109,10 @@ var errNoObservation = &apiError{Status: http.StatusNotFound, Message: "no obser
 //
 //	GET  /api/v1/cameras            page/limit (offset, with total) or after/limit (cursor, with next); status, district, fields
 //	GET  /api/v1/cameras/{id}
-//	GET  /api/v1/cameras/{id}/latest
-//	GET  /api/v1/stats              counts of the latest state by congestion and district
-//	POST /api/v1/cycles             runs one cycle (waiting for a running one first) and returns its CycleSummary
+//	GET  /api/v1/cameras/{id}/latest   the latest observation with status (ok, stale, offline), stale, observed_at
+//	GET  /api/v1/stats              counts of the latest state by congestion and district; resilience state
+//	POST /api/v1/cycles             runs one cycle (waiting for a running one first) and returns its CycleSummary;
+//	                                ?drain=1 then waits for the cameras still in flight (RunCycleDrained)
 //
 // With Knobs.APICache and a cache set, reads go through the cache layer;
 // otherwise straight to the store.
@@ -224,12 +225,15 @@ func (s *System) getCamera(r *http.Request) ([]byte, error) {
 	})
 }
 
+// getLatest answers the camera's latest observation with its freshness
+// (status, stale, observed_at: see CameraFreshness), computed at read time
+// on top of the cached observation.
 func (s *System) getLatest(r *http.Request) ([]byte, error) {
 	id := r.PathValue("id")
 	if err := s.knownCamera(id); err != nil {
 		return nil, err
 	}
-	return s.read(r.Context(), LatestKey(id), func(ctx context.Context) ([]byte, error) {
+	b, err := s.read(r.Context(), LatestKey(id), func(ctx context.Context) ([]byte, error) {
 		o, err := s.store.Latest(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errNoObservation
@@ -239,20 +243,48 @@ func (s *System) getLatest(r *http.Request) ([]byte, error) {
 		}
 		return json.Marshal(o)
 	})
+	if err != nil {
+		return nil, err
+	}
+	f, _ := s.CameraFreshness(id)
+	if f.ObservedAt.IsZero() {
+		// Not answered in this process yet: the observation's own time.
+		var o struct {
+			ProcessedAt time.Time `json:"processedAt"`
+		}
+		if json.Unmarshal(b, &o) == nil && !o.ProcessedAt.IsZero() {
+			f.ObservedAt = o.ProcessedAt.UTC()
+		}
+	}
+	return withFreshness(b, f), nil
 }
 
+// getStats answers the store's counts and, with any resilience mechanism
+// on, their live state ("resilience": breakers, tracker, hosts).
 func (s *System) getStats(r *http.Request) ([]byte, error) {
-	return s.read(r.Context(), "stats", func(ctx context.Context) ([]byte, error) {
+	b, err := s.read(r.Context(), "stats", func(ctx context.Context) ([]byte, error) {
 		st, err := s.store.Stats(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
 		return json.Marshal(st)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return s.withResilience(b), nil
 }
 
 func (s *System) postCycle(r *http.Request) ([]byte, error) {
-	sum, err := s.RunCycle(r.Context())
+	run := s.RunCycle
+	switch d := r.URL.Query().Get("drain"); d {
+	case "", "0", "false":
+	case "1", "true":
+		run = s.RunCycleDrained
+	default:
+		return nil, badParam("drain", "must be 1, true, 0 or false, got %q", d)
+	}
+	sum, err := run(r.Context())
 	if errors.Is(err, ErrNotReady) {
 		return nil, &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
 	}

@@ -9,22 +9,27 @@ import (
 	"time"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/system/resilience"
 )
 
 // Mode names a preset of knobs; the presets are cumulative (see Preset).
 type Mode string
 
-// The five modes, in the order of the blog's optimization steps.
+// The six modes, in the order of the blog's optimization steps.
 const (
 	ModeSync    Mode = "sync"
 	ModeAsync   Mode = "async"
 	ModePooled  Mode = "pooled"
 	ModeCached  Mode = "cached"
 	ModeBatched Mode = "batched"
+	// ModeResilient is batched plus the tail-tolerant mechanisms of
+	// system/resilience: a cycle deadline, per-camera adaptive fetch
+	// deadlines, per-camera circuit breakers and adaptive per-host limits.
+	ModeResilient Mode = "resilient"
 )
 
 // Modes lists every mode in order.
-var Modes = []Mode{ModeSync, ModeAsync, ModePooled, ModeCached, ModeBatched}
+var Modes = []Mode{ModeSync, ModeAsync, ModePooled, ModeCached, ModeBatched, ModeResilient}
 
 // FanOut is how a cycle spreads camera work.
 type FanOut string
@@ -80,11 +85,43 @@ type Knobs struct {
 	// bound: every fetching goroutine analyzes its own frame at once, and
 	// with hundreds of them the CPU-bound work starves the network I/O.
 	AnalyzeWorkers int `mapstructure:"analyze_workers" json:"analyze_workers"`
+
+	// CycleDeadline is the cycle's budget, an operator's SLO setting: a
+	// cycle ends when it is over, and the cameras still in flight go on
+	// in the background, their results stored as late. 0 = no deadline
+	// (a cycle waits for every camera). Resilient: 1 s.
+	CycleDeadline time.Duration `mapstructure:"cycle_deadline" json:"cycle_deadline"`
+	// AdaptiveDeadline replaces FetchTimeout by a per-camera deadline of
+	// DeadlineK × the p99 of the camera's last DeadlineWindow latencies,
+	// within [DeadlineFloor, DeadlineCap]; FetchTimeout until a camera
+	// has 5 samples.
+	AdaptiveDeadline bool          `mapstructure:"adaptive_deadline" json:"adaptive_deadline"`
+	DeadlineK        float64       `mapstructure:"deadline_k" json:"deadline_k"`
+	DeadlineFloor    time.Duration `mapstructure:"deadline_floor" json:"deadline_floor"`
+	DeadlineCap      time.Duration `mapstructure:"deadline_cap" json:"deadline_cap"`
+	DeadlineWindow   int           `mapstructure:"deadline_window" json:"deadline_window"`
+	// BreakerFailures consecutive failures (timeouts, 5xx but 503, bad
+	// images, placeholders) open a camera's breaker: it is skipped for
+	// BreakerBackoff, doubled after each failed half-open probe up to
+	// BreakerMax. 0 = no breakers.
+	BreakerFailures int           `mapstructure:"breaker_failures" json:"breaker_failures"`
+	BreakerBackoff  time.Duration `mapstructure:"breaker_backoff" json:"breaker_backoff"`
+	BreakerMax      time.Duration `mapstructure:"breaker_max" json:"breaker_max"`
+	// HostLimitInitial, when > 0, bounds the requests in flight to each
+	// camera host by a limit learned AIMD-style from 503s and resets,
+	// starting here and never above HostLimitMax. 0 = no learned limits.
+	HostLimitInitial int `mapstructure:"host_limit_initial" json:"host_limit_initial"`
+	HostLimitMax     int `mapstructure:"host_limit_max" json:"host_limit_max"`
+}
+
+// resilient reports whether k uses the tracker's cycle (a cycle deadline).
+func (k Knobs) resilient() bool {
+	return k.CycleDeadline > 0 || k.AdaptiveDeadline || k.BreakerFailures > 0 || k.HostLimitInitial > 0
 }
 
 // Preset returns the knobs of mode m and whether m is a known mode. The
 // presets are cumulative, as tabled in the design brief. The bounded modes
-// (pooled, cached, batched) run up to Workers (500, as many as the shared
+// (pooled, cached, batched, resilient) run up to Workers (500, as many as the shared
 // transport's connections) fetches at once and analyze at most GOMAXPROCS
 // frames at once; sync and async analyze inline.
 func Preset(m Mode) (Knobs, bool) {
@@ -101,6 +138,15 @@ func Preset(m Mode) (Knobs, bool) {
 		L2TTL:           30 * time.Second,
 		FetchTimeout:    5 * time.Second,
 		MaxBody:         4 << 20,
+		// The resilience knobs are off (0, false) below resilient; their
+		// parameters carry system/resilience's defaults.
+		DeadlineK:      resilience.DefaultDeadlineK,
+		DeadlineFloor:  resilience.DefaultDeadlineFloor,
+		DeadlineCap:    resilience.DefaultDeadlineCap,
+		DeadlineWindow: resilience.DefaultDeadlineWindow,
+		BreakerBackoff: resilience.DefaultBreakerBase,
+		BreakerMax:     resilience.DefaultBreakerMax,
+		HostLimitMax:   resilience.DefaultHostLimitMax,
 	}
 	switch m {
 	case ModeSync:
@@ -117,6 +163,17 @@ func Preset(m Mode) (Knobs, bool) {
 		k.FanOut, k.Client = FanOutBatches, ClientShared
 		k.Dedupe, k.APICache, k.BulkWrites = true, true, true
 		k.AnalyzeWorkers = runtime.GOMAXPROCS(0)
+	case ModeResilient:
+		k.FanOut, k.Client = FanOutBatches, ClientShared
+		k.Dedupe, k.APICache, k.BulkWrites = true, true, true
+		k.AnalyzeWorkers = runtime.GOMAXPROCS(0)
+		k.CycleDeadline = time.Second
+		k.AdaptiveDeadline = true
+		k.BreakerFailures = resilience.DefaultBreakerFailures
+		k.HostLimitInitial = resilience.DefaultHostLimitInitial
+		// The learned limit, not the transport, caps a host's
+		// concurrency.
+		k.MaxConnsPerHost = k.HostLimitMax
 	default:
 		return Knobs{}, false
 	}
@@ -134,6 +191,14 @@ const (
 	ErrTooLarge    = "too_large"   // body over MaxBody
 	ErrPlaceholder = "placeholder" // the camera's "not available" image
 	ErrStore       = "store"       // observation could not be stored (buffered for retry)
+)
+
+// Reasons a camera was not fetched in a cycle (resilient), as counted in
+// CycleSummary.NotFetched; no request was sent, so the fleet counts
+// nothing for them.
+const (
+	SkipBreakerOpen   = "breaker_open"    // its circuit breaker is open
+	SkipStillInFlight = "still_in_flight" // abandoned by an earlier cycle, its result not in yet
 )
 
 // CycleSummary is the JSON answer of POST /api/v1/cycles and what the runner
@@ -157,6 +222,35 @@ type CycleSummary struct {
 	// camera order; Freshness is capture → stored for each stored frame.
 	Latencies []time.Duration `json:"latencies_ns,omitempty"`
 	Freshness []time.Duration `json:"freshness_ns,omitempty"`
+	// FrameLatencies is, for each frame stored in the cycle, the time
+	// from its fetch's start to its being stored and cached (end to end).
+	FrameLatencies []time.Duration `json:"frame_latencies_ns,omitempty"`
+
+	// The accounting of the cycle deadline and the breakers (resilient).
+	// Every camera of the cycle is exactly one of: processed, skipped,
+	// an error, abandoned or not fetched.
+	//
+	// NotFetched counts cameras no request was sent for, by reason
+	// (SkipBreakerOpen, SkipStillInFlight).
+	NotFetched map[string]int `json:"not_fetched,omitempty"`
+	// Abandoned counts cameras still in flight at the cycle deadline;
+	// each one's outcome comes later, in Late/LateErrors of a later
+	// summary.
+	Abandoned int `json:"abandoned,omitempty"`
+	// Late counts the results of abandoned cameras (of any earlier cycle)
+	// that arrived since the previous summary: LateProcessed of them were
+	// new frames, stored late; LateSkipped unchanged; LateErrors counts
+	// the others by error kind (a hang cut off by its camera's deadline
+	// is a timeout). Errors plus LateErrors, summed over cycles, is every
+	// outcome the system saw.
+	Late          int            `json:"late,omitempty"`
+	LateProcessed int            `json:"late_processed,omitempty"`
+	LateSkipped   int            `json:"late_skipped,omitempty"`
+	LateErrors    map[string]int `json:"late_errors,omitempty"`
+	// InFlight is how many cameras were still in flight (their outcome
+	// not yet counted anywhere) when the summary was made: 0 after a
+	// drained cycle (POST /api/v1/cycles?drain=1).
+	InFlight int `json:"in_flight,omitempty"`
 }
 
 // Config configures a System. Start from Preset(mode) for Knobs; explicit
@@ -237,7 +331,7 @@ type KnobSpec struct {
 	// Usage documents the knob; it is the flag's usage text.
 	Usage string
 	// field returns a pointer to the knob's field of k: *int, *int64,
-	// *bool, *time.Duration, *FanOut or *ClientKind.
+	// *float64, *bool, *time.Duration, *FanOut or *ClientKind.
 	field func(k *Knobs) any
 	// check reports a bad value (the message without the field name);
 	// nil accepts every value.
@@ -316,6 +410,61 @@ var KnobTable = []KnobSpec{
 			}
 			return nil
 		}},
+	{Key: "cycle_deadline", Usage: "cycle budget (an SLO): stragglers go on in the background, stored late (0 = wait for every camera)",
+		field: func(k *Knobs) any { return &k.CycleDeadline }, check: nonNegative(func(k Knobs) time.Duration { return k.CycleDeadline })},
+	{Key: "adaptive_deadline", Usage: "per-camera fetch deadline learned from the camera's own latencies instead of fetch-timeout",
+		field: func(k *Knobs) any { return &k.AdaptiveDeadline }},
+	{Key: "deadline_k", Usage: "adaptive deadline: multiple of the camera's p99 latency (≥ 1)",
+		field: func(k *Knobs) any { return &k.DeadlineK },
+		check: func(k Knobs) error {
+			if !(k.DeadlineK >= 1 && k.DeadlineK <= 100) {
+				return fmt.Errorf("must be 1 … 100, got %v", k.DeadlineK)
+			}
+			return nil
+		}},
+	{Key: "deadline_floor", Usage: "adaptive deadline: lower bound",
+		field: func(k *Knobs) any { return &k.DeadlineFloor }, check: positive(func(k Knobs) time.Duration { return k.DeadlineFloor })},
+	{Key: "deadline_cap", Usage: "adaptive deadline: upper bound (≥ deadline-floor)",
+		field: func(k *Knobs) any { return &k.DeadlineCap },
+		check: func(k Knobs) error {
+			if k.DeadlineCap < k.DeadlineFloor {
+				return fmt.Errorf("must be ≥ deadline-floor %s, got %s", k.DeadlineFloor, k.DeadlineCap)
+			}
+			return nil
+		}},
+	{Key: "deadline_window", Usage: "adaptive deadline: latencies kept per camera",
+		field: func(k *Knobs) any { return &k.DeadlineWindow }, check: intIn(func(k Knobs) int { return k.DeadlineWindow }, 5, 10000)},
+	{Key: "breaker_failures", Usage: "consecutive failures that open a camera's circuit breaker (0 = no breakers)",
+		field: func(k *Knobs) any { return &k.BreakerFailures }, check: intIn(func(k Knobs) int { return k.BreakerFailures }, 0, 1000)},
+	{Key: "breaker_backoff", Usage: "first open period of a breaker, doubled per failed probe",
+		field: func(k *Knobs) any { return &k.BreakerBackoff }, check: positive(func(k Knobs) time.Duration { return k.BreakerBackoff })},
+	{Key: "breaker_max", Usage: "longest open period of a breaker (≥ breaker-backoff)",
+		field: func(k *Knobs) any { return &k.BreakerMax },
+		check: func(k Knobs) error {
+			if k.BreakerMax < k.BreakerBackoff {
+				return fmt.Errorf("must be ≥ breaker-backoff %s, got %s", k.BreakerBackoff, k.BreakerMax)
+			}
+			return nil
+		}},
+	{Key: "host_limit_initial", Usage: "learned per-host limit (AIMD on 503s and resets): starting value (0 = no learned limits)",
+		field: func(k *Knobs) any { return &k.HostLimitInitial }, check: intIn(func(k Knobs) int { return k.HostLimitInitial }, 0, 100000)},
+	{Key: "host_limit_max", Usage: "learned per-host limit: upper bound (≥ host-limit-initial)",
+		field: func(k *Knobs) any { return &k.HostLimitMax },
+		check: func(k Knobs) error {
+			if k.HostLimitMax < max(1, k.HostLimitInitial) || k.HostLimitMax > 100000 {
+				return fmt.Errorf("must be max(1, host-limit-initial %d) … 100000, got %d", k.HostLimitInitial, k.HostLimitMax)
+			}
+			return nil
+		}},
+}
+
+func nonNegative(get func(Knobs) time.Duration) func(Knobs) error {
+	return func(k Knobs) error {
+		if v := get(k); v < 0 {
+			return fmt.Errorf("must be ≥ 0, got %s", v)
+		}
+		return nil
+	}
 }
 
 func intIn(get func(Knobs) int, lo, hi int) func(Knobs) error {
@@ -351,13 +500,15 @@ func LookupKnob(name string) (KnobSpec, bool) {
 // Flag is the knob's `camload serve` flag name, Key with - for _.
 func (s KnobSpec) Flag() string { return strings.ReplaceAll(s.Key, "_", "-") }
 
-// Value returns the knob's value in k, typed: int, int64, bool,
+// Value returns the knob's value in k, typed: int, int64, float64, bool,
 // time.Duration, FanOut or ClientKind.
 func (s KnobSpec) Value(k Knobs) any {
 	switch p := s.field(&k).(type) {
 	case *int:
 		return *p
 	case *int64:
+		return *p
+	case *float64:
 		return *p
 	case *bool:
 		return *p
@@ -392,6 +543,12 @@ func (s KnobSpec) Set(k *Knobs, text string) error {
 			return fmt.Errorf("not a byte count: %q", text)
 		}
 		*p = n
+	case *float64:
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", text)
+		}
+		*p = f
 	case *bool:
 		b, err := strconv.ParseBool(t)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/camload/camload/system/resilience"
 	"github.com/camload/camload/system/store"
 )
 
@@ -33,6 +34,13 @@ type visit struct {
 	latency  time.Duration
 	stored   bool
 	storedAt time.Time
+	start    time.Time     // when the visit began (fetch start)
+	e2e      time.Duration // start → stored and cached, when stored
+	// outcome is the verdict for the camera's breaker.
+	outcome resilience.Outcome
+	// notFetched is why no request was sent (resilient), or "".
+	notFetched string
+	abandoned  bool // still in flight at the cycle deadline
 }
 
 // LatestKey is the cache key of a camera's latest observation.
@@ -44,10 +52,24 @@ func LatestKey(id string) string { return "latest:" + id }
 // waits for it to finish and then runs the next cycle. It fails only when ctx
 // ends (the summary then holds what was done) or before LoadRegistry.
 func (s *System) RunCycle(ctx context.Context) (CycleSummary, error) {
+	return s.runCycle(ctx, false)
+}
+
+// RunCycleDrained is RunCycle that, after the cycle's deadline, also waits
+// (within ctx) until no camera abandoned by this or an earlier cycle is in
+// flight any more, so that the summary's Late fields hold every outcome
+// and its InFlight is 0: the runner calls it at the ends of a measured
+// window, for an exact reconciliation with the fleet's faults. Duration
+// is still the cycle's own. Without a cycle deadline it is RunCycle.
+func (s *System) RunCycleDrained(ctx context.Context) (CycleSummary, error) {
+	return s.runCycle(ctx, true)
+}
+
+func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error) {
 	s.cycleMu.Lock()
 	defer s.cycleMu.Unlock()
 	s.regMu.RLock()
-	cams, states := s.cams, s.states
+	cams, states, hosts, fresh := s.cams, s.states, s.hostKeys, s.fresh
 	s.regMu.RUnlock()
 	if cams == nil {
 		return CycleSummary{}, ErrNotReady
@@ -57,6 +79,78 @@ func (s *System) RunCycle(ctx context.Context) (CycleSummary, error) {
 	started := s.now()
 	t0 := time.Now()
 	visits := make([]visit, len(cams))
+	var cyc cycleExtra
+	if s.res != nil && s.res.tracker != nil {
+		cyc = s.runTracked(ctx, n, cams, states, hosts, visits, drain)
+	} else {
+		s.runAll(ctx, n, cams, states, hosts, visits)
+	}
+	sum := CycleSummary{
+		Cycle:     n,
+		Mode:      s.cfg.Mode,
+		Started:   started,
+		Duration:  cyc.duration,
+		Cameras:   len(cams),
+		Errors:    map[string]int{},
+		Latencies: make([]time.Duration, 0, len(cams)),
+	}
+	if cyc.duration == 0 {
+		sum.Duration = time.Since(t0)
+	}
+	for i := range visits {
+		v := &visits[i]
+		switch {
+		case v.notFetched != "":
+			if sum.NotFetched == nil {
+				sum.NotFetched = map[string]int{}
+			}
+			sum.NotFetched[v.notFetched]++
+			s.m.notFetched.WithLabelValues(v.notFetched).Inc()
+			continue
+		case v.abandoned:
+			sum.Abandoned++
+			continue
+		case v.kind == "canceled":
+			continue
+		case v.kind != "":
+			sum.Errors[v.kind]++
+			s.m.errors.WithLabelValues(v.kind).Inc()
+		case v.skipped:
+			sum.Skipped++
+			fresh[i].mark(n, v.start)
+		case v.stored:
+			sum.Processed++
+			fresh[i].mark(n, v.start)
+			if !v.obs.CapturedAt.IsZero() {
+				sum.Freshness = append(sum.Freshness, max(0, v.storedAt.Sub(v.obs.CapturedAt)))
+			}
+			sum.FrameLatencies = append(sum.FrameLatencies, v.e2e)
+		}
+		sum.Latencies = append(sum.Latencies, v.latency)
+		sum.Retries += v.retries
+	}
+	if s.res != nil {
+		s.res.takeLate(&sum)
+	}
+	s.m.cycle.Observe(sum.Duration.Seconds())
+	s.m.processed.Add(float64(sum.Processed))
+	s.m.skipped.Add(float64(sum.Skipped))
+	s.m.retries.Add(float64(sum.Retries))
+	s.last.Store(&sum)
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("cycle %d: %w", n, err)
+	}
+	return sum, nil
+}
+
+// cycleExtra is what the tracked cycle reports beside its visits.
+type cycleExtra struct {
+	duration time.Duration // 0: measured by the caller
+}
+
+// runAll runs every camera of the cycle through Knobs.FanOut and waits for
+// them all.
+func (s *System) runAll(ctx context.Context, n int64, cams []store.Camera, states []camState, hosts []string, visits []visit) {
 	flusher := s.newFlusher(n, cams, states, visits)
 	do := func(i int) {
 		if ctx.Err() != nil {
@@ -64,7 +158,19 @@ func (s *System) RunCycle(ctx context.Context) (CycleSummary, error) {
 			flusher.done(ctx, i)
 			return
 		}
-		s.visit(ctx, n, &cams[i], &states[i], &visits[i], flusher == nil)
+		var tk resilience.Ticket
+		if s.res != nil && s.res.breakers != nil {
+			var ok bool
+			if tk, ok = s.res.breakers.Allow(cams[i].ID); !ok {
+				visits[i].notFetched = SkipBreakerOpen
+				flusher.done(ctx, i)
+				return
+			}
+		}
+		s.visit(ctx, n, &cams[i], &states[i], hosts[i], &visits[i], flusher == nil)
+		if s.res != nil && s.res.breakers != nil {
+			s.res.breakers.Report(tk, visits[i].outcome)
+		}
 		flusher.done(ctx, i)
 	}
 	k := s.cfg.Knobs
@@ -105,43 +211,6 @@ func (s *System) RunCycle(ctx context.Context) (CycleSummary, error) {
 		close(next)
 		wg.Wait()
 	}
-	sum := CycleSummary{
-		Cycle:     n,
-		Mode:      s.cfg.Mode,
-		Started:   started,
-		Duration:  time.Since(t0),
-		Cameras:   len(cams),
-		Errors:    map[string]int{},
-		Latencies: make([]time.Duration, 0, len(cams)),
-	}
-	for i := range visits {
-		v := &visits[i]
-		switch {
-		case v.kind == "canceled":
-			continue
-		case v.kind != "":
-			sum.Errors[v.kind]++
-			s.m.errors.WithLabelValues(v.kind).Inc()
-		case v.skipped:
-			sum.Skipped++
-		case v.stored:
-			sum.Processed++
-			if !v.obs.CapturedAt.IsZero() {
-				sum.Freshness = append(sum.Freshness, max(0, v.storedAt.Sub(v.obs.CapturedAt)))
-			}
-		}
-		sum.Latencies = append(sum.Latencies, v.latency)
-		sum.Retries += v.retries
-	}
-	s.m.cycle.Observe(sum.Duration.Seconds())
-	s.m.processed.Add(float64(sum.Processed))
-	s.m.skipped.Add(float64(sum.Skipped))
-	s.m.retries.Add(float64(sum.Retries))
-	s.last.Store(&sum)
-	if err := ctx.Err(); err != nil {
-		return sum, fmt.Errorf("cycle %d: %w", n, err)
-	}
-	return sum, nil
 }
 
 // LastCycle returns the summary of the last finished cycle, if any.
@@ -188,17 +257,55 @@ func (s *System) Run(ctx context.Context, stop <-chan struct{}) error {
 // visit processes camera c: fetch, dedupe, analyze and, when storeNow, store
 // the observation and the latest state. Without storeNow, the observation is
 // left in v for the batch flush.
-func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *camState, v *visit, storeNow bool) {
+func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *camState, host string, v *visit, storeNow bool) {
 	k := s.cfg.Knobs
 	t0 := time.Now()
+	v.start = t0
 	defer func() { v.latency += time.Since(t0) }()
 	etag := ""
 	if k.Dedupe {
 		etag = st.etag
 	}
-	r, err := s.fetch(ctx, c.SnapshotURL, etag)
-	s.m.fetch.Observe(time.Since(t0).Seconds())
+	timeout := k.FetchTimeout
+	var release func(resilience.Outcome)
+	if rs := s.res; rs != nil {
+		if rs.hosts != nil {
+			var err error
+			if release, err = rs.hosts.Acquire(ctx, host); err != nil {
+				v.kind = "canceled"
+				return
+			}
+		}
+		if rs.deadlines != nil {
+			timeout = rs.deadlines.Deadline(c.ID)
+		}
+	}
+	tf := time.Now()
+	r, err := s.fetch(ctx, c.SnapshotURL, etag, timeout)
+	took := time.Since(tf)
+	s.m.fetch.Observe(took.Seconds())
 	v.retries = r.retries
+	switch {
+	case err == nil:
+		v.outcome = resilience.Success
+	case ctx.Err() != nil:
+		v.outcome = resilience.Abandoned
+	case isOverload(err):
+		v.outcome = resilience.Overload
+	default:
+		v.outcome = resilience.Failure
+	}
+	if release != nil {
+		release(v.outcome)
+	}
+	if rs := s.res; rs != nil && rs.deadlines != nil {
+		switch {
+		case err == nil || (v.outcome == resilience.Failure && errorKind(err) != ErrTimeout):
+			rs.deadlines.Observe(c.ID, took) // an answer, if a bad one
+		case v.outcome == resilience.Failure:
+			rs.deadlines.Expired(c.ID, timeout)
+		}
+	}
 	if err != nil {
 		v.kind = errorKind(err)
 		if ctx.Err() != nil {
@@ -238,11 +345,11 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 		<-s.analyzeSem
 	}
 	if err != nil {
-		v.kind = ErrBadImage
+		v.kind, v.outcome = ErrBadImage, resilience.Failure
 		return
 	}
 	if a.Placeholder {
-		v.kind = ErrPlaceholder
+		v.kind, v.outcome = ErrPlaceholder, resilience.Failure
 		return
 	}
 	if hash == "" {
@@ -269,8 +376,13 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 	if !storeNow {
 		return
 	}
+	s.storeVisit(ctx, c, st, v)
+}
+
+// storeVisit stores v's observation and caches it as c's latest state.
+func (s *System) storeVisit(ctx context.Context, c *store.Camera, st *camState, v *visit) {
 	ts := time.Now()
-	err = s.store.InsertObservation(ctx, *v.obs)
+	err := s.store.InsertObservation(ctx, *v.obs)
 	s.m.store.Observe(time.Since(ts).Seconds())
 	if err != nil {
 		s.log.Warn("storing observation", "camera", c.ID, "err", err)
@@ -278,7 +390,7 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 		return
 	}
 	v.stored, v.storedAt = true, s.now()
-	st.etag, st.hash = v.etag, hash
+	st.etag, st.hash = v.etag, v.obs.FrameHash
 	if s.cache != nil {
 		if b, err := json.Marshal(v.obs); err == nil {
 			if err := s.cache.Set(ctx, LatestKey(c.ID), b); err != nil {
@@ -286,6 +398,7 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 			}
 		}
 	}
+	v.e2e = time.Since(v.start)
 }
 
 // flusher writes the observations of each batch of BatchSize cameras (in
@@ -358,6 +471,9 @@ func (f *flusher) flush(ctx context.Context, lo, hi int) {
 		return
 	}
 	if s.cache == nil {
+		for _, i := range idx {
+			f.visits[i].e2e = time.Since(f.visits[i].start)
+		}
 		return
 	}
 	kv := make(map[string][]byte, len(obs))
@@ -368,5 +484,8 @@ func (f *flusher) flush(ctx context.Context, lo, hi int) {
 	}
 	if err := s.cache.SetMany(ctx, kv); err != nil {
 		s.log.Debug("caching latest states", "count", len(kv), "err", err)
+	}
+	for _, i := range idx {
+		f.visits[i].e2e = time.Since(f.visits[i].start)
 	}
 }

@@ -98,10 +98,14 @@ type fetchResult struct {
 	retries int
 }
 
-// fetchError is a failed fetch classified into an error kind.
+// fetchError is a failed fetch classified into an error kind. overload
+// marks the answers of a gateway out of capacity (a 503, a reset or
+// refused connection) apart from the camera's own failures, for the
+// learned host limits.
 type fetchError struct {
-	kind string
-	err  error
+	kind     string
+	err      error
+	overload bool
 }
 
 func (e *fetchError) Error() string { return e.kind + ": " + e.err.Error() }
@@ -117,12 +121,12 @@ func putBuf(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
-// fetch GETs one snapshot with a cache-buster, bounded by FetchTimeout (the
-// body read included) and MaxBody. etag, when set, makes the request
+// fetch GETs one snapshot with a cache-buster, bounded by timeout (the body
+// read included) and MaxBody. etag, when set, makes the request
 // conditional.
-func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResult, error) {
+func (s *System) fetch(ctx context.Context, snapshotURL, etag string, timeout time.Duration) (fetchResult, error) {
 	k := s.cfg.Knobs
-	ctx, cancel := context.WithTimeout(ctx, k.FetchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	u := snapshotURL + "?t=" + strconv.FormatInt(s.now().UnixMilli(), 10)
 	// The transport retries a GET whose reused keep-alive connection
@@ -133,7 +137,7 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { *conns++ }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fetchResult{}, &fetchError{ErrHTTPStatus, err}
+		return fetchResult{}, &fetchError{kind: ErrHTTPStatus, err: err}
 	}
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
@@ -154,13 +158,14 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 		return fetchResult{notModified: true, etag: etag, retries: retried()}, nil
 	case resp.StatusCode >= 500:
 		drain(resp.Body)
-		return fetchResult{retries: retried()}, &fetchError{ErrHTTP5xx, fmt.Errorf("status %s", resp.Status)}
+		return fetchResult{retries: retried()}, &fetchError{kind: ErrHTTP5xx, err: fmt.Errorf("status %s", resp.Status),
+			overload: resp.StatusCode == http.StatusServiceUnavailable}
 	case resp.StatusCode != http.StatusOK:
 		drain(resp.Body)
-		return fetchResult{retries: retried()}, &fetchError{ErrHTTPStatus, fmt.Errorf("status %s", resp.Status)}
+		return fetchResult{retries: retried()}, &fetchError{kind: ErrHTTPStatus, err: fmt.Errorf("status %s", resp.Status)}
 	}
 	if resp.ContentLength > k.MaxBody {
-		return fetchResult{retries: retried()}, &fetchError{ErrTooLarge, fmt.Errorf("Content-Length %d over max-body %d", resp.ContentLength, k.MaxBody)}
+		return fetchResult{retries: retried()}, &fetchError{kind: ErrTooLarge, err: fmt.Errorf("Content-Length %d over max-body %d", resp.ContentLength, k.MaxBody)}
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	if resp.ContentLength > 0 {
@@ -169,11 +174,15 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, k.MaxBody+1))
 	if err != nil {
 		putBuf(buf)
-		return fetchResult{retries: retried()}, classify(ctx, err)
+		err = classify(ctx, err)
+		// A body cut short is the camera's failure: the gateway had
+		// admitted the request.
+		err.(*fetchError).overload = false
+		return fetchResult{retries: retried()}, err
 	}
 	if n > k.MaxBody {
 		putBuf(buf)
-		return fetchResult{retries: retried()}, &fetchError{ErrTooLarge, fmt.Errorf("body over max-body %d", k.MaxBody)}
+		return fetchResult{retries: retried()}, &fetchError{kind: ErrTooLarge, err: fmt.Errorf("body over max-body %d", k.MaxBody)}
 	}
 	r := fetchResult{body: buf, etag: resp.Header.Get("ETag"), retries: retried()}
 	if v := resp.Header.Get("X-Camload-Captured-At"); v != "" {
@@ -194,20 +203,28 @@ func (s *System) fetch(ctx context.Context, snapshotURL, etag string) (fetchResu
 // drain reads a little of an error body so the connection can be reused.
 func drain(r io.Reader) { _, _ = io.CopyN(io.Discard, r, 4<<10) }
 
-// classify maps a transport or body-read error to an error kind.
+// classify maps a transport or body-read error to an error kind; a reset,
+// refused or closed connection is marked overload.
 func classify(ctx context.Context, err error) error {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded),
 		errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
-		return &fetchError{ErrTimeout, err}
+		return &fetchError{kind: ErrTimeout, err: err}
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.EPIPE):
-		return &fetchError{ErrConn, err}
+		return &fetchError{kind: ErrConn, err: err, overload: true}
 	default:
-		return &fetchError{ErrConn, err}
+		return &fetchError{kind: ErrConn, err: err}
 	}
+}
+
+// isOverload reports whether err is a gateway's refusal for capacity (a
+// 503, a reset or refused connection), not the camera's own failure.
+func isOverload(err error) bool {
+	var fe *fetchError
+	return errors.As(err, &fe) && fe.overload
 }
 
 // errorKind returns the kind of a cycle error.

@@ -44,6 +44,7 @@ func TestFetchClassifies(t *testing.T) {
 		_, _ = w.Write([]byte(frame))
 	})
 	mux.HandleFunc("/500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 503) })
+	mux.HandleFunc("/502", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", 502) })
 	mux.HandleFunc("/404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(make([]byte, 8<<10)) })
 	mux.HandleFunc("/big-chunked", func(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +103,7 @@ func TestFetchClassifies(t *testing.T) {
 			{"/ok", `"v1"`, "", true, time.Time{}},
 			{"/lastmod", "", "", false, captured.Truncate(time.Second)},
 			{"/500", "", ErrHTTP5xx, false, time.Time{}},
+			{"/502", "", ErrHTTP5xx, false, time.Time{}},
 			{"/404", "", ErrHTTPStatus, false, time.Time{}},
 			{"/big", "", ErrTooLarge, false, time.Time{}},
 			{"/big-chunked", "", ErrTooLarge, false, time.Time{}},
@@ -110,10 +112,14 @@ func TestFetchClassifies(t *testing.T) {
 			{"/reset", "", ErrConn, false, time.Time{}},
 			{"/truncated", "", ErrConn, false, time.Time{}},
 		} {
-			r, err := s.fetch(context.Background(), srv.URL+tc.path, tc.etag)
+			r, err := s.fetch(context.Background(), srv.URL+tc.path, tc.etag, s.cfg.Knobs.FetchTimeout)
 			if tc.kind != "" {
 				if errorKind(err) != tc.kind || err == nil {
 					t.Errorf("%s: fetch(%s, %q) error = %v (kind %s); want kind %s", client, tc.path, tc.etag, err, errorKind(err), tc.kind)
+				}
+				// Only a 503 and a reset are a gateway's overload.
+				if want := tc.path == "/500" || tc.path == "/reset"; isOverload(err) != want {
+					t.Errorf("%s: fetch(%s): isOverload(%v) = %t; want %t", client, tc.path, err, isOverload(err), want)
 				}
 				continue
 			}
@@ -160,7 +166,7 @@ func TestClientConnections(t *testing.T) {
 		k.Client = tc.client
 		s := fetcher(t, k)
 		for range requests {
-			r, err := s.fetch(context.Background(), srv.URL+"/x", "")
+			r, err := s.fetch(context.Background(), srv.URL+"/x", "", s.cfg.Knobs.FetchTimeout)
 			if err != nil {
 				t.Fatalf("%s: fetch: %v", tc.client, err)
 			}

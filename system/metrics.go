@@ -7,7 +7,7 @@ import (
 // metrics are the system's Prometheus collectors.
 type metrics struct {
 	cycle, fetch, analyze, store prometheus.Histogram
-	errors                       *prometheus.CounterVec
+	errors, notFetched           *prometheus.CounterVec
 	processed, skipped, retries  prometheus.Counter
 	api                          *prometheus.HistogramVec
 }
@@ -25,6 +25,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "camload_store_seconds", Help: "Duration of one observation write (one insert or one bulk write).", Buckets: lat}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "camload_errors_total", Help: "Camera errors by kind."}, []string{"kind"}),
+		notFetched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "camload_cameras_not_fetched_total", Help: "Cameras a cycle sent no request for, by reason (breaker_open, still_in_flight)."}, []string{"reason"}),
 		processed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "camload_frames_processed_total", Help: "New frames analyzed and stored."}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
@@ -41,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycle, m.fetch, m.analyze, m.store, m.errors, m.processed, m.skipped, m.retries, m.api} {
+	for _, c := range []prometheus.Collector{m.cycle, m.fetch, m.analyze, m.store, m.errors, m.notFetched, m.processed, m.skipped, m.retries, m.api} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

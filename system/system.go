@@ -1,8 +1,10 @@
 // Package system is the camera-processing service camload measures: it loads
 // the camera registry from a fleet, polls every camera's snapshot in cycles
 // (fetch → analyze → store), and serves the results over a JSON API. How it
-// fans out, connects, dedupes, caches and writes is set by Knobs; the five
-// modes are presets of them. The package never prints or exits.
+// fans out, connects, dedupes, caches and writes is set by Knobs; the six
+// modes are presets of them (resilient adds the tail-tolerant mechanisms of
+// system/resilience: a cycle deadline, per-camera deadlines and breakers,
+// learned per-host limits). The package never prints or exits.
 package system
 
 import (
@@ -104,6 +106,19 @@ type System struct {
 	cycleN  atomic.Int64
 	last    atomic.Pointer[CycleSummary]
 	ready   atomic.Bool
+
+	// fresh is, per camera, when it last answered usefully (stale marking
+	// in the API); hostKeys its host's limiter key. Set by LoadRegistry.
+	fresh    []camFresh
+	hostKeys []string
+	// res holds the resilience mechanisms the knobs turn on (nil: none).
+	res *resilient
+	// runCtx is the context of work that outlives a cycle (fetches
+	// abandoned at the cycle deadline); Close cancels it and waits for
+	// that work (bg).
+	runCtx    context.Context
+	runCancel context.CancelFunc
+	bg        sync.WaitGroup
 }
 
 // New validates cfg and builds a System; it starts no goroutines and does
@@ -137,17 +152,40 @@ func New(cfg Config, opts ...Option) (*System, error) {
 	if n := cfg.Knobs.AnalyzeWorkers; n > 0 {
 		s.analyzeSem = make(chan struct{}, n)
 	}
+	s.runCtx, s.runCancel = context.WithCancel(context.Background())
+	if s.res, err = newResilient(s); err != nil {
+		s.runCancel()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Config returns the system's configuration.
 func (s *System) Config() Config { return s.cfg }
 
-// Close releases idle camera connections. It does not close the store or
-// cache, which the caller owns.
+// Close cancels the fetches still in flight from cycles cut off at their
+// deadline (see Drain for letting them finish), waits for them and
+// releases idle camera connections. It does not close the store or cache,
+// which the caller owns. Call it after the last RunCycle has returned;
+// calling it again does nothing more.
 func (s *System) Close() error {
+	s.runCancel()
+	s.bg.Wait()
 	s.client.close()
 	return nil
+}
+
+// Drain waits until no camera abandoned at a cycle deadline is in flight
+// any more (their late results stored), or returns ctx's error. Without a
+// cycle deadline it returns at once. Call it after the last cycle, before
+// Close, for a graceful shutdown.
+func (s *System) Drain(ctx context.Context) error {
+	if s.res == nil || s.res.tracker == nil {
+		return nil
+	}
+	err := s.res.tracker.WaitIdle(ctx)
+	s.res.flushLate()
+	return err
 }
 
 func defaultTransport() *http.Transport {
@@ -177,13 +215,17 @@ func (s *System) LoadRegistry(ctx context.Context) error {
 	}
 	byID := make(map[string]int, len(cams))
 	districts := map[string]bool{}
+	hostKeys := make([]string, len(cams))
 	for i, c := range cams {
 		byID[c.ID] = i
 		districts[c.District] = true
+		hostKeys[i] = hostKey(c.SnapshotURL)
 	}
 	s.regMu.Lock()
 	s.cams, s.byID, s.districts = cams, byID, districts
 	s.states = make([]camState, len(cams))
+	s.fresh = make([]camFresh, len(cams))
+	s.hostKeys = hostKeys
 	s.regMu.Unlock()
 	if err := s.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store ping: %w", err)

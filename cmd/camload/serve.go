@@ -49,7 +49,7 @@ Knob flags override the preset of --mode.`,
 		},
 	}
 	f := cmd.Flags()
-	f.String("mode", string(system.ModeBatched), "mode preset: sync, async, pooled, cached or batched")
+	f.String("mode", string(system.ModeBatched), "mode preset: sync, async, pooled, cached, batched or resilient")
 	f.String("fleet", "http://127.0.0.1:8700", "the fleet's control URL")
 	f.String("listen", "127.0.0.1:8080", "API listen address (port 0 = any free port)")
 	f.String("admin", "127.0.0.1:8081", "admin listen address: /metrics, /debug/pprof, /healthz, /readyz")
@@ -126,7 +126,7 @@ func serveConfig(v *viper.Viper) (server.Options, slog.Level, error) {
 	mode := system.Mode(str("mode"))
 	cfg, ok := system.DefaultConfig(mode, str("fleet"))
 	if !ok {
-		return o, level, cfgerr.Field("mode", "unknown mode %q (want sync, async, pooled, cached or batched)", mode)
+		return o, level, cfgerr.Field("mode", "unknown mode %q (want sync, async, pooled, cached, batched or resilient)", mode)
 	}
 	cfg.Interval = dur("interval")
 	cfg.RegistryTimeout = o.RegistryTimeout

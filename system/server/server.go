@@ -284,6 +284,12 @@ func Run(ctx context.Context, o Options) error {
 			runErr = errors.Join(runErr, err)
 		}
 	}
+	// Cameras abandoned by a cycle deadline finish (their late results
+	// stored) within the shutdown timeout; the rest are canceled.
+	if err := sys.Drain(sctx); err != nil {
+		log.Warn("waiting for the cameras in flight", "err", err)
+	}
+	_ = sys.Close()
 	// Observations still buffered are written now; what cannot be (the
 	// store is down) is counted as dropped when the store closes and
 	// logged — a lost write at shutdown is data, not a failed shutdown.

@@ -1,0 +1,459 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/camload/camload/system/resilience"
+	"github.com/camload/camload/system/store"
+)
+
+// resilient holds the mechanisms of system/resilience the knobs turn on;
+// each is nil when off.
+type resilient struct {
+	s         *System
+	deadlines *resilience.Deadlines
+	breakers  *resilience.Breakers
+	hosts     *resilience.HostLimits
+	tracker   *resilience.Tracker[int, *trackedVisit]
+	// workers bounds the fetches in flight of the tracked cycle
+	// (Knobs.Workers), abandoned ones included.
+	workers chan struct{}
+
+	lateMu sync.Mutex
+	late   lateCounts // since the last summary
+	// lateBuf holds, with BulkWrites, late new frames waiting to be
+	// written in bulk (by the OnLate call that fills a batch, or at the
+	// next cycle's start, a drain or Close); lateQueued marks their
+	// cameras, which no cycle starts until they are written.
+	lateBuf    []*trackedVisit
+	lateQueued map[int]bool
+}
+
+// trackedVisit is one camera's visit in a tracked cycle, handed from its
+// fetch goroutine to the cycle (on time) or to onLate (late).
+type trackedVisit struct {
+	idx   int // the camera's index
+	v     visit
+	cam   *store.Camera
+	state *camState
+	fresh *camFresh
+}
+
+// lateCounts are the late results since the last summary.
+type lateCounts struct {
+	n, processed, skipped int
+	errors                map[string]int
+}
+
+// newResilient builds the mechanisms s's knobs turn on, or returns nil
+// when none is.
+func newResilient(s *System) (*resilient, error) {
+	k := s.cfg.Knobs
+	if !k.resilient() {
+		return nil, nil
+	}
+	r := &resilient{s: s}
+	var err error
+	if k.AdaptiveDeadline {
+		r.deadlines, err = resilience.NewDeadlines(resilience.DeadlineOptions{
+			Initial: k.FetchTimeout, K: k.DeadlineK, Floor: k.DeadlineFloor, Cap: k.DeadlineCap,
+			Window: k.DeadlineWindow, MinSamples: min(resilience.DefaultDeadlineMinSamples, k.DeadlineWindow)})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if k.BreakerFailures > 0 {
+		r.breakers, err = resilience.NewBreakers(resilience.BreakerOptions{
+			Failures: k.BreakerFailures, Base: k.BreakerBackoff, Max: k.BreakerMax, Now: s.now})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if k.HostLimitInitial > 0 {
+		r.hosts, err = resilience.NewHostLimits(resilience.HostLimitOptions{Initial: k.HostLimitInitial, Max: k.HostLimitMax})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if k.CycleDeadline > 0 {
+		r.tracker = resilience.NewTracker(resilience.TrackerOptions[int, *trackedVisit]{OnLate: r.onLate})
+		r.workers = make(chan struct{}, k.Workers)
+	}
+	src := resilience.Sources{Breakers: r.breakers, HostLimits: r.hosts}
+	if r.tracker != nil {
+		src.Tracker = r.tracker.Stats
+	}
+	if s.reg != nil {
+		if err := s.reg.Register(resilience.NewCollector(src)); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// hostKey is the limiter key of a snapshot URL (its host:port); the
+// registry validated the URL, so the error case keeps the URL itself.
+func hostKey(snapshotURL string) string {
+	k, err := resilience.HostKey(snapshotURL)
+	if err != nil {
+		return snapshotURL
+	}
+	return k
+}
+
+// runTracked runs a cycle under Knobs.CycleDeadline: every camera whose
+// breaker allows it and that is not still in flight from an earlier cycle
+// is fetched by a goroutine of the system's own (bg, under runCtx, not
+// ctx), at most Workers at once; the cycle waits for them until its
+// deadline (or ctx) and then cuts off the rest, whose results are stored
+// late by onLate. The on-time new frames are then written (in bulk with
+// BulkWrites). It returns when the visits are filled in, with the cycle's
+// duration (the cut-off plus the writes; a drain's wait is not part of
+// it).
+func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, states []camState, hosts []string, visits []visit, drain bool) cycleExtra {
+	r := s.res
+	k := s.cfg.Knobs
+	t0 := time.Now()
+	budget, cancel := context.WithDeadline(ctx, t0.Add(k.CycleDeadline))
+	defer cancel()
+	s.regMu.RLock()
+	fresh := s.fresh
+	s.regMu.RUnlock()
+	// Late frames still waiting for their bulk write go first, so that no
+	// camera's newer frame is written before its older one.
+	r.flushLate()
+	c := r.tracker.Begin(n)
+	bulk := k.BulkWrites
+	for i := range cams {
+		if bulk && r.isQueued(i) { // landed late meanwhile; written next cycle
+			visits[i].notFetched = SkipStillInFlight
+			continue
+		}
+		var tk resilience.Ticket
+		if r.breakers != nil {
+			var ok bool
+			if tk, ok = r.breakers.Allow(cams[i].ID); !ok {
+				visits[i].notFetched = SkipBreakerOpen
+				continue
+			}
+		}
+		if st := c.Start(i); st != resilience.Started {
+			if r.breakers != nil {
+				r.breakers.Report(tk, resilience.Abandoned)
+			}
+			visits[i].notFetched = SkipStillInFlight
+			continue
+		}
+		tv := &trackedVisit{idx: i, cam: &cams[i], state: &states[i], fresh: &fresh[i]}
+		s.bg.Add(1)
+		go func() { // owner: s.bg (Close waits); stops with s.runCtx
+			defer s.bg.Done()
+			select {
+			case r.workers <- struct{}{}:
+				s.visit(s.runCtx, n, tv.cam, tv.state, hosts[i], &tv.v, !bulk)
+				<-r.workers
+			case <-s.runCtx.Done():
+				tv.v.kind = "canceled"
+			}
+			if r.breakers != nil {
+				r.breakers.Report(tk, tv.v.outcome)
+			}
+			c.Done(i, tv)
+		}()
+	}
+	c.Close()
+	co := c.Wait(budget)
+	for i, tv := range co.Results {
+		visits[i] = tv.v
+	}
+	for _, a := range co.Abandoned {
+		visits[a.ID].abandoned = true
+	}
+	if bulk {
+		f := s.newFlusher(n, cams, states, visits)
+		for lo := 0; lo < len(cams); lo += f.size {
+			f.flush(s.runCtx, lo, min(lo+f.size, len(cams)))
+		}
+	}
+	ex := cycleExtra{duration: time.Since(t0)}
+	if drain {
+		if err := r.tracker.WaitIdle(ctx); err != nil {
+			s.log.Warn("draining the cameras in flight", "cycle", n, "err", err)
+		}
+		r.flushLate()
+	}
+	return ex
+}
+
+// onLate stores the late result of an abandoned camera and counts it for
+// the next summary. A new frame is written at once without BulkWrites;
+// with them it joins the late batch, written in bulk when full.
+func (r *resilient) onLate(l resilience.Late[int, *trackedVisit]) {
+	s, tv := r.s, l.Result
+	v := &tv.v
+	if v.kind == "" && !v.skipped && v.obs != nil && !v.stored {
+		if s.cfg.Knobs.BulkWrites {
+			r.lateMu.Lock()
+			if r.lateQueued == nil {
+				r.lateQueued = map[int]bool{}
+			}
+			r.lateBuf = append(r.lateBuf, tv)
+			r.lateQueued[tv.idx] = true
+			var batch []*trackedVisit
+			if len(r.lateBuf) >= s.cfg.Knobs.BatchSize {
+				batch = r.takeLateBuf()
+			}
+			r.lateMu.Unlock()
+			r.writeLate(batch)
+			return
+		}
+		s.storeVisit(s.runCtx, tv.cam, tv.state, v)
+	}
+	r.count(tv)
+}
+
+// takeLateBuf takes the late batch; r.lateMu is held. Its cameras stay
+// queued until writeLate has written them.
+func (r *resilient) takeLateBuf() []*trackedVisit {
+	b := r.lateBuf
+	r.lateBuf = nil
+	return b
+}
+
+// flushLate writes the late batch now, whatever its size.
+func (r *resilient) flushLate() {
+	r.lateMu.Lock()
+	b := r.takeLateBuf()
+	r.lateMu.Unlock()
+	r.writeLate(b)
+}
+
+// isQueued reports whether camera i's late frame waits in the late batch.
+func (r *resilient) isQueued(i int) bool {
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	return r.lateQueued[i]
+}
+
+// writeLate writes late new frames with one bulk write and one pipelined
+// cache update, and counts them.
+func (r *resilient) writeLate(batch []*trackedVisit) {
+	if len(batch) == 0 {
+		return
+	}
+	s := r.s
+	obs := make([]store.Observation, len(batch))
+	for i, tv := range batch {
+		obs[i] = *tv.v.obs
+	}
+	ts := time.Now()
+	err := s.store.InsertObservations(s.runCtx, obs)
+	s.m.store.Observe(time.Since(ts).Seconds())
+	storedAt := s.now()
+	if err != nil {
+		s.log.Warn("storing late observations", "count", len(obs), "err", err)
+	}
+	kv := make(map[string][]byte, len(obs))
+	for _, tv := range batch {
+		v := &tv.v
+		if err != nil {
+			v.kind = ErrStore
+			continue
+		}
+		v.stored, v.storedAt = true, storedAt
+		tv.state.etag, tv.state.hash = v.etag, v.obs.FrameHash
+		if b, err := json.Marshal(v.obs); err == nil {
+			kv[LatestKey(v.obs.CameraID)] = b
+		}
+	}
+	if s.cache != nil && len(kv) > 0 {
+		if err := s.cache.SetMany(s.runCtx, kv); err != nil {
+			s.log.Debug("caching late latest states", "count", len(kv), "err", err)
+		}
+	}
+	for _, tv := range batch {
+		tv.v.e2e = time.Since(tv.v.start)
+		r.count(tv)
+	}
+	r.lateMu.Lock()
+	for _, tv := range batch {
+		delete(r.lateQueued, tv.idx)
+	}
+	r.lateMu.Unlock()
+}
+
+// count counts a late result for the next summary.
+func (r *resilient) count(tv *trackedVisit) {
+	s, v := r.s, &tv.v
+	now := s.cycleN.Load() // the late frame is as fresh as the cycle it landed in
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	switch {
+	case v.kind == "canceled":
+		// the system is closing: no verdict
+	case v.kind != "":
+		if r.late.errors == nil {
+			r.late.errors = map[string]int{}
+		}
+		r.late.errors[v.kind]++
+		s.m.errors.WithLabelValues(v.kind).Inc()
+	case v.skipped:
+		r.late.skipped++
+		tv.fresh.mark(now, v.start)
+	case v.stored:
+		r.late.processed++
+		s.m.processed.Inc()
+		tv.fresh.mark(now, v.start)
+	}
+	r.late.n++
+}
+
+// takeLate moves the late counts since the last summary into sum, with
+// the cameras still in flight.
+func (r *resilient) takeLate(sum *CycleSummary) {
+	if r.tracker == nil {
+		return
+	}
+	r.lateMu.Lock()
+	l := r.late
+	r.late = lateCounts{}
+	r.lateMu.Unlock()
+	sum.Late, sum.LateProcessed, sum.LateSkipped, sum.LateErrors = l.n, l.processed, l.skipped, l.errors
+	sum.InFlight = r.tracker.Stats().InFlight
+}
+
+// camFresh is when a camera last answered usefully (a new or an unchanged
+// frame): the cycle and the time.
+type camFresh struct {
+	cycle atomic.Int64
+	at    atomic.Int64 // unix ns
+}
+
+func (f *camFresh) mark(cycle int64, at time.Time) {
+	f.at.Store(at.UnixNano())
+	f.cycle.Store(cycle)
+}
+
+// Camera statuses in GET /api/v1/cameras/{id}/latest.
+const (
+	StatusOK      = "ok"      // answered in the last completed cycle (or the running one)
+	StatusStale   = "stale"   // its data is from before the last completed cycle
+	StatusOffline = "offline" // its circuit breaker is open
+)
+
+// Freshness is how fresh the API says a camera's latest observation is.
+type Freshness struct {
+	Status string `json:"status"`
+	Stale  bool   `json:"stale"`
+	// ObservedAt is when the camera last answered usefully; zero before
+	// its first answer in this process.
+	ObservedAt time.Time `json:"observed_at,omitzero"`
+}
+
+// CameraFreshness returns camera id's freshness and whether it is known.
+// A camera is stale when its last useful answer came in a cycle before
+// the last completed one (it failed or was abandoned since), offline when
+// its breaker is open.
+func (s *System) CameraFreshness(id string) (Freshness, bool) {
+	s.regMu.RLock()
+	i, ok := s.byID[id]
+	fresh := s.fresh
+	s.regMu.RUnlock()
+	if !ok {
+		return Freshness{}, false
+	}
+	f := &fresh[i]
+	var out Freshness
+	if at := f.at.Load(); at != 0 {
+		out.ObservedAt = time.Unix(0, at).UTC()
+	}
+	if last := s.last.Load(); last != nil && f.cycle.Load() < last.Cycle {
+		out.Stale = true
+	}
+	out.Status = StatusOK
+	if out.Stale {
+		out.Status = StatusStale
+	}
+	if s.res != nil && s.res.breakers != nil {
+		if st := s.res.breakers.Status(id).State; st == resilience.Open || st == resilience.HalfOpen {
+			out.Status, out.Stale = StatusOffline, true
+		}
+	}
+	return out, true
+}
+
+// withFreshness appends f's fields to the JSON object b.
+func withFreshness(b []byte, f Freshness) []byte {
+	if len(b) < 2 || b[len(b)-1] != '}' {
+		return b
+	}
+	out := make([]byte, 0, len(b)+80)
+	out = append(out, b[:len(b)-1]...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"status":`...)
+	out = strconv.AppendQuote(out, f.Status)
+	out = append(out, `,"stale":`...)
+	out = strconv.AppendBool(out, f.Stale)
+	if !f.ObservedAt.IsZero() {
+		out = append(out, `,"observed_at":"`...)
+		out = f.ObservedAt.AppendFormat(out, time.RFC3339Nano)
+		out = append(out, '"')
+	}
+	return append(out, '}')
+}
+
+// ResilienceStats is the resilience section of GET /api/v1/stats.
+type ResilienceStats struct {
+	Breakers *resilience.BreakerCounts `json:"breakers,omitempty"`
+	Tracker  *resilience.TrackerStats  `json:"tracker,omitempty"`
+	Hosts    []resilience.HostStatus   `json:"hosts,omitempty"`
+}
+
+// Resilience returns the state of the resilience mechanisms in use, and
+// false when none is.
+func (s *System) Resilience() (ResilienceStats, bool) {
+	r := s.res
+	if r == nil {
+		return ResilienceStats{}, false
+	}
+	var out ResilienceStats
+	if r.breakers != nil {
+		c := r.breakers.Counts()
+		out.Breakers = &c
+	}
+	if r.tracker != nil {
+		t := r.tracker.Stats()
+		out.Tracker = &t
+	}
+	if r.hosts != nil {
+		out.Hosts = r.hosts.Hosts()
+	}
+	return out, true
+}
+
+// withResilience adds the "resilience" member to the JSON object b.
+func (s *System) withResilience(b []byte) []byte {
+	rs, ok := s.Resilience()
+	if !ok || len(b) < 2 || b[len(b)-1] != '}' {
+		return b
+	}
+	rb, err := json.Marshal(rs)
+	if err != nil {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(rb)+16)
+	out = append(out, b[:len(b)-1]...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"resilience":`...)
+	out = append(out, rb...)
+	return append(out, '}')
+}
