@@ -124,49 +124,39 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}()
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
 
-	var warm time.Duration
+	var warm time.Duration // the last warm-up cycle: the settled pace
 	for i := 0; i < c.sc.System.Warmup; i++ {
 		c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, c.sc.System.Warmup))
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
 		}
-		warm = max(warm, s.Duration)
+		warm = s.Duration
 	}
 
-	// The measured window: sampler, CPU profile, fault baseline.
-	smp := startSampler(ctx, sys.Admin+"/metrics", c.opts.SampleEvery)
-	defer func() {
-		if smp != nil {
-			c.cell.Resources = smp.stop(context.WithoutCancel(ctx))
+	// c) The cycles window: its own sampler and CPU readings, the CPU
+	// profile inside it, the fleet's fault baseline.
+	before, conns := fleet.Faults(), fleet.Connections()
+	cycW := startWindow(ctx, sys.Pid, sys.Admin+"/metrics", c.opts.SampleEvery)
+	cycStop := func() {
+		if cycW != nil {
+			w, res := cycW.stop(context.WithoutCancel(ctx))
+			c.cell.Windows.Cycles, c.cell.Resources, cycW = &w, res, nil
 		}
-	}()
-	cpuDone := make(chan struct{})
-	if c.sc.Profiles.CPU {
-		secs := c.sc.Profiles.Seconds
-		if secs == 0 {
-			secs = int((warm*time.Duration(c.sc.System.Cycles) + time.Second - 1) / time.Second)
-			secs = min(max(secs, 1), 60)
-		}
-		path := filepath.Join(c.dir, "cpu.pb.gz")
-		go func() { // owner: measure; it waits on cpuDone before returning
-			defer close(cpuDone)
-			top, err := fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", sys.Admin, secs), path, "cpu", time.Duration(secs)*time.Second+30*time.Second, c.opts.TopN)
-			if err != nil {
-				c.opts.Logf("cell %s: cpu profile: %v", c.rel, err)
-				return
-			}
-			c.cell.Profiles.CPU, c.cell.Profiles.CPUTop = filepath.Join(c.rel, "cpu.pb.gz"), top
-		}()
-	} else {
-		close(cpuDone)
 	}
+	defer cycStop()
+	cpuDone := c.startCPUProfile(ctx, sys.Admin, warm)
 	defer func() { <-cpuDone }()
 
-	before, conns := fleet.Faults(), fleet.Connections()
 	cyc := newCycleStats()
-	for i := 0; i < c.sc.System.Cycles; i++ {
-		c.prog.step(c, fmt.Sprintf("cycle %d/%d", i+1, c.sc.System.Cycles))
+	// The cycles run at least Cycles times and until the CPU profile has
+	// ended, so that the profile lies inside the window.
+	for i := 0; i < c.sc.System.Cycles || !closed(cpuDone); i++ {
+		if i < c.sc.System.Cycles {
+			c.prog.step(c, fmt.Sprintf("cycle %d/%d", i+1, c.sc.System.Cycles))
+		} else {
+			c.prog.step(c, fmt.Sprintf("cycle %d (until the CPU profile ends)", i+1))
+		}
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()
@@ -174,6 +164,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		}
 		cyc.add(s)
 	}
+	cycStop()
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
 	churn := int64(fleet.Connections() - conns)
@@ -181,6 +172,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	c.cell.Faults = faultDelta(before, after)
 	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout))
 
+	// Between the windows: the heap profile (its gzip belongs to neither).
 	if c.sc.Profiles.Heap {
 		top, err := fetchProfile(ctx, sys.Admin+"/debug/pprof/heap", filepath.Join(c.dir, "heap.pb.gz"), "inuse_space", 30*time.Second, c.opts.TopN)
 		if err != nil {
@@ -197,6 +189,11 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		for _, cam := range fleet.Cameras() {
 			ids = append(ids, cam.ID)
 		}
+		apiW := startWindow(ctx, sys.Pid, sys.Admin+"/metrics", c.opts.SampleEvery)
+		defer func() {
+			w, _ := apiW.stop(context.WithoutCancel(ctx))
+			c.cell.Windows.API = &w
+		}()
 		c.cell.API = map[string]results.Endpoint{}
 		for ti, t := range c.sc.Load {
 			c.prog.step(c, "load "+t.Name)
@@ -208,6 +205,49 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// startCPUProfile starts the system's CPU profile at once (the cycles
+// window has begun) for Profiles.Seconds or, when 0, for four fifths of
+// the expected measured cycles (the last warm-up cycle × Cycles, at least
+// 1 s: pprof counts whole seconds). The returned channel closes when the
+// profile has been saved or failed; Profiles.CPUWindow records when it
+// was requested and when it was read, a span that holds the profile's.
+func (c *cellRun) startCPUProfile(ctx context.Context, admin string, lastWarm time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if !c.sc.Profiles.CPU {
+		close(done)
+		return done
+	}
+	secs := c.sc.Profiles.Seconds
+	if secs == 0 {
+		secs = int(lastWarm * time.Duration(c.sc.System.Cycles) * 4 / 5 / time.Second)
+		secs = min(max(secs, 1), 60)
+	}
+	path := filepath.Join(c.dir, "cpu.pb.gz")
+	go func() { // owner: measure; it waits on done before returning
+		defer close(done)
+		start := time.Now()
+		top, err := fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), path, "cpu", time.Duration(secs)*time.Second+30*time.Second, c.opts.TopN)
+		end := time.Now()
+		if err != nil {
+			c.opts.Logf("cell %s: cpu profile: %v", c.rel, err)
+			return
+		}
+		c.cell.Profiles.CPU, c.cell.Profiles.CPUTop = filepath.Join(c.rel, "cpu.pb.gz"), top
+		c.cell.Profiles.CPUWindow = &results.Span{Start: start.UTC(), End: end.UTC()}
+	}()
+	return done
+}
+
+// closed reports whether ch is closed, without blocking.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // attack runs one load target against the system and, when asked, its

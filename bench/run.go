@@ -31,8 +31,16 @@
 //   - API latency is measured from each request's intended send time
 //     (began + (seq+1)/rate), correcting coordinated omission; the
 //     uncorrected figure is kept as latency_raw.
-//   - Resources come from the system's own /metrics every Options.SampleEvery,
-//     over the cycles and the API load.
+//   - Windows: the cycles window runs from just before the first measured
+//     cycle is posted to the last one's answer; the API window from the
+//     first load target to the end of the last capacity search. Each has
+//     its own sampler of the system's /metrics (every Options.SampleEvery),
+//     the CPU time of the system's process tree and of the runner
+//     (internal/proc) and the machine's busy share over it, and the
+//     system's cache traffic. The legacy resources field is the cycles
+//     window's sampler. The CPU profile starts inside the cycles window,
+//     and the measured cycles go on (beyond system.cycles) until it has
+//     ended; the heap profile is taken between the windows.
 //   - The ideal cycle time and efficiency: see idealCycle.
 package bench
 
