@@ -142,8 +142,8 @@ type sampler struct {
 	// when the mark was reset at the window's start, else it may hold an
 	// earlier phase's peak.
 	usePeak bool
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	mu     sync.Mutex
 	res    results.Resources
