@@ -276,12 +276,15 @@ func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti
 	ep.Path, ep.BinFile = t.Path, bin
 	if t.Capacity != nil {
 		c.prog.step(c, "capacity "+t.Name)
-		capRate, err := CapacitySearch(ctx, spec, *t.Capacity, c.opts.Logf)
+		open := func(step int) (io.WriteCloser, string, error) {
+			name := filepath.Join(c.rel, fmt.Sprintf("capacity-%s-%02d.bin", t.Name, step))
+			f, err := os.Create(filepath.Join(c.opts.OutDir, name))
+			return f, name, err
+		}
+		capy, err := CapacitySearch(ctx, spec, *t.Capacity, CapacityOptions{Logf: c.opts.Logf, Open: open})
+		ep.Capacity = capy
 		if err != nil {
 			return ep, fmt.Errorf("capacity %s: %w", t.Name, err)
-		}
-		if capRate != nil {
-			ep.Capacity = &results.Capacity{Rate: *capRate, LastPass: capRate, Cap: t.Capacity.MaxRate}
 		}
 	}
 	return ep, nil

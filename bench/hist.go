@@ -35,6 +35,10 @@ func (h *hist) Quantile(q float64) time.Duration {
 	return time.Duration(h.h.ValueAtQuantile(q)) * time.Microsecond
 }
 
+// Max is the largest recorded value (at the histogram's precision, never
+// below the value recorded).
+func (h *hist) Max() time.Duration { return time.Duration(h.h.Max()) * time.Microsecond }
+
 // Quantiles summarizes h for results.
 func (h *hist) Quantiles() results.Quantiles {
 	if h.Count() == 0 {

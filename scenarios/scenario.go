@@ -129,15 +129,17 @@ type Target struct {
 	Capacity *Capacity `mapstructure:"capacity"`
 }
 
-// Capacity is a capacity search: a binary search of the rate between
-// MinRate and MaxRate, each step a short attack, for the highest rate whose
-// p99 latency (from the intended send time) and error rate meet the SLO.
+// Capacity is a capacity search for the highest rate whose p99 latency
+// (from the intended send time) and error rate meet the SLO, each step a
+// short attack: a ramp ×2 from MinRate until a step fails or MaxRate (the
+// hard cap) has passed, then a geometric bisection between the last pass
+// and the first fail (bench.CapacitySearch).
 type Capacity struct {
 	SLO SLO `mapstructure:"slo"`
-	// MinRate and MaxRate bound the search, req/s.
+	// MinRate is the first rate tried and MaxRate the highest, req/s.
 	MinRate float64 `mapstructure:"min_rate"`
 	MaxRate float64 `mapstructure:"max_rate"`
-	// Steps is the number of attacks of the search.
+	// Steps is the most attacks the search makes (ramp and bisection).
 	Steps int `mapstructure:"steps"`
 	// StepDuration is the length of each attack.
 	StepDuration time.Duration `mapstructure:"step_duration"`
@@ -178,8 +180,8 @@ var DefaultTarget = Target{
 var DefaultCapacity = Capacity{
 	SLO:          SLO{P99: 100 * time.Millisecond, ErrorRate: 0.01},
 	MinRate:      10,
-	MaxRate:      2000,
-	Steps:        6,
+	MaxRate:      100000,
+	Steps:        8,
 	StepDuration: 2 * time.Second,
 }
 
