@@ -30,6 +30,7 @@ type cellRun struct {
 	mode    string
 	cameras int
 	rep     int
+	seed    int64 // this repetition's (RepSeed)
 	index   int
 	prog    *progress
 
@@ -45,7 +46,7 @@ func (c *cellRun) run(ctx context.Context) (cell results.Cell) {
 	name := cellName(c.mode, c.cameras, c.rep)
 	c.rel = filepath.Join("cells", name)
 	c.dir = filepath.Join(c.opts.OutDir, c.rel)
-	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.Hosts, Repeat: c.rep, Started: time.Now().UTC(), Status: results.StatusOK}
+	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.Hosts, Repeat: c.rep, Seed: uint64(c.seed), Started: time.Now().UTC(), Status: results.StatusOK}
 	start := time.Now()
 	cellCtx, cancel := context.WithTimeout(ctx, c.sc.CellBudget)
 	defer cancel()
@@ -86,7 +87,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 
 	// a) the fleet, in process, on free loopback ports.
 	cfg := c.sc.Fleet.Config
-	cfg.Cameras, cfg.Seed, cfg.Listen = c.cameras, c.sc.Seed, "127.0.0.1:0"
+	cfg.Cameras, cfg.Seed, cfg.Listen = c.cameras, c.seed, "127.0.0.1:0"
 	fleet, err := simulator.New(cfg)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
@@ -253,7 +254,7 @@ func closed(ch <-chan struct{}) bool {
 // attack runs one load target against the system and, when asked, its
 // capacity search.
 func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti int, ids []string) (results.Endpoint, error) {
-	spec := AttackSpec{Name: t.Name, Method: t.Method, URLs: targetURLs(api, t, ids, c.sc.Seed, ti), Rate: t.Rate,
+	spec := AttackSpec{Name: t.Name, Method: t.Method, URLs: targetURLs(api, t, ids, c.seed, ti), Rate: t.Rate,
 		Duration: t.Duration, Timeout: t.Timeout, Workers: t.Workers, MaxWorkers: t.MaxWorkers}
 	for _, u := range spec.URLs[:1] {
 		if err := checkLoopback(u); err != nil && !c.opts.AllowRemote {

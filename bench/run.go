@@ -172,32 +172,33 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		Thresholds:   sc.Thresholds,
 	}
 	run.Env.Backends = results.Backends(be.Describe())
+	run.Seed = sc.Seed
 	resultsPath := filepath.Join(opts.OutDir, "results.json")
 	prog := newProgress(opts.Progress, opts.IsTTY, sc.Cells())
 	defer prog.finish()
 
 	var failed int
 	idx := 0
-	for _, cams := range sc.Fleet.Cameras {
-		for _, mode := range sc.System.Modes {
-			for rep := 0; rep < sc.Repeat; rep++ {
-				idx++
-				if ctx.Err() != nil {
-					break
-				}
-				cr := &cellRun{sc: sc, opts: opts, be: be, mode: mode, cameras: cams, rep: rep, index: idx, prog: prog}
-				cell := cr.run(ctx)
-				if cell.Status == results.StatusFailed {
-					failed++
-				}
-				run.Cells = append(run.Cells, cell)
-				prog.cellDone(cell)
-				run.Finished = time.Now().UTC()
-				run.Interrupted = ctx.Err() != nil
-				if err := results.Write(resultsPath, run); err != nil {
-					return run, fmt.Errorf("bench: %w", err)
-				}
-			}
+	// Interleaved: repetition 0 of every camera count and mode, then
+	// repetition 1, …, so that drift (a busy machine, a warming disk) hits
+	// every mode alike. Every cell of one repetition shares its seed: the
+	// modes meet the same fault and latency draws.
+	for _, k := range cellOrder(sc) {
+		idx++
+		if ctx.Err() != nil {
+			break
+		}
+		cr := &cellRun{sc: sc, opts: opts, be: be, mode: k.mode, cameras: k.cameras, rep: k.rep, seed: RepSeed(sc.Seed, k.rep), index: idx, prog: prog}
+		cell := cr.run(ctx)
+		if cell.Status == results.StatusFailed {
+			failed++
+		}
+		run.Cells = append(run.Cells, cell)
+		prog.cellDone(cell)
+		run.Finished = time.Now().UTC()
+		run.Interrupted = ctx.Err() != nil
+		if err := results.Write(resultsPath, run); err != nil {
+			return run, fmt.Errorf("bench: %w", err)
 		}
 	}
 	run.Finished = time.Now().UTC()
@@ -212,6 +213,41 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		return run, fmt.Errorf("%w: %d of %d (see %s)", ErrCellsFailed, failed, len(run.Cells), resultsPath)
 	}
 	return run, nil
+}
+
+// cellKey names one cell of the matrix.
+type cellKey struct {
+	mode    string
+	cameras int
+	rep     int
+}
+
+// cellOrder is the order Run runs sc's cells in: repetition-major, then
+// camera count, then mode.
+func cellOrder(sc *scenarios.Scenario) []cellKey {
+	var out []cellKey
+	for rep := 0; rep < sc.Repeat; rep++ {
+		for _, cams := range sc.Fleet.Cameras {
+			for _, mode := range sc.System.Modes {
+				out = append(out, cellKey{mode, cams, rep})
+			}
+		}
+	}
+	return out
+}
+
+// RepSeed is the seed of repetition rep of a scenario seeded with seed:
+// the scenario's seed itself for repetition 0, and for the others a
+// SplitMix64 mix of both, so that repetitions draw different faults and
+// latencies while a rerun repeats them.
+func RepSeed(seed int64, rep int) int64 {
+	if rep == 0 {
+		return seed
+	}
+	z := uint64(seed) + uint64(rep)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return int64((z ^ (z >> 31)) & (1<<62 - 1))
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)

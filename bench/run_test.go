@@ -100,6 +100,12 @@ func TestRunFakeSystem(t *testing.T) {
 			}
 		}
 		checkWindows(t, name, c)
+		if c.Seed != uint64(RepSeed(sc.Seed, c.Repeat)) {
+			t.Errorf("%s: seed %d; want the repetition's %d", name, c.Seed, RepSeed(sc.Seed, c.Repeat))
+		}
+		if q := c.Cycles.PerCamera; q.P50CI == nil || q.MeanCI == nil || q.P50CI[0] > q.P50 || q.P50CI[1] < q.P50 {
+			t.Errorf("%s: per-camera p50 %s with CI %v, mean CI %v; want intervals around it", name, q.P50, q.P50CI, q.MeanCI)
+		}
 		if len(c.Profiles.HeapTop) == 0 {
 			t.Errorf("%s: no heap top functions", name)
 		}
@@ -262,5 +268,38 @@ func checkWindows(t *testing.T, name string, c results.Cell) {
 	}
 	if c.Resources.RSSPeak != cw.RSSPeak {
 		t.Errorf("%s: resources.rss_peak %d; want the cycles window's %d", name, c.Resources.RSSPeak, cw.RSSPeak)
+	}
+}
+
+func TestCellOrderInterleaved(t *testing.T) {
+	sc := scenarios.Default.Clone()
+	sc.Repeat, sc.Fleet.Cameras, sc.System.Modes = 2, []int{10, 100}, []string{"sync", "batched"}
+	var got []string
+	for _, k := range cellOrder(sc) {
+		got = append(got, cellName(k.mode, k.cameras, k.rep))
+	}
+	want := "sync-10-r0 batched-10-r0 sync-100-r0 batched-100-r0 sync-10-r1 batched-10-r1 sync-100-r1 batched-100-r1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("cellOrder = %v; want %s", got, want)
+	}
+}
+
+func TestRepSeed(t *testing.T) {
+	if RepSeed(7, 0) != 7 {
+		t.Errorf("RepSeed(7, 0) = %d; want the scenario's seed", RepSeed(7, 0))
+	}
+	seen := map[int64]int{7: 0}
+	for rep := 1; rep < 50; rep++ {
+		s := RepSeed(7, rep)
+		if prev, dup := seen[s]; dup || s < 0 {
+			t.Fatalf("RepSeed(7, %d) = %d: negative or the same as repetition %d", rep, s, prev)
+		}
+		seen[s] = rep
+		if RepSeed(7, rep) != s {
+			t.Fatalf("RepSeed(7, %d) is not deterministic", rep)
+		}
+	}
+	if RepSeed(8, 1) == RepSeed(7, 1) {
+		t.Error("RepSeed ignores the scenario's seed")
 	}
 }
