@@ -150,6 +150,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	defer func() { <-cpuDone }()
 
 	cyc := newCycleStats()
+	var cycles []cycleWindow
 	// The cycles run at least Cycles times and until the CPU profile has
 	// ended, so that the profile lies inside the window.
 	for i := 0; i < c.sc.System.Cycles || !closed(cpuDone); i++ {
@@ -158,12 +159,14 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		} else {
 			c.prog.step(c, fmt.Sprintf("cycle %d (until the CPU profile ends)", i+1))
 		}
+		t0 := time.Now()
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()
 			return fmt.Errorf("cycle %d: %w", i+1, err)
 		}
 		cyc.add(s)
+		cycles = append(cycles, cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed})
 	}
 	cycStop()
 	after := fleet.Faults()
@@ -182,7 +185,9 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			c.cell.Profiles.Heap, c.cell.Profiles.HeapTop = filepath.Join(c.rel, "heap.pb.gz"), top
 		}
 	}
-	c.cell.Ideal = idealCycle(cfg, knobs, analyzeWork(fleet.Frames(), knobs.AnalyzeCost), c.cell.Cycles, c.sc.System.Cycles, runtime.NumCPU())
+	ideal, err := idealCycle(cycles, fleet.Fetches, cfg.Capacity, analyzeWork(fleet.Frames(), knobs), c.cell.Cycles.Latency.P50.D(), runtime.NumCPU())
+	c.cell.Ideal = ideal
+	bug := err // fails the cell once its API load has run too
 
 	// d) API load, one target after another.
 	if len(c.sc.Load) > 0 {
@@ -205,7 +210,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			c.cell.API[t.Name] = ep
 		}
 	}
-	return nil
+	return bug
 }
 
 // startCPUProfile starts the system's CPU profile at once (the cycles

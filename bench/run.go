@@ -21,13 +21,20 @@
 //     per-camera and freshness latencies go into HDR histograms (no
 //     per-camera slice is kept).
 //   - Errors are reconciled with the fleet's GET /faults delta over the
-//     measured cycles: http_5xx and overflow_503 → http_5xx, hang →
-//     timeout, slow_drip → timeout when every frame at the drip rate
-//     outlasts the fetch timeout (none when the largest takes under a
-//     quarter of it, else up to one timeout each), reset and
-//     overflow_reset → conn less the transport's retries, truncated and
-//     garbage → bad_image, oversized → too_large, placeholder and offline
-//     → placeholder.
+//     measured cycles: http_5xx, overflow_503 and device_overflow_503 →
+//     http_5xx, hang → timeout, slow_drip → timeout when every frame at
+//     the drip rate outlasts the fetch timeout (none when the largest takes
+//     under a quarter of it, else up to one timeout each), reset,
+//     overflow_reset and device_overflow_reset → conn less the transport's
+//     retries, truncated and garbage → bad_image, oversized → too_large,
+//     placeholder and offline → placeholder.
+//   - Per-camera latency (cycles.per_camera) is every camera visit of the
+//     measured cycles; every Quantiles carries its n (count) and 95%
+//     confidence intervals of its median and mean (ci95).
+//   - The ideal cycle is a lower bound from the fleet's own log of each
+//     measured cycle's requests (the latency it drew for each): see
+//     idealBound. Efficiency = ideal ÷ actual p50, never clipped; above 1
+//     the cell fails ("ideal above actual: bug").
 //   - API latency is measured from each request's intended send time
 //     (began + (seq+1)/rate), correcting coordinated omission; the
 //     uncorrected figure is kept as latency_raw.
@@ -41,7 +48,6 @@
 //     window's sampler. The CPU profile starts inside the cycles window,
 //     and the measured cycles go on (beyond system.cycles) until it has
 //     ended; the heap profile is taken between the windows.
-//   - The ideal cycle time and efficiency: see idealCycle.
 package bench
 
 import (
