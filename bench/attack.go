@@ -31,6 +31,11 @@ type AttackSpec struct {
 	Timeout    time.Duration
 	Workers    int
 	MaxWorkers int // 0 = unbounded
+	// DropBodies leaves response bodies out of the encoded results (their
+	// size stays in BytesIn); false records them as vegeta does. Capacity
+	// steps drop them: at thousands of requests a second the bodies would
+	// fill the disk.
+	DropBodies bool
 }
 
 // AttackResult is an attack's summary. Latency is measured from each
@@ -53,7 +58,10 @@ func (r *AttackResult) ErrorRate() float64 {
 
 // Attack runs spec with vegeta and streams every result into histograms
 // and, when enc is not nil, into enc (vegeta's binary format, so `vegeta
-// report` and `vegeta plot` read it). No result is kept in memory. It
+// report` and `vegeta plot` read it): each result as vegeta's own attacker
+// records it (code, error, timestamp, latency, bytes in and out, method,
+// URL, response headers and, unless DropBodies, the body). No result is
+// kept in memory. It
 // returns early, with what it measured, when ctx ends.
 //
 // The constant pacer intends hit i (0-based) at began + (i+1)·interval;
@@ -71,7 +79,7 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	pacer := vegeta.ConstantPacer{Freq: 1, Per: interval}
 	opts := []func(*vegeta.Attacker){
 		vegeta.Timeout(spec.Timeout),
-		vegeta.MaxBody(0), // bodies are not kept, only drained
+		vegeta.MaxBody(vegeta.DefaultMaxBody), // read whole, as vegeta does: BytesIn is the body's size
 		vegeta.KeepAlive(true),
 		vegeta.Connections(10000),
 		vegeta.Redirects(vegeta.NoFollow),
@@ -111,7 +119,9 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	m := NewAttackMetrics(spec.Rate, spec.Duration, time.Now(), interval)
 	for r := range atk.Attack(targeter, pacer, spec.Duration, spec.Name) {
 		if enc != nil && encErr == nil {
-			r.Headers = nil // not needed by vegeta report/plot; halves the encoding cost
+			if spec.DropBodies {
+				r.Body = nil
+			}
 			encErr = enc(r)
 		}
 		m.Add(r)
@@ -162,6 +172,8 @@ func (m *AttackMetrics) Add(r *vegeta.Result) {
 	m.res.Latency.Record(co)
 	m.res.Raw.Record(r.Latency)
 	m.res.Endpoint.Requests++
+	m.res.Endpoint.BytesIn += r.BytesIn
+	m.res.Endpoint.BytesOut += r.BytesOut
 	m.codes[strconv.Itoa(int(r.Code))]++
 	if r.Error == "" && r.Code >= 200 && r.Code < 400 {
 		m.ok++
@@ -241,7 +253,7 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 	var lastPass, firstFail float64
 	run := func(rate float64) (bool, error) {
 		spec := base
-		spec.Rate, spec.Duration = rate, c.StepDuration
+		spec.Rate, spec.Duration, spec.DropBodies = rate, c.StepDuration, true
 		st := results.CapacityStep{Rate: math.Round(rate*10) / 10}
 		var enc vegeta.Encoder
 		var w io.WriteCloser

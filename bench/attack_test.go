@@ -328,3 +328,44 @@ func TestAttackMemoryFlat(t *testing.T) {
 		t.Errorf("live heap grew %d B over 4000 results; want < 1 MiB (no per-result state)", growth)
 	}
 }
+
+// TestAttackBinFaithful: the .bin stream holds what vegeta's own attacker
+// records, so that vegeta's decoder and Metrics (what `vegeta report`
+// prints) see the JSON bodies' bytes; with DropBodies the bodies go but
+// their size stays.
+func TestAttackBinFaithful(t *testing.T) {
+	t.Parallel()
+	const body = `{"cameras":[{"id":"cam-000001","status":"online"}],"page":1}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	for _, drop := range []bool{false, true} {
+		var buf bytes.Buffer
+		spec := AttackSpec{Name: "json", URLs: []string{srv.URL + "/api/v1/cameras"}, Rate: 100, Duration: 300 * time.Millisecond, Timeout: time.Second, Workers: 2, DropBodies: drop}
+		r, err := Attack(context.Background(), spec, NewEncoder(&buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := vegeta.NewDecoder(&buf)
+		var m vegeta.Metrics
+		for {
+			var res vegeta.Result
+			if err := dec.Decode(&res); err != nil {
+				break
+			}
+			if res.Method != "GET" || res.URL != spec.URLs[0] || res.Code != 200 || res.Headers.Get("Content-Type") != "application/json" || res.Timestamp.IsZero() || res.Latency <= 0 {
+				t.Fatalf("drop=%t: decoded %+v; want method, URL, code, headers, timestamp and latency", drop, res)
+			}
+			if want := map[bool]string{false: body, true: ""}[drop]; string(res.Body) != want {
+				t.Fatalf("drop=%t: body %q; want %q", drop, res.Body, want)
+			}
+			m.Add(&res)
+		}
+		m.Close()
+		if m.Requests != r.Endpoint.Requests || m.BytesIn.Total != uint64(len(body))*m.Requests || m.BytesIn.Total != r.Endpoint.BytesIn || m.BytesIn.Total == 0 {
+			t.Errorf("drop=%t: vegeta.Metrics over the stream: %d requests, bytes in %d; attack: %d requests, bytes in %d; want equal and %d per request", drop, m.Requests, m.BytesIn.Total, r.Endpoint.Requests, r.Endpoint.BytesIn, len(body))
+		}
+	}
+}

@@ -11,6 +11,8 @@
 //	results.json                      the versioned results (results)
 //	cells/<mode>-<cameras>-r<rep>/
 //	    api-<target>.bin              vegeta results: vegeta report|plot FILE
+//	    capacity-<target>-NN.bin      one per capacity-search step (bodies
+//	                                  left out, their size kept)
 //	    cpu.pb.gz, heap.pb.gz         pprof profiles: go tool pprof FILE
 //	    system.log                    the system's stdout and stderr
 //	    ready.json                    the system's ready file (ports, pid)
