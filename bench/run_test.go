@@ -64,7 +64,8 @@ func TestRunFakeSystem(t *testing.T) {
 	var prog bytes.Buffer
 	run, err := Run(context.Background(), sc, Options{OutDir: dir, SystemBinary: selfBinary(t), Progress: &prog, Version: "test"})
 	if err != nil {
-		b, _ := os.ReadFile(filepath.Join(dir, "results.json")); t.Fatalf("Run = %v\nprogress:\n%s\n%.3000s", err, prog.String(), b)
+		b, _ := os.ReadFile(filepath.Join(dir, "results.json"))
+		t.Fatalf("Run = %v\nprogress:\n%s\n%.3000s", err, prog.String(), b)
 	}
 	if len(run.Cells) != 4 {
 		t.Fatalf("cells = %d; want 4 (2 sizes × 2 modes)", len(run.Cells))
