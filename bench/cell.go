@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/camload/camload/results"
@@ -191,10 +189,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 
 	// d) API load, one target after another.
 	if len(c.sc.Load) > 0 {
-		ids := make([]string, 0, c.cameras)
-		for _, cam := range fleet.Cameras() {
-			ids = append(ids, cam.ID)
-		}
+		cams := fleet.Cameras()
 		apiW := startWindow(ctx, sys.Pid, sys.Admin+"/metrics", c.opts.SampleEvery)
 		defer func() {
 			w, _ := apiW.stop(context.WithoutCancel(ctx))
@@ -203,7 +198,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		c.cell.API = map[string]results.Endpoint{}
 		for ti, t := range c.sc.Load {
 			c.prog.step(c, "load "+t.Name)
-			ep, err := c.attack(ctx, sys.API, t, ti, ids)
+			ep, err := c.attack(ctx, sys.API, t, ti, cams)
 			if err != nil {
 				return err
 			}
@@ -258,8 +253,8 @@ func closed(ch <-chan struct{}) bool {
 
 // attack runs one load target against the system and, when asked, its
 // capacity search.
-func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti int, ids []string) (results.Endpoint, error) {
-	spec := AttackSpec{Name: t.Name, Method: t.Method, URLs: targetURLs(api, t, ids, c.seed, ti), Rate: t.Rate,
+func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti int, cams []simulator.Camera) (results.Endpoint, error) {
+	spec := AttackSpec{Name: t.Name, Method: t.Method, URLs: targetURLs(api, t, cams, c.seed, ti), Rate: t.Rate,
 		Duration: t.Duration, Timeout: t.Timeout, Workers: t.Workers, MaxWorkers: t.MaxWorkers}
 	for _, u := range spec.URLs[:1] {
 		if err := checkLoopback(u); err != nil && !c.opts.AllowRemote {
@@ -294,32 +289,6 @@ func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti
 		}
 	}
 	return ep, nil
-}
-
-// urlRing is how many distinct URLs a target cycles through.
-const urlRing = 512
-
-// targetURLs expands t's path template into URLs: {{id}} from ids and
-// {{page}} from 1 … t.Pages, drawn deterministically from seed and the
-// target's index.
-func targetURLs(api string, t scenarios.Target, ids []string, seed int64, ti int) []string {
-	rng := rand.New(rand.NewPCG(uint64(seed), uint64(ti)+1))
-	n := urlRing
-	if !strings.Contains(t.Path, "{{") {
-		n = 1
-	}
-	out := make([]string, n)
-	for i := range out {
-		p := t.Path
-		for strings.Contains(p, "{{id}}") && len(ids) > 0 {
-			p = strings.Replace(p, "{{id}}", ids[rng.IntN(len(ids))], 1)
-		}
-		for strings.Contains(p, "{{page}}") {
-			p = strings.Replace(p, "{{page}}", fmt.Sprint(1+rng.IntN(t.Pages)), 1)
-		}
-		out[i] = api + p
-	}
-	return out
 }
 
 // postCycle runs one processing cycle on the system.

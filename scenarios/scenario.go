@@ -109,11 +109,17 @@ type Target struct {
 	Method string `mapstructure:"method"`
 	// Path is a path template on the system's API, e.g.
 	// /api/v1/cameras/{{id}}/latest or /api/v1/cameras?page={{page}}.
-	// {{id}} is drawn from the fleet's inventory and {{page}} from
-	// 1 … Pages, both deterministically from the seed.
+	// {{id}} is drawn from the fleet's inventory (skewed by Zipf),
+	// {{page}} from 1 … Pages, {{district}} from the fleet's districts and
+	// {{status}} from online/offline, all deterministically from the
+	// repetition's seed.
 	Path string `mapstructure:"path"`
-	// Pages is the range of {{page}}.
+	// Pages is the range of {{page}}; 0 means every page of the camera
+	// list at the path's limit= (50 when absent).
 	Pages int `mapstructure:"pages"`
+	// Zipf skews {{id}}: 0 draws cameras uniformly, a value > 1 draws them
+	// with that Zipf exponent (a few hot cameras, a long tail).
+	Zipf float64 `mapstructure:"zipf"`
 	// Rate is the constant request rate, per second.
 	Rate float64 `mapstructure:"rate"`
 	// Duration of the attack.
@@ -168,7 +174,7 @@ type Profiles struct {
 // DefaultTarget holds the defaults of every load target's unset keys.
 var DefaultTarget = Target{
 	Method:     "GET",
-	Pages:      10,
+	Pages:      0,
 	Rate:       50,
 	Duration:   5 * time.Second,
 	Timeout:    5 * time.Second,

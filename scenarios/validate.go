@@ -132,8 +132,11 @@ func (s *Scenario) check() []*cfgerr.Error {
 		if err := CheckTemplate(t.Path); err != nil {
 			bad(p+".path", "%v", err)
 		}
-		if t.Pages < 1 {
-			bad(p+".pages", "must be ≥ 1, got %d", t.Pages)
+		if t.Pages < 0 {
+			bad(p+".pages", "must be ≥ 0 (0 = every page), got %d", t.Pages)
+		}
+		if t.Zipf != 0 && !(t.Zipf > 1 && t.Zipf <= 10) {
+			bad(p+".zipf", "must be 0 (uniform) or > 1 and ≤ 10, got %g", t.Zipf)
 		}
 		if t.Rate <= 0 || t.Rate > 1e6 {
 			bad(p+".rate", "must be > 0 and ≤ 1e6 req/s, got %g", t.Rate)
