@@ -146,6 +146,17 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	defer cycStop()
 	cpuDone := c.startCPUProfile(ctx, sys.Admin, warm)
 	defer func() { <-cpuDone }()
+	ids := make([]string, 0, c.cameras)
+	for _, cam := range fleet.Cameras() {
+		ids = append(ids, cam.ID)
+	}
+	fresh := startFreshness(ctx, sys.API, ids, DefaultFreshnessRate, c.seed)
+	freshStop := func() {
+		if fresh != nil {
+			c.cell.FreshnessServed, fresh = fresh.stop(), nil
+		}
+	}
+	defer freshStop()
 
 	cyc := newCycleStats()
 	var cycles []cycleWindow
@@ -166,6 +177,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		cyc.add(s)
 		cycles = append(cycles, cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed})
 	}
+	freshStop()
 	cycStop()
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()

@@ -101,6 +101,9 @@ func TestRunFakeSystem(t *testing.T) {
 			}
 		}
 		checkWindows(t, name, c)
+		if c.FreshnessServed == nil || c.FreshnessServed.Reads == 0 {
+			t.Errorf("%s: freshness_served = %+v; want latest reads sampled during the cycles", name, c.FreshnessServed)
+		}
 		if c.Seed != uint64(RepSeed(sc.Seed, c.Repeat)) {
 			t.Errorf("%s: seed %d; want the repetition's %d", name, c.Seed, RepSeed(sc.Seed, c.Repeat))
 		}
