@@ -105,6 +105,19 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	if err := prepareDB(ctx, c.be, db); err != nil {
 		return err
 	}
+	c.cell.Database = db
+	if !c.opts.KeepData {
+		// Registered before the system's stop, so it runs after it.
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if derr := dropDB(dctx, c.be, db); derr != nil {
+				c.opts.Logf("cell %s: %v", c.rel, derr)
+			} else {
+				c.cell.Database = ""
+			}
+		}()
+	}
 	args := []string{"serve", "--mode", c.mode, "--fleet", fleet.ControlURL(),
 		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 		"--mongo-uri", c.be.MongoURI(), "--redis-url", c.be.RedisURL(),

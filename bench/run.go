@@ -98,6 +98,10 @@ type Options struct {
 	// TopN is the number of functions kept from each profile's top list;
 	// zero means DefaultTopN.
 	TopN int
+	// KeepData keeps each cell's database after the cell; false (the
+	// default) drops it once the system has stopped, so that a run on
+	// external backends leaves nothing behind.
+	KeepData bool
 }
 
 // Defaults of the zero Options tuning fields.
@@ -279,6 +283,22 @@ func prepareDB(ctx context.Context, be *backends.Backends, db string) error {
 	}
 	if _, err := be.IndexIDs(ctx, db); err != nil && !errors.Is(err, backends.ErrNotSQLite) {
 		return fmt.Errorf("preparing database %s: %w", db, err)
+	}
+	return nil
+}
+
+// dropDB drops database db after its cell (Options.KeepData false).
+func dropDB(ctx context.Context, be *backends.Backends, db string) error {
+	s, err := store.OpenMongo(ctx, be.MongoURI(), db)
+	if err != nil {
+		return fmt.Errorf("dropping database %s: %w", db, err)
+	}
+	derr := s.Drop(ctx)
+	if cerr := s.Close(ctx); derr == nil {
+		derr = cerr
+	}
+	if derr != nil {
+		return fmt.Errorf("dropping database %s: %w", db, derr)
 	}
 	return nil
 }

@@ -7,14 +7,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	mongooptions "go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/camload/camload/reports"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/server"
 )
 
@@ -101,6 +107,9 @@ func TestRunFakeSystem(t *testing.T) {
 			}
 		}
 		checkWindows(t, name, c)
+		if c.Database != "" {
+			t.Errorf("%s: database %s kept; want it dropped after the cell", name, c.Database)
+		}
 		if c.FreshnessServed == nil || c.FreshnessServed.Reads == 0 {
 			t.Errorf("%s: freshness_served = %+v; want latest reads sampled during the cycles", name, c.FreshnessServed)
 		}
@@ -305,5 +314,44 @@ func TestRepSeed(t *testing.T) {
 	}
 	if RepSeed(8, 1) == RepSeed(7, 1) {
 		t.Error("RepSeed ignores the scenario's seed")
+	}
+}
+
+// TestDropDB: a cell's database is gone after dropDB (embedded FerretDB).
+func TestDropDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded backends")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	be, err := backends.Start(ctx, backends.Options{Mongo: "embedded", Redis: "embedded"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	db := dbName("drop", "sync-1-r0", time.Now())
+	if err := prepareDB(ctx, be, db); err != nil {
+		t.Fatal(err)
+	}
+	names := func() []string {
+		cl, err := mongo.Connect(ctx, mongooptions.Client().ApplyURI(be.MongoURI()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Disconnect(ctx)
+		n, err := cl.ListDatabaseNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if !slices.Contains(names(), db) {
+		t.Fatalf("databases %v lack the prepared %s", names(), db)
+	}
+	if err := dropDB(ctx, be, db); err != nil {
+		t.Fatal(err)
+	}
+	if n := names(); slices.Contains(n, db) {
+		t.Errorf("databases %v still hold %s after dropDB", n, db)
 	}
 }
