@@ -157,7 +157,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		for _, u := range []struct{ field, uri string }{
 			{"backends.mongo", sc.Backends.Mongo}, {"backends.redis", sc.Backends.Redis}, {"backends.ferretdb_postgres", sc.Backends.FerretDBPostgres},
 		} {
-			if u.uri == "" || u.uri == "embedded" {
+			if u.uri == "" || u.uri == "embedded" || u.uri == scenarios.FerretDBPostgres {
 				continue
 			}
 			if err := checkLoopback(u.uri); err != nil {
@@ -169,7 +169,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 
-	be, err := backends.Start(ctx, backends.Options{Mongo: sc.Backends.Mongo, Redis: sc.Backends.Redis, FerretDBPostgres: sc.Backends.FerretDBPostgres})
+	be, err := backends.Start(ctx, backends.Options{Mongo: sc.Backends.MongoOption(), Redis: sc.Backends.Redis, FerretDBPostgres: sc.Backends.FerretDBPostgres})
 	if err != nil {
 		return nil, fmt.Errorf("bench: starting backends: %w", err)
 	}

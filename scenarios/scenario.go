@@ -92,13 +92,28 @@ type System struct {
 // runner's process (FerretDB on SQLite, or on ferretdb_postgres when given;
 // miniredis); anything else is a URI.
 type Backends struct {
-	// Mongo is "embedded" or a mongodb:// URI.
+	// Mongo is "embedded" (FerretDB on SQLite, or on FerretDBPostgres
+	// when set), "ferretdb-postgres" (embedded FerretDB on
+	// FerretDBPostgres, which is then required) or a mongodb:// URI.
 	Mongo string `mapstructure:"mongo"`
 	// Redis is "embedded" or a redis:// URL.
 	Redis string `mapstructure:"redis"`
 	// FerretDBPostgres is a postgres:// URL for the embedded FerretDB's
 	// PostgreSQL backend ("" = SQLite in a temp dir).
 	FerretDBPostgres string `mapstructure:"ferretdb_postgres"`
+}
+
+// FerretDBPostgres is the backends.mongo value asking for the embedded
+// FerretDB on PostgreSQL (backends.ferretdb_postgres).
+const FerretDBPostgres = "ferretdb-postgres"
+
+// MongoOption is the system/backends Options.Mongo value of b.Mongo:
+// "ferretdb-postgres" is the embedded FerretDB (on FerretDBPostgres).
+func (b Backends) MongoOption() string {
+	if b.Mongo == FerretDBPostgres {
+		return "embedded"
+	}
+	return b.Mongo
 }
 
 // Target is one API endpoint to attack with vegeta, open loop.

@@ -103,8 +103,15 @@ func (s *Scenario) check() []*cfgerr.Error {
 	}
 
 	// backends
-	if err := checkURI(s.Backends.Mongo, true, "mongodb", "mongodb+srv"); err != "" {
+	if s.Backends.Mongo == FerretDBPostgres {
+		if s.Backends.FerretDBPostgres == "" {
+			bad("backends.ferretdb_postgres", "required by mongo: %s (a postgres:// URL)", FerretDBPostgres)
+		}
+	} else if err := checkURI(s.Backends.Mongo, true, "mongodb", "mongodb+srv"); err != "" {
 		bad("backends.mongo", "%s", err)
+	}
+	if s.Backends.FerretDBPostgres != "" && s.Backends.Mongo != "embedded" && s.Backends.Mongo != FerretDBPostgres {
+		bad("backends.ferretdb_postgres", "only applies to mongo: embedded or %s, got mongo: %s", FerretDBPostgres, s.Backends.Mongo)
 	}
 	if err := checkURI(s.Backends.Redis, true, "redis", "rediss", "unix"); err != "" {
 		bad("backends.redis", "%s", err)
