@@ -255,9 +255,9 @@ func CheckTemplate(path string) error {
 			return fmt.Errorf("unclosed {{ in %q", path)
 		}
 		switch name := strings.TrimSpace(rest[i+2 : i+j]); name {
-		case "id", "page":
+		case "id", "page", "district", "status":
 		default:
-			return fmt.Errorf("unknown placeholder {{%s}} in %q (use {{id}} or {{page}})", name, path)
+			return fmt.Errorf("unknown placeholder {{%s}} in %q (use {{id}}, {{page}}, {{district}} or {{status}})", name, path)
 		}
 		rest = rest[i+j+2:]
 	}
