@@ -136,14 +136,16 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}()
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
 
-	var warm time.Duration // the last warm-up cycle: the settled pace
+	var warm time.Duration // the fastest warm-up cycle: the settled pace, never overstated
 	for i := 0; i < c.sc.System.Warmup; i++ {
 		c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, c.sc.System.Warmup))
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
 		}
-		warm = s.Duration
+		if warm == 0 || s.Duration < warm {
+			warm = s.Duration
+		}
 	}
 
 	// c) The cycles window: its own sampler and CPU readings, the CPU
@@ -235,11 +237,11 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 
 // startCPUProfile starts the system's CPU profile at once (the cycles
 // window has begun) for Profiles.Seconds or, when 0, for four fifths of
-// the expected measured cycles (the last warm-up cycle × Cycles, at least
-// 1 s: pprof counts whole seconds). The returned channel closes when the
+// the expected measured cycles (the fastest warm-up cycle × Cycles, at
+// least 1 s: pprof counts whole seconds; the cycles go on until it ends). The returned channel closes when the
 // profile has been saved or failed; Profiles.CPUWindow records when it
 // was requested and when it was read, a span that holds the profile's.
-func (c *cellRun) startCPUProfile(ctx context.Context, admin string, lastWarm time.Duration) <-chan struct{} {
+func (c *cellRun) startCPUProfile(ctx context.Context, admin string, fastestWarm time.Duration) <-chan struct{} {
 	done := make(chan struct{})
 	if !c.sc.Profiles.CPU {
 		close(done)
@@ -247,7 +249,7 @@ func (c *cellRun) startCPUProfile(ctx context.Context, admin string, lastWarm ti
 	}
 	secs := c.sc.Profiles.Seconds
 	if secs == 0 {
-		secs = int(lastWarm * time.Duration(c.sc.System.Cycles) * 4 / 5 / time.Second)
+		secs = int(fastestWarm * time.Duration(c.sc.System.Cycles) * 4 / 5 / time.Second)
 		secs = min(max(secs, 1), 60)
 	}
 	path := filepath.Join(c.dir, "cpu.pb.gz")
