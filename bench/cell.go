@@ -183,14 +183,19 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		} else {
 			c.prog.step(c, fmt.Sprintf("cycle %d (until the CPU profile ends)", i+1))
 		}
+		cpu0, cpuOK := readTree(sys.Pid)
 		t0 := time.Now()
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()
 			return fmt.Errorf("cycle %d: %w", i+1, err)
 		}
+		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed, cpu: -1}
+		if cpu1, ok := readTree(sys.Pid); ok && cpuOK {
+			cw.cpu = cpu1.CPUSeconds - cpu0.CPUSeconds
+		}
 		cyc.add(s)
-		cycles = append(cycles, cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed})
+		cycles = append(cycles, cw)
 	}
 	freshStop()
 	cycStop()

@@ -27,10 +27,18 @@ func TestFreshnessSampler(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := startFreshness(context.Background(), srv.URL, []string{"cam-1", "cam-2", "cam-3"}, 100, 1)
-	time.Sleep(400 * time.Millisecond)
+	// Until 30 reads (0.3 s at 100/s; longer on a loaded machine).
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		f.mu.Lock()
+		n := f.out.Reads
+		f.mu.Unlock()
+		if n >= 30 {
+			break
+		}
+	}
 	got := f.stop()
-	if got == nil || got.Reads < 10 {
-		t.Fatalf("freshness = %+v; want ≥ 10 reads in 0.4 s at 100/s", got)
+	if got == nil || got.Reads < 30 {
+		t.Fatalf("freshness = %+v; want ≥ 30 reads", got)
 	}
 	if got.NotFound == 0 || got.Stale == 0 || got.Offline == 0 || got.Reads != got.NotFound+int(got.Age.Count) {
 		t.Errorf("freshness = %+v; want not-found, stale and offline reads, every other read aged", got)

@@ -24,6 +24,9 @@ type cycleWindow struct {
 	start, end time.Time
 	duration   time.Duration // the system's measured cycle time
 	processed  int           // frames analyzed
+	// cpu is the CPU seconds the system's process tree used from the
+	// POST to its answer; < 0 when unknown.
+	cpu float64
 }
 
 // cycleBound is a lower bound on one cycle's time computed from the
@@ -47,11 +50,16 @@ type cycleBound struct {
 // nothing; a retry is the client's cost, not the ideal's). A request
 // holds its host slot for at least its draw and every frame analyzed
 // costs at least perFrame of one core, so no client can beat the bound.
+// perFrame is measured by the runner (analyzeWork); a runner built or
+// loaded differently from the system could overstate it, so the CPU term
+// is capped by cpuCap (when ≥ 0): the CPU time the system really used in
+// the cycle over its cores, less the kernel's accounting granularity,
+// which no cycle can undercut.
 // The client's own limits (a sequential loop, a worker pool) are not
 // counted: they are what efficiency measures. A perfect client pays no
 // handshake in a measured cycle: it keeps its connections from the
 // warm-up (the fleet's idle timeout is minutes), so none is counted.
-func idealBound(fetches []simulator.Fetch, capacity simulator.CapacityConfig, perFrame time.Duration, processed, cores int) cycleBound {
+func idealBound(fetches []simulator.Fetch, capacity simulator.CapacityConfig, perFrame time.Duration, processed, cores int, cpuCap time.Duration) cycleBound {
 	type hostWork struct {
 		sum time.Duration
 		n   int
@@ -85,7 +93,11 @@ func idealBound(fetches []simulator.Fetch, capacity simulator.CapacityConfig, pe
 			b.bound, b.basis = d, BasisHostCap
 		}
 	}
-	if d := time.Duration(float64(perFrame) * float64(processed) / float64(max(cores, 1))); d > b.bound {
+	d := time.Duration(float64(perFrame) * float64(processed) / float64(max(cores, 1)))
+	if cpuCap >= 0 {
+		d = min(d, cpuCap)
+	}
+	if d > b.bound {
 		b.bound, b.basis = d, BasisCPU
 	}
 	return b
@@ -106,7 +118,11 @@ func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simul
 		if len(log.Fetches) == 0 {
 			continue
 		}
-		b := idealBound(log.Fetches, capacity, perFrame, cw.processed, cores)
+		cpuCap := time.Duration(-1)
+		if cw.cpu >= 0 {
+			cpuCap = time.Duration(max(cw.cpu-cpuTick, 0) / float64(max(cores, 1)) * float64(time.Second))
+		}
+		b := idealBound(log.Fetches, capacity, perFrame, cw.processed, cores, cpuCap)
 		if b.bound > cw.duration && bad == nil {
 			bad = fmt.Errorf("ideal above actual: bug: cycle %d's lower bound %s (%s) exceeds its measured %s", i+1, b.bound, b.basis, cw.duration)
 		}
@@ -127,6 +143,10 @@ func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simul
 	}
 	return id, bad
 }
+
+// cpuTick is the granularity of /proc CPU times (USER_HZ = 100), taken
+// twice: a reading at each end of a cycle.
+const cpuTick = 0.02
 
 // medianRank is the 0-based index the HDR histogram's p50 reads among n
 // sorted values (rank ⌊n/2 + 0.5⌋, 1-based).

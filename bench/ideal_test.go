@@ -47,17 +47,21 @@ func TestIdealBound(t *testing.T) {
 		{"cpu", fetchesOf(10, 2, flat), capy(0), 20 * time.Millisecond, 100, time.Second, BasisCPU},
 	}
 	for _, tc := range tests {
-		got := idealBound(tc.fetches, tc.capacity, tc.perFrame, tc.processed, 2)
+		got := idealBound(tc.fetches, tc.capacity, tc.perFrame, tc.processed, 2, -1)
 		if got.bound != tc.want || got.basis != tc.basis || got.draws != len(tc.fetches) {
 			t.Errorf("%s: idealBound = %s (%s, %d draws); want %s (%s, %d)", tc.name, got.bound, got.basis, got.draws, tc.want, tc.basis, len(tc.fetches))
 		}
+	}
+	// An overstated analysis cost is capped by the CPU the system used.
+	if got := idealBound(fetchesOf(10, 2, flat), capy(0), time.Second, 100, 2, 300*time.Millisecond); got.bound != 300*time.Millisecond || got.basis != BasisCPU {
+		t.Errorf("cpu capped: %s (%s); want 300ms (cpu)", got.bound, got.basis)
 	}
 	// Refused requests drew nothing, and a camera's retry is not the
 	// ideal's cost: only each camera's first served request counts.
 	fs := fetchesOf(4, 1, flat)
 	fs = append(fs, simulator.Fetch{Camera: simulator.CameraID(0), Latency: time.Second, Code: 200},
 		simulator.Fetch{Camera: simulator.CameraID(9), Fault: simulator.FaultOverflow503, Code: 503})
-	if got := idealBound(fs, capy(1), 0, 0, 2); got.bound != 400*time.Millisecond || got.draws != 4 {
+	if got := idealBound(fs, capy(1), 0, 0, 2, -1); got.bound != 400*time.Millisecond || got.draws != 4 {
 		t.Errorf("with a retry and a refusal: %s over %d draws; want 400ms over 4", got.bound, got.draws)
 	}
 }
@@ -73,7 +77,7 @@ func TestIdealCycleMedianAndBug(t *testing.T) {
 	logs := map[time.Time][]simulator.Fetch{}
 	for i, d := range draws {
 		start := base.Add(time.Duration(i) * time.Minute)
-		cycles = append(cycles, cycleWindow{start: start, end: start.Add(30 * time.Second), duration: 4 * time.Second, processed: 10})
+		cycles = append(cycles, cycleWindow{start: start, end: start.Add(30 * time.Second), duration: 4 * time.Second, processed: 10, cpu: -1})
 		logs[start] = fetchesOf(10, 1, func(int) time.Duration { return d })
 	}
 	fetches := func(since, _ time.Time) simulator.FetchLog { return simulator.FetchLog{Fetches: logs[since]} }
@@ -160,7 +164,7 @@ func TestIdealBoundLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := fleet.Fetches(start, time.Now())
-	b := idealBound(log.Fetches, cfg.Capacity, 0, 0, 2)
+	b := idealBound(log.Fetches, cfg.Capacity, 0, 0, 2, -1)
 	if b.draws != len(cams) || b.bound <= 0 || b.bound > took {
 		t.Fatalf("bound %s from %d draws; measured %s: want a lower bound over all %d cameras", b.bound, b.draws, took, len(cams))
 	}

@@ -83,7 +83,7 @@ func (w *window) stop(ctx context.Context) (results.Window, results.Resources) {
 	}
 	if w.machOK {
 		if m, err := proc.MachineCPU(); err == nil {
-			out.CPUMachinePercent = m.BusyPercent(w.mach0)
+			out.CPUMachinePercent = min(m.BusyPercent(w.mach0), 100) // rounding can pass 100
 		}
 	}
 	if n > 1 && first.cache != nil && last.cache != nil {
