@@ -31,6 +31,11 @@ type AttackSpec struct {
 	Timeout    time.Duration
 	Workers    int
 	MaxWorkers int // 0 = unbounded
+	// DropBodies leaves response bodies out of the encoded results (their
+	// size stays in BytesIn); false records them as vegeta does. Capacity
+	// steps drop them: at thousands of requests a second the bodies would
+	// fill the disk.
+	DropBodies bool
 }
 
 // AttackResult is an attack's summary. Latency is measured from each
@@ -53,7 +58,10 @@ func (r *AttackResult) ErrorRate() float64 {
 
 // Attack runs spec with vegeta and streams every result into histograms
 // and, when enc is not nil, into enc (vegeta's binary format, so `vegeta
-// report` and `vegeta plot` read it). No result is kept in memory. It
+// report` and `vegeta plot` read it): each result as vegeta's own attacker
+// records it (code, error, timestamp, latency, bytes in and out, method,
+// URL, response headers and, unless DropBodies, the body). No result is
+// kept in memory. It
 // returns early, with what it measured, when ctx ends.
 //
 // The constant pacer intends hit i (0-based) at began + (i+1)·interval;
@@ -72,7 +80,7 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	pacer := vegeta.ConstantPacer{Freq: 1, Per: interval}
 	opts := []func(*vegeta.Attacker){
 		vegeta.Timeout(spec.Timeout),
-		vegeta.MaxBody(0), // bodies are not kept, only drained
+		vegeta.MaxBody(vegeta.DefaultMaxBody), // read whole, as vegeta does: BytesIn is the body's size
 		vegeta.KeepAlive(true),
 		vegeta.Connections(10000),
 		vegeta.Redirects(vegeta.NoFollow),
@@ -112,7 +120,9 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	m := NewAttackMetrics(spec.Rate, spec.Duration, time.Now(), interval)
 	for r := range atk.Attack(targeter, pacer, spec.Duration, spec.Name) {
 		if enc != nil && encErr == nil {
-			r.Headers = nil // not needed by vegeta report/plot; halves the encoding cost
+			if spec.DropBodies {
+				r.Body = nil
+			}
 			encErr = enc(r)
 		}
 		m.Add(r)
@@ -163,6 +173,8 @@ func (m *AttackMetrics) Add(r *vegeta.Result) {
 	m.res.Latency.Record(co)
 	m.res.Raw.Record(r.Latency)
 	m.res.Endpoint.Requests++
+	m.res.Endpoint.BytesIn += r.BytesIn
+	m.res.Endpoint.BytesOut += r.BytesOut
 	m.codes[strconv.Itoa(int(r.Code))]++
 	if r.Error == "" && r.Code >= 200 && r.Code < 400 {
 		m.ok++
@@ -201,47 +213,127 @@ func (m *AttackMetrics) Close() *AttackResult {
 	return m.res
 }
 
-// CapacitySearch binary-searches (geometrically) the highest rate in [MinRate, MaxRate]
-// whose attack meets the SLO (corrected p99 and error rate), one attack of
-// StepDuration per step. It returns nil when no tested rate met the SLO.
-func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, logf func(string, ...any)) (*float64, error) {
-	lo, hi := c.MinRate, c.MaxRate
-	var best *float64
-	for step := 0; step < c.Steps; step++ {
-		// Geometric midpoint: rates span orders of magnitude (an uncached
-		// endpoint may hold a few req/s, a cached one thousands), and an
-		// arithmetic bisection of 1…5000 would never test below 20.
-		rate := math.Sqrt(lo * hi)
-		if step == 0 {
-			rate = lo // the floor first: if it fails there is nothing to search
-		}
+// CapacityOptions are the optional parts of a capacity search.
+type CapacityOptions struct {
+	// Logf receives one line per step; nil = none.
+	Logf func(format string, args ...any)
+	// Open, when not nil, gives step i (0-based) a vegeta results file:
+	// the writer to encode its results into and its name, recorded in the
+	// step. The search closes the writer.
+	Open func(step int) (w io.WriteCloser, name string, err error)
+}
+
+// Judged-on values of a capacity step.
+const (
+	JudgedP99 = "p99"
+	JudgedMax = "max"
+)
+
+// bracketRatio ends the bisection early: once first fail ÷ last pass is
+// within it, another step would move the capacity by < 5%.
+const bracketRatio = 1.05
+
+// CapacitySearch finds the highest rate whose attack meets the SLO
+// (corrected p99 and error rate), one attack of StepDuration per step, at
+// most Steps steps:
+//
+//  1. Ramp: MinRate, then ×2 each step (the last one clipped to MaxRate,
+//     the hard cap) until a step fails or MaxRate has passed.
+//  2. Bisect geometrically between the last pass and the first fail for
+//     the steps left (until they are within 5% of each other): rates span
+//     orders of magnitude, so the midpoint is √(pass × fail).
+//
+// A step with fewer requests than a p99 needs (results.Supports: 100) is
+// judged on its maximum latency instead, stricter, never looser, and says
+// so (JudgedOn "max"). A search in which no step failed is Censored: the
+// capacity is at least Rate. When the floor itself fails, LastPass is nil
+// and Rate 0: the capacity is below MinRate. On an error (ctx ended, a
+// results file) it returns what it measured so far with the error.
+func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, o CapacityOptions) (*results.Capacity, error) {
+	out := &results.Capacity{Cap: c.MaxRate}
+	var lastPass, firstFail float64
+	run := func(rate float64) (bool, error) {
 		spec := base
-		spec.Rate, spec.Duration = rate, c.StepDuration
-		r, err := Attack(ctx, spec, nil)
-		if err != nil {
-			return best, err
-		}
-		p99 := r.Latency.Quantile(99)
-		pass := r.Endpoint.Requests > 0 && p99 <= c.SLO.P99 && r.ErrorRate() <= c.SLO.ErrorRate
-		traceCapacityStep(ctx, base.Name, step+1, rate, r, pass, c.SLO)
-		if logf != nil {
-			logf("capacity %s: %.0f req/s → p99 %s, errors %.2f%%: %s", base.Name, rate, p99.Round(time.Microsecond), 100*r.ErrorRate(), map[bool]string{true: "meets SLO", false: "misses SLO"}[pass])
-		}
-		switch {
-		case pass:
-			v := math.Round(rate*10) / 10
-			best = &v
-			if step == 0 {
-				continue // search (lo, hi) next
+		spec.Rate, spec.Duration, spec.DropBodies = rate, c.StepDuration, true
+		st := results.CapacityStep{Rate: math.Round(rate*10) / 10}
+		var enc vegeta.Encoder
+		var w io.WriteCloser
+		if o.Open != nil {
+			var err error
+			if w, st.BinFile, err = o.Open(len(out.Steps)); err != nil {
+				return false, err
 			}
-			lo = rate
-		case step == 0:
-			return nil, nil
-		default:
-			hi = rate
+			enc = NewEncoder(w)
+		}
+		r, err := Attack(ctx, spec, enc)
+		if w != nil {
+			if cerr := w.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return false, err
+		}
+		st.Requests = r.Endpoint.Requests
+		st.P99, st.Max = results.Duration(r.Latency.Quantile(99)), results.Duration(r.Latency.Max())
+		st.ErrorRate = r.ErrorRate()
+		st.JudgedOn = JudgedP99
+		held := st.P99
+		if !results.Supports(int64(st.Requests), 0.99) {
+			st.JudgedOn, held = JudgedMax, st.Max
+		}
+		st.Pass = st.Requests > 0 && held.D() <= c.SLO.P99 && st.ErrorRate <= c.SLO.ErrorRate
+		out.Steps = append(out.Steps, st)
+		traceCapacityStep(ctx, base.Name, len(out.Steps), rate, r, st.Pass, c.SLO)
+		if o.Logf != nil {
+			o.Logf("capacity %s: %.1f req/s → %d requests, %s %s, errors %.2f%%: %s", base.Name, st.Rate, st.Requests, st.JudgedOn, held.D().Round(time.Microsecond), 100*st.ErrorRate, map[bool]string{true: "meets SLO", false: "misses SLO"}[st.Pass])
+		}
+		return st.Pass, nil
+	}
+	finish := func(err error) (*results.Capacity, error) {
+		if lastPass > 0 {
+			v := math.Round(lastPass*10) / 10
+			out.Rate, out.LastPass = v, &v
+		}
+		if firstFail > 0 {
+			v := math.Round(firstFail*10) / 10
+			out.FirstFail = &v
+		}
+		out.Censored = firstFail == 0 && lastPass > 0
+		return out, err
+	}
+	rate := c.MinRate
+	for len(out.Steps) < c.Steps {
+		pass, err := run(rate)
+		if err != nil {
+			return finish(err)
+		}
+		if !pass {
+			firstFail = rate
+			break
+		}
+		lastPass = rate
+		if rate >= c.MaxRate {
+			return finish(nil) // the cap held: censored
+		}
+		rate = min(2*rate, c.MaxRate)
+	}
+	if lastPass == 0 || firstFail == 0 {
+		return finish(nil) // the floor failed, or the steps ran out ramping
+	}
+	for len(out.Steps) < c.Steps && firstFail/lastPass > bracketRatio {
+		mid := math.Sqrt(lastPass * firstFail)
+		pass, err := run(mid)
+		if err != nil {
+			return finish(err)
+		}
+		if pass {
+			lastPass = mid
+		} else {
+			firstFail = mid
 		}
 	}
-	return best, nil
+	return finish(nil)
 }
 
 // NewEncoder returns vegeta's binary result encoder on w.

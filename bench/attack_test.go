@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,26 +108,99 @@ func bucketServer(t *testing.T, rate, burst float64) *httptest.Server {
 }
 
 // TestCapacitySearch is not parallel: it runs alone, so scheduling noise
-// from other tests does not burst its requests.
+// from other tests does not burst its requests. A server of known capacity
+// (a token bucket of 400 req/s with a small burst; 503 without a token) is
+// bracketed: the ramp passes up to 400 and fails by 800, the bisection
+// narrows it.
 func TestCapacitySearch(t *testing.T) {
 	if testing.Short() {
-		t.Skip("six 1 s attacks")
+		t.Skip("eight 0.5 s attacks")
 	}
-	// 400 req/s; bursts of 0.5 s are absorbed, so a sender that stalls on
-	// this busy machine and catches up does not fail a rate it can hold.
-	srv := bucketServer(t, 400, 200)
+	srv := bucketServer(t, 400, 20)
 	base := AttackSpec{Name: "cap", URLs: []string{srv.URL}, Timeout: 2 * time.Second, Workers: 4}
-	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.02}, MinRate: 50, MaxRate: 1000, Steps: 6, StepDuration: 2 * time.Second}
-	var steps atomic.Int32
-	got, err := CapacitySearch(context.Background(), base, c, func(f string, a ...any) { steps.Add(1); t.Logf(f, a...) })
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.02}, MinRate: 50, MaxRate: 100000, Steps: 8, StepDuration: 500 * time.Millisecond}
+	var bins []string
+	open := func(step int) (io.WriteCloser, string, error) {
+		name := filepath.Join(t.TempDir(), fmt.Sprintf("step-%d.bin", step))
+		f, err := os.Create(name)
+		bins = append(bins, name)
+		return f, name, err
+	}
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{Logf: t.Logf, Open: open})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got == nil || *got < 250 || *got > 540 {
-		t.Errorf("CapacitySearch(server of 400 req/s) = %v; want 250…540", deref(got))
+	if got.Censored || got.LastPass == nil || got.FirstFail == nil {
+		t.Fatalf("CapacitySearch(server of 400 req/s) = %+v; want a bracket", got)
 	}
-	if steps.Load() != 6 {
-		t.Errorf("steps = %d; want 6", steps.Load())
+	lp, ff := *got.LastPass, *got.FirstFail
+	if ff < 200 || ff > 800 || lp >= ff || got.Rate != lp || lp < 200 {
+		t.Errorf("bracket [%g, %g], rate %g; want first fail within 2× of 400 and last pass below it", lp, ff, got.Rate)
+	}
+	if len(got.Steps) != 8 && ff/lp > bracketRatio {
+		t.Errorf("steps = %d; want all 8 unless the bracket closed", len(got.Steps))
+	}
+	for i, st := range got.Steps {
+		want := JudgedP99
+		if st.Requests < 100 {
+			want = JudgedMax
+		}
+		if st.JudgedOn != want || st.Requests == 0 || st.Max < st.P99 || st.BinFile != bins[i] {
+			t.Errorf("step %d = %+v; want judged on %s, max ≥ p99, bin file %s", i, st, want, bins[i])
+		}
+		if i > 0 && st.Rate == got.Steps[i-1].Rate {
+			t.Errorf("step %d repeats rate %g", i, st.Rate)
+		}
+	}
+	// The ramp doubles from the floor until the first failure.
+	for i, want := range []float64{50, 100, 200} {
+		if got.Steps[i].Rate != want || !got.Steps[i].Pass {
+			t.Errorf("ramp step %d = %+v; want %g passing", i, got.Steps[i], want)
+		}
+	}
+	// Each step's .bin file decodes with vegeta's own decoder.
+	f, err := os.Open(bins[len(bins)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var n uint64
+	dec := vegeta.NewDecoder(f)
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			break
+		}
+		n++
+	}
+	if last := got.Steps[len(got.Steps)-1]; n != last.Requests {
+		t.Errorf("last step's bin file holds %d results; want %d", n, last.Requests)
+	}
+}
+
+// TestCapacitySearchCensored: a server that never fails, searched up to a
+// low cap, is reported as at least the cap (censored), never as measured.
+func TestCapacitySearchCensored(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	base := AttackSpec{Name: "fast", URLs: []string{srv.URL}, Timeout: time.Second, Workers: 2}
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.01}, MinRate: 40, MaxRate: 120, Steps: 6, StepDuration: 300 * time.Millisecond}
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Censored || got.FirstFail != nil || got.LastPass == nil || got.Rate != 120 || got.Cap != 120 {
+		t.Errorf("CapacitySearch(unbounded server, cap 120) = %+v; want censored at 120", got)
+	}
+	if rates := []float64{40, 80, 120}; len(got.Steps) != len(rates) {
+		t.Errorf("steps = %+v; want rates %v (ramp ×2, clipped to the cap)", got.Steps, rates)
+	} else {
+		for i, r := range rates {
+			if got.Steps[i].Rate != r {
+				t.Errorf("step %d rate %g; want %g", i, got.Steps[i].Rate, r)
+			}
+		}
 	}
 }
 
@@ -135,9 +210,31 @@ func TestCapacitySearchFloorFails(t *testing.T) {
 	defer srv.Close()
 	base := AttackSpec{Name: "down", URLs: []string{srv.URL}, Timeout: time.Second, Workers: 2}
 	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.01}, MinRate: 20, MaxRate: 100, Steps: 4, StepDuration: 300 * time.Millisecond}
-	got, err := CapacitySearch(context.Background(), base, c, nil)
-	if err != nil || got != nil {
-		t.Errorf("CapacitySearch(always 500) = (%v, %v); want (nil, nil) after the floor fails", deref(got), err)
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{})
+	if err != nil || got.LastPass != nil || got.Rate != 0 || got.Censored || got.FirstFail == nil || *got.FirstFail != 20 || len(got.Steps) != 1 {
+		t.Errorf("CapacitySearch(always 500) = (%+v, %v); want one failed step at the floor, no pass", got, err)
+	}
+}
+
+// TestCapacityJudgedOnMax: a step too short for its p99 is judged on its
+// maximum, so one slow answer among 30 fails the SLO.
+func TestCapacityJudgedOnMax(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 5 {
+			time.Sleep(300 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	base := AttackSpec{Name: "short", URLs: []string{srv.URL}, Timeout: time.Second, Workers: 2}
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: 200 * time.Millisecond, ErrorRate: 0.01}, MinRate: 60, MaxRate: 1000, Steps: 1, StepDuration: 500 * time.Millisecond}
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := got.Steps[0]; st.JudgedOn != JudgedMax || st.Pass || st.Max.D() < 300*time.Millisecond {
+		t.Errorf("step = %+v; want judged on max (%d requests < 100) and failed", st, st.Requests)
 	}
 }
 
@@ -151,13 +248,6 @@ func TestAttackCancel(t *testing.T) {
 	if err == nil || r == nil || r.Endpoint.Requests == 0 || r.Endpoint.Requests > 50*10 {
 		t.Errorf("Attack cancelled after 300ms = (%+v, %v); want partial results and the context error", r, err)
 	}
-}
-
-func deref(p *float64) any {
-	if p == nil {
-		return "nil"
-	}
-	return *p
 }
 
 // BenchmarkAttackOverhead measures the runner's own cost of an attack at
@@ -236,5 +326,46 @@ func TestAttackMemoryFlat(t *testing.T) {
 	t.Logf("live heap after 1000 results %d B, after 5000 %d B (growth %d B)", heapAt[1000], heapAt[5000], growth)
 	if growth > 1<<20 {
 		t.Errorf("live heap grew %d B over 4000 results; want < 1 MiB (no per-result state)", growth)
+	}
+}
+
+// TestAttackBinFaithful: the .bin stream holds what vegeta's own attacker
+// records, so that vegeta's decoder and Metrics (what `vegeta report`
+// prints) see the JSON bodies' bytes; with DropBodies the bodies go but
+// their size stays.
+func TestAttackBinFaithful(t *testing.T) {
+	t.Parallel()
+	const body = `{"cameras":[{"id":"cam-000001","status":"online"}],"page":1}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	for _, drop := range []bool{false, true} {
+		var buf bytes.Buffer
+		spec := AttackSpec{Name: "json", URLs: []string{srv.URL + "/api/v1/cameras"}, Rate: 100, Duration: 300 * time.Millisecond, Timeout: time.Second, Workers: 2, DropBodies: drop}
+		r, err := Attack(context.Background(), spec, NewEncoder(&buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := vegeta.NewDecoder(&buf)
+		var m vegeta.Metrics
+		for {
+			var res vegeta.Result
+			if err := dec.Decode(&res); err != nil {
+				break
+			}
+			if res.Method != "GET" || res.URL != spec.URLs[0] || res.Code != 200 || res.Headers.Get("Content-Type") != "application/json" || res.Timestamp.IsZero() || res.Latency <= 0 {
+				t.Fatalf("drop=%t: decoded %+v; want method, URL, code, headers, timestamp and latency", drop, res)
+			}
+			if want := map[bool]string{false: body, true: ""}[drop]; string(res.Body) != want {
+				t.Fatalf("drop=%t: body %q; want %q", drop, res.Body, want)
+			}
+			m.Add(&res)
+		}
+		m.Close()
+		if m.Requests != r.Endpoint.Requests || m.BytesIn.Total != uint64(len(body))*m.Requests || m.BytesIn.Total != r.Endpoint.BytesIn || m.BytesIn.Total == 0 {
+			t.Errorf("drop=%t: vegeta.Metrics over the stream: %d requests, bytes in %d; attack: %d requests, bytes in %d; want equal and %d per request", drop, m.Requests, m.BytesIn.Total, r.Endpoint.Requests, r.Endpoint.BytesIn, len(body))
+		}
 	}
 }

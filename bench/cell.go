@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/camload/camload/results"
@@ -30,6 +28,7 @@ type cellRun struct {
 	mode    string
 	cameras int
 	rep     int
+	seed    int64 // this repetition's (RepSeed)
 	index   int
 	prog    *progress
 
@@ -46,7 +45,7 @@ func (c *cellRun) run(ctx context.Context) (cell results.Cell) {
 	name := cellName(c.mode, c.cameras, c.rep)
 	c.rel = filepath.Join("cells", name)
 	c.dir = filepath.Join(c.opts.OutDir, c.rel)
-	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.Hosts, Repeat: c.rep, Started: time.Now().UTC(), Status: results.StatusOK}
+	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.Hosts, Repeat: c.rep, Seed: uint64(c.seed), Started: time.Now().UTC(), Status: results.StatusOK}
 	start := time.Now()
 	cellCtx, cancel := context.WithTimeout(ctx, c.sc.CellBudget)
 	defer cancel()
@@ -90,7 +89,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 
 	// a) the fleet, in process, on free loopback ports.
 	cfg := c.sc.Fleet.Config
-	cfg.Cameras, cfg.Seed, cfg.Listen = c.cameras, c.sc.Seed, "127.0.0.1:0"
+	cfg.Cameras, cfg.Seed, cfg.Listen = c.cameras, c.seed, "127.0.0.1:0"
 	fleet, err := simulator.New(cfg)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
@@ -109,6 +108,19 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	db := dbName(c.sc.Name, cellName(c.mode, c.cameras, c.rep), time.Now())
 	if err := prepareDB(ctx, c.be, db); err != nil {
 		return err
+	}
+	c.cell.Database = db
+	if !c.opts.KeepData {
+		// Registered before the system's stop, so it runs after it.
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if derr := dropDB(dctx, c.be, db); derr != nil {
+				c.opts.Logf("cell %s: %v", c.rel, derr)
+			} else {
+				c.cell.Database = ""
+			}
+		}()
 	}
 	args := []string{"serve", "--mode", c.mode, "--fleet", fleet.ControlURL(),
 		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
@@ -129,56 +141,69 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	ctx = c.prog.watch(ctx, c, fleet, sys)
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
 
-	var warm time.Duration
+	var warm time.Duration // the fastest warm-up cycle: the settled pace, never overstated
 	for i := 0; i < c.sc.System.Warmup; i++ {
 		c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, c.sc.System.Warmup))
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
 		}
-		warm = max(warm, s.Duration)
+		if warm == 0 || s.Duration < warm {
+			warm = s.Duration
+		}
 	}
 
-	// The measured window: sampler, CPU profile, fault baseline.
-	smp := startSampler(ctx, sys.Admin+"/metrics", c.opts.SampleEvery)
-	defer func() {
-		if smp != nil {
-			c.cell.Resources = smp.stop(context.WithoutCancel(ctx))
-		}
-	}()
-	cpuDone := make(chan struct{})
-	if c.sc.Profiles.CPU {
-		secs := c.sc.Profiles.Seconds
-		if secs == 0 {
-			secs = int((warm*time.Duration(c.sc.System.Cycles) + time.Second - 1) / time.Second)
-			secs = min(max(secs, 1), 60)
-		}
-		path := filepath.Join(c.dir, "cpu.pb.gz")
-		go func() { // owner: measure; it waits on cpuDone before returning
-			defer close(cpuDone)
-			top, err := fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", sys.Admin, secs), path, "cpu", time.Duration(secs)*time.Second+30*time.Second, c.opts.TopN)
-			if err != nil {
-				c.opts.Logf("cell %s: cpu profile: %v", c.rel, err)
-				return
-			}
-			c.cell.Profiles.CPU, c.cell.Profiles.CPUTop = filepath.Join(c.rel, "cpu.pb.gz"), top
-		}()
-	} else {
-		close(cpuDone)
-	}
-	defer func() { <-cpuDone }()
-
+	// c) The cycles window: its own sampler and CPU readings, the CPU
+	// profile inside it, the fleet's fault baseline.
 	before, conns := fleet.Faults(), fleet.Connections()
+	cycW := startWindow(ctx, sys.Pid, sys.Admin+"/metrics", c.opts.SampleEvery)
+	cycStop := func() {
+		if cycW != nil {
+			w, res := cycW.stop(context.WithoutCancel(ctx))
+			c.cell.Windows.Cycles, c.cell.Resources, cycW = &w, res, nil
+		}
+	}
+	defer cycStop()
+	cpuDone := c.startCPUProfile(ctx, sys.Admin, warm)
+	defer func() { <-cpuDone }()
+	ids := make([]string, 0, c.cameras)
+	for _, cam := range fleet.Cameras() {
+		ids = append(ids, cam.ID)
+	}
+	fresh := startFreshness(ctx, sys.API, ids, DefaultFreshnessRate, c.seed)
+	freshStop := func() {
+		if fresh != nil {
+			c.cell.FreshnessServed, fresh = fresh.stop(), nil
+		}
+	}
+	defer freshStop()
+
 	cyc := newCycleStats()
-	for i := 0; i < c.sc.System.Cycles; i++ {
-		c.prog.step(c, fmt.Sprintf("cycle %d/%d", i+1, c.sc.System.Cycles))
+	var cycles []cycleWindow
+	// The cycles run at least Cycles times and until the CPU profile has
+	// ended, so that the profile lies inside the window.
+	for i := 0; i < c.sc.System.Cycles || !closed(cpuDone); i++ {
+		if i < c.sc.System.Cycles {
+			c.prog.step(c, fmt.Sprintf("cycle %d/%d", i+1, c.sc.System.Cycles))
+		} else {
+			c.prog.step(c, fmt.Sprintf("cycle %d (until the CPU profile ends)", i+1))
+		}
+		cpu0, cpuOK := readTree(sys.Pid)
+		t0 := time.Now()
 		s, err := postCycle(ctx, client, sys.API)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()
 			return fmt.Errorf("cycle %d: %w", i+1, err)
 		}
+		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed, cpu: -1}
+		if cpu1, ok := readTree(sys.Pid); ok && cpuOK {
+			cw.cpu = cpu1.CPUSeconds - cpu0.CPUSeconds
+		}
 		cyc.add(s)
+		cycles = append(cycles, cw)
 	}
+	freshStop()
+	cycStop()
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
 	churn := int64(fleet.Connections() - conns)
@@ -186,6 +211,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	c.cell.Faults = faultDelta(before, after)
 	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout))
 
+	// Between the windows: the heap profile (its gzip belongs to neither).
 	if c.sc.Profiles.Heap {
 		top, err := fetchProfile(ctx, sys.Admin+"/debug/pprof/heap", filepath.Join(c.dir, "heap.pb.gz"), "inuse_space", 30*time.Second, c.opts.TopN)
 		if err != nil {
@@ -194,31 +220,78 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			c.cell.Profiles.Heap, c.cell.Profiles.HeapTop = filepath.Join(c.rel, "heap.pb.gz"), top
 		}
 	}
-	c.cell.Ideal = idealCycle(cfg, knobs, analyzeWork(fleet.Frames(), knobs.AnalyzeCost), c.cell.Cycles, c.sc.System.Cycles, runtime.NumCPU())
+	ideal, err := idealCycle(cycles, fleet.Fetches, cfg.Capacity, analyzeWork(fleet.Frames(), knobs), c.cell.Cycles.Latency.P50.D(), runtime.NumCPU())
+	c.cell.Ideal = ideal
+	bug := err // fails the cell once its API load has run too
 
 	// d) API load, one target after another.
 	if len(c.sc.Load) > 0 {
-		ids := make([]string, 0, c.cameras)
-		for _, cam := range fleet.Cameras() {
-			ids = append(ids, cam.ID)
-		}
+		cams := fleet.Cameras()
+		apiW := startWindow(ctx, sys.Pid, sys.Admin+"/metrics", c.opts.SampleEvery)
+		defer func() {
+			w, _ := apiW.stop(context.WithoutCancel(ctx))
+			c.cell.Windows.API = &w
+		}()
 		c.cell.API = map[string]results.Endpoint{}
 		for ti, t := range c.sc.Load {
 			c.prog.step(c, "load "+t.Name)
-			ep, err := c.attack(ctx, sys.API, t, ti, ids)
+			ep, err := c.attack(ctx, sys.API, t, ti, cams)
 			if err != nil {
 				return err
 			}
 			c.cell.API[t.Name] = ep
 		}
 	}
-	return nil
+	return bug
+}
+
+// startCPUProfile starts the system's CPU profile at once (the cycles
+// window has begun) for Profiles.Seconds or, when 0, for four fifths of
+// the expected measured cycles (the fastest warm-up cycle × Cycles, at
+// least 1 s: pprof counts whole seconds; the cycles go on until it ends). The returned channel closes when the
+// profile has been saved or failed; Profiles.CPUWindow records when it
+// was requested and when it was read, a span that holds the profile's.
+func (c *cellRun) startCPUProfile(ctx context.Context, admin string, fastestWarm time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if !c.sc.Profiles.CPU {
+		close(done)
+		return done
+	}
+	secs := c.sc.Profiles.Seconds
+	if secs == 0 {
+		secs = int(fastestWarm * time.Duration(c.sc.System.Cycles) * 4 / 5 / time.Second)
+		secs = min(max(secs, 1), 60)
+	}
+	path := filepath.Join(c.dir, "cpu.pb.gz")
+	go func() { // owner: measure; it waits on done before returning
+		defer close(done)
+		start := time.Now()
+		top, err := fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), path, "cpu", time.Duration(secs)*time.Second+30*time.Second, c.opts.TopN)
+		end := time.Now()
+		if err != nil {
+			c.opts.Logf("cell %s: cpu profile: %v", c.rel, err)
+			return
+		}
+		c.cell.Profiles.CPU, c.cell.Profiles.CPUTop = filepath.Join(c.rel, "cpu.pb.gz"), top
+		c.cell.Profiles.CPUWindow = &results.Span{Start: start.UTC(), End: end.UTC()}
+	}()
+	return done
+}
+
+// closed reports whether ch is closed, without blocking.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // attack runs one load target against the system and, when asked, its
 // capacity search.
-func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti int, ids []string) (results.Endpoint, error) {
-	spec := AttackSpec{Name: t.Name, Method: t.Method, URLs: targetURLs(api, t, ids, c.sc.Seed, ti), Rate: t.Rate,
+func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti int, cams []simulator.Camera) (results.Endpoint, error) {
+	spec := AttackSpec{Name: t.Name, Method: t.Method, URLs: targetURLs(api, t, cams, c.seed, ti), Rate: t.Rate,
 		Duration: t.Duration, Timeout: t.Timeout, Workers: t.Workers, MaxWorkers: t.MaxWorkers}
 	for _, u := range spec.URLs[:1] {
 		if err := checkLoopback(u); err != nil && !c.opts.AllowRemote {
@@ -241,41 +314,18 @@ func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti
 	ep.Path, ep.BinFile = t.Path, bin
 	if t.Capacity != nil {
 		c.prog.step(c, "capacity "+t.Name)
-		capRate, err := CapacitySearch(ctx, spec, *t.Capacity, c.opts.Logf)
+		open := func(step int) (io.WriteCloser, string, error) {
+			name := filepath.Join(c.rel, fmt.Sprintf("capacity-%s-%02d.bin", t.Name, step))
+			f, err := os.Create(filepath.Join(c.opts.OutDir, name))
+			return f, name, err
+		}
+		capy, err := CapacitySearch(ctx, spec, *t.Capacity, CapacityOptions{Logf: c.opts.Logf, Open: open})
+		ep.Capacity = capy
 		if err != nil {
 			return ep, fmt.Errorf("capacity %s: %w", t.Name, err)
 		}
-		if capRate != nil {
-			ep.Capacity = &results.Capacity{Rate: *capRate, LastPass: capRate, Cap: t.Capacity.MaxRate}
-		}
 	}
 	return ep, nil
-}
-
-// urlRing is how many distinct URLs a target cycles through.
-const urlRing = 512
-
-// targetURLs expands t's path template into URLs: {{id}} from ids and
-// {{page}} from 1 … t.Pages, drawn deterministically from seed and the
-// target's index.
-func targetURLs(api string, t scenarios.Target, ids []string, seed int64, ti int) []string {
-	rng := rand.New(rand.NewPCG(uint64(seed), uint64(ti)+1))
-	n := urlRing
-	if !strings.Contains(t.Path, "{{") {
-		n = 1
-	}
-	out := make([]string, n)
-	for i := range out {
-		p := t.Path
-		for strings.Contains(p, "{{id}}") && len(ids) > 0 {
-			p = strings.Replace(p, "{{id}}", ids[rng.IntN(len(ids))], 1)
-		}
-		for strings.Contains(p, "{{page}}") {
-			p = strings.Replace(p, "{{page}}", fmt.Sprint(1+rng.IntN(t.Pages)), 1)
-		}
-		out[i] = api + p
-	}
-	return out
 }
 
 // postCycle runs one processing cycle on the system.

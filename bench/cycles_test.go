@@ -3,10 +3,6 @@ package bench
 import (
 	"testing"
 	"time"
-
-	"github.com/camload/camload/results"
-	"github.com/camload/camload/simulator"
-	"github.com/camload/camload/system"
 )
 
 func TestReconcile(t *testing.T) {
@@ -23,6 +19,9 @@ func TestReconcile(t *testing.T) {
 		// Every fault kind maps onto its error kind.
 		{"all kinds", map[string]int{"http_5xx": 3, "timeout": 1, "conn": 2, "bad_image": 2, "too_large": 1, "placeholder": 2},
 			map[string]int{"http_5xx": 1, "overflow_503": 2, "hang": 1, "reset": 1, "overflow_reset": 1, "truncated": 1, "garbage": 1, "oversized": 1, "placeholder": 1, "offline": 1}, 0, dripNone, true, ""},
+		// A camera's own overflow: 503 → http_5xx, reset → conn.
+		{"device overflow", map[string]int{"http_5xx": 2, "conn": 1},
+			map[string]int{"device_overflow_503": 2, "device_overflow_reset": 1}, 0, dripNone, true, ""},
 		// A slow drip is a timeout only when it outlasts the fetch timeout.
 		{"slow drip times out", map[string]int{"timeout": 1}, map[string]int{"slow_drip": 1}, 0, dripTimeout, true, ""},
 		{"slow drip within timeout", map[string]int{}, map[string]int{"slow_drip": 1}, 0, dripNone, true, ""},
@@ -41,43 +40,6 @@ func TestReconcile(t *testing.T) {
 		ok, mm := reconcile(tc.errs, tc.faults, tc.retries, tc.drip)
 		if ok != tc.ok || mm != tc.mismatch {
 			t.Errorf("%s: reconcile(%v, %v, %d, %s) = (%t, %q); want (%t, %q)", tc.name, tc.errs, tc.faults, tc.retries, tc.drip, ok, mm, tc.ok, tc.mismatch)
-		}
-	}
-}
-
-func TestIdealCycle(t *testing.T) {
-	t.Parallel()
-	cfg := simulator.DefaultConfig
-	cfg.Cameras, cfg.Hosts = 1000, 2
-	cfg.Latency = simulator.LatencyConfig{Dist: "constant", Median: 100 * time.Millisecond}
-	cfg.Capacity.Concurrent = 32
-	actual := results.Cycles{Count: 1, Processed: 1000, Latency: results.Quantiles{P50: results.Duration(10 * time.Second)}}
-	preset := func(m system.Mode) system.Knobs { k, _ := system.Preset(m); return k }
-	withCost := preset(system.ModeBatched)
-	withCost.AnalyzeCost = 20 * time.Millisecond
-	tests := []struct {
-		name  string
-		knobs system.Knobs
-		want  time.Duration
-		basis string
-	}{
-		// Sequential: one camera at a time.
-		{"sync", preset(system.ModeSync), 100 * time.Second, "latency"},
-		// Unbounded fan-out with new clients: the hosts' capacity limits
-		// (500 cameras a host over 32 slots: 16 rounds).
-		{"async", preset(system.ModeAsync), 16 * 100 * time.Millisecond, "host capacity"},
-		// Pooled: 10 connections per host × 2 hosts.
-		{"pooled", preset(system.ModePooled), 100 * time.Millisecond * 1000 / 20, "latency"},
-		// CPU: 20 ms × 1000 frames ÷ 2 cores = 10 s, above the 5 s latency bound.
-		{"cpu", withCost, 10 * time.Second, "cpu"},
-	}
-	for _, tc := range tests {
-		got := idealCycle(cfg, tc.knobs, tc.knobs.AnalyzeCost, actual, 1, 2)
-		if got.CycleTime.D() != tc.want || got.Basis != tc.basis {
-			t.Errorf("%s: idealCycle = %s (%s); want %s (%s)", tc.name, got.CycleTime, got.Basis, tc.want, tc.basis)
-		}
-		if eff := float64(tc.want) / float64(10*time.Second); got.Efficiency != min(eff, 1) {
-			t.Errorf("%s: efficiency = %g; want %g", tc.name, got.Efficiency, min(eff, 1))
 		}
 	}
 }

@@ -94,8 +94,9 @@ func TestSmokeEndToEnd(t *testing.T) {
 		for _, n := range cy.Errors {
 			errs += n
 		}
-		if cy.Count != sc.System.Cycles || cy.Visits != sc.System.Cycles*c.Cameras || cy.Latency.P50 <= 0 || cy.PerCamera.Count == 0 {
-			t.Errorf("%s: cycles = %+v; want %d cycles visiting every camera", name, cy, sc.System.Cycles)
+		// At least the cycles asked for; more while the CPU profile runs.
+		if cy.Count < sc.System.Cycles || cy.Visits != cy.Count*c.Cameras || cy.Latency.P50 <= 0 || cy.PerCamera.Count == 0 {
+			t.Errorf("%s: cycles = %+v; want ≥ %d cycles visiting every camera", name, cy, sc.System.Cycles)
 		}
 		if cy.Processed+cy.Skipped+errs < cy.Visits {
 			t.Errorf("%s: processed %d + skipped %d + errors %d < visits %d", name, cy.Processed, cy.Skipped, errs, cy.Visits)

@@ -388,14 +388,11 @@ func (x *extRun) measure(ctx context.Context, started time.Time) error {
 		return nil
 	}
 	windows = append(windows, startProcWindow(ctx, "load", x.p.Pid, t0, time.Now()))
-	ids := make([]string, 0, c.cameras)
-	for _, cam := range x.fleet.Cameras() {
-		ids = append(ids, cam.ID)
-	}
+	cams := x.fleet.Cameras()
 	c.cell.API = map[string]results.Endpoint{}
 	for ti, t := range c.sc.Load {
 		x.step("load " + t.Name)
-		ep, err := c.attack(ctx, x.api, t, ti, ids)
+		ep, err := c.attack(ctx, x.api, t, ti, cams)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
 				return fmt.Errorf("%w: %w", err, cause)

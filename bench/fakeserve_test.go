@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/camload/camload/system"
+	"github.com/camload/camload/system/analyze"
 )
 
 // fakeServe is a minimal system under test speaking the SYSTEM CONTRACT:
@@ -121,11 +122,17 @@ func fakeCycle(ctx context.Context, fleet string) (*system.CycleSummary, error) 
 		case err != nil:
 			s.Errors[system.ErrConn]++
 		default:
-			_, _ = io.Copy(io.Discard, resp.Body)
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode >= 500 {
 				s.Errors[system.ErrHTTP5xx]++
 			} else {
+				// Analyzed as the system does (the runner's CPU bound of
+				// the ideal cycle counts this work per processed frame).
+				if _, err := analyze.Analyze(body, analyze.Options{}); err != nil {
+					s.Errors[system.ErrBadImage]++
+					continue
+				}
 				s.Processed++
 				s.Freshness = append(s.Freshness, time.Since(t0))
 			}

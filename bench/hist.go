@@ -35,13 +35,20 @@ func (h *hist) Quantile(q float64) time.Duration {
 	return time.Duration(h.h.ValueAtQuantile(q)) * time.Microsecond
 }
 
-// Quantiles summarizes h for results.
+// Max is the largest recorded value (at the histogram's precision, never
+// below the value recorded).
+func (h *hist) Max() time.Duration { return time.Duration(h.h.Max()) * time.Microsecond }
+
+// Quantiles summarizes h for results, with the 95% confidence intervals
+// of its median and mean (ci95).
 func (h *hist) Quantiles() results.Quantiles {
 	if h.Count() == 0 {
 		return results.Quantiles{}
 	}
 	d := func(q float64) results.Duration { return results.Duration(h.Quantile(q)) }
+	p50, mean := ci95(h)
 	return results.Quantiles{
+		P50CI: p50, MeanCI: mean,
 		Count: h.Count(),
 		Mean:  results.Duration(time.Duration(h.h.Mean() * float64(time.Microsecond))),
 		P50:   d(50), P90: d(90), P95: d(95), P99: d(99),

@@ -17,6 +17,7 @@ import (
 
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
+	"github.com/camload/camload/simulator"
 )
 
 // NodeOptions are the settings of AttackNode.
@@ -26,8 +27,9 @@ type NodeOptions struct {
 	BaseURL string
 	// OutDir receives api-<target>.bin and attack.json (created). Required.
 	OutDir string
-	// CameraIDs fill the targets' {{id}}; required when a target uses it.
-	CameraIDs []string
+	// Cameras fill the targets' {{id}}, {{district}} and {{status}}
+	// (the fleet's inventory); required when a target uses them.
+	Cameras []simulator.Camera
 	// AllowRemote permits a BaseURL that is not loopback.
 	AllowRemote bool
 	// Seed draws the targets' URLs; 0 = the scenario's seed.
@@ -74,7 +76,7 @@ func AttackNode(ctx context.Context, sc *scenarios.Scenario, o NodeOptions) (*re
 		if err := ctx.Err(); err != nil {
 			return run, err
 		}
-		urls := targetURLs(o.BaseURL, t, o.CameraIDs, seed, ti)
+		urls := targetURLs(o.BaseURL, t, o.Cameras, seed, ti)
 		for _, s := range urls {
 			if containsPlaceholder(s) {
 				return run, fmt.Errorf("bench: load %s: path %q needs camera ids (--fleet)", t.Name, t.Path)

@@ -13,6 +13,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/camload/camload/scenarios"
+	"github.com/camload/camload/simulator"
 )
 
 func nodeScenario(t *testing.T) *scenarios.Scenario {
@@ -38,14 +39,14 @@ func TestMergeNodesIsTheUnion(t *testing.T) {
 	defer srv.Close()
 	sc := nodeScenario(t)
 	dir := t.TempDir()
-	ids := []string{"cam-1", "cam-2", "cam-3"}
+	cams := []simulator.Camera{{ID: "cam-1", District: "Quận 1", Status: "online"}, {ID: "cam-2", District: "Quận 3", Status: "online"}, {ID: "cam-3", District: "Quận 1", Status: "offline"}}
 	var nodes []string
 	var want []string
 	var wantReq uint64
 	wantBytes := map[string]uint64{}
 	for i := 0; i < 2; i++ {
 		d := filepath.Join(dir, "node"+strconv.Itoa(i))
-		n, err := AttackNode(context.Background(), sc, NodeOptions{BaseURL: srv.URL, OutDir: d, CameraIDs: ids, Seed: int64(i + 1)})
+		n, err := AttackNode(context.Background(), sc, NodeOptions{BaseURL: srv.URL, OutDir: d, Cameras: cams, Seed: int64(i + 1)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,8 @@
 //	results.json                      the versioned results (results)
 //	cells/<mode>-<cameras>-r<rep>/
 //	    api-<target>.bin              vegeta results: vegeta report|plot FILE
+//	    capacity-<target>-NN.bin      one per capacity-search step (bodies
+//	                                  left out, their size kept)
 //	    cpu.pb.gz, heap.pb.gz         pprof profiles: go tool pprof FILE
 //	    system.log                    the system's stdout and stderr
 //	    ready.json                    the system's ready file (ports, pid)
@@ -21,19 +23,33 @@
 //     per-camera and freshness latencies go into HDR histograms (no
 //     per-camera slice is kept).
 //   - Errors are reconciled with the fleet's GET /faults delta over the
-//     measured cycles: http_5xx and overflow_503 → http_5xx, hang →
-//     timeout, slow_drip → timeout when every frame at the drip rate
-//     outlasts the fetch timeout (none when the largest takes under a
-//     quarter of it, else up to one timeout each), reset and
-//     overflow_reset → conn less the transport's retries, truncated and
-//     garbage → bad_image, oversized → too_large, placeholder and offline
-//     → placeholder.
+//     measured cycles: http_5xx, overflow_503 and device_overflow_503 →
+//     http_5xx, hang → timeout, slow_drip → timeout when every frame at
+//     the drip rate outlasts the fetch timeout (none when the largest takes
+//     under a quarter of it, else up to one timeout each), reset,
+//     overflow_reset and device_overflow_reset → conn less the transport's
+//     retries, truncated and garbage → bad_image, oversized → too_large,
+//     placeholder and offline → placeholder.
+//   - Per-camera latency (cycles.per_camera) is every camera visit of the
+//     measured cycles; every Quantiles carries its n (count) and 95%
+//     confidence intervals of its median and mean (ci95).
+//   - The ideal cycle is a lower bound from the fleet's own log of each
+//     measured cycle's requests (the latency it drew for each): see
+//     idealBound. Efficiency = ideal ÷ actual p50, never clipped; above 1
+//     the cell fails ("ideal above actual: bug").
 //   - API latency is measured from each request's intended send time
 //     (began + (seq+1)/rate), correcting coordinated omission; the
 //     uncorrected figure is kept as latency_raw.
-//   - Resources come from the system's own /metrics every Options.SampleEvery,
-//     over the cycles and the API load.
-//   - The ideal cycle time and efficiency: see idealCycle.
+//   - Windows: the cycles window runs from just before the first measured
+//     cycle is posted to the last one's answer; the API window from the
+//     first load target to the end of the last capacity search. Each has
+//     its own sampler of the system's /metrics (every Options.SampleEvery),
+//     the CPU time of the system's process tree and of the runner
+//     (internal/proc) and the machine's busy share over it, and the
+//     system's cache traffic. The legacy resources field is the cycles
+//     window's sampler. The CPU profile starts inside the cycles window,
+//     and the measured cycles go on (beyond system.cycles) until it has
+//     ended; the heap profile is taken between the windows.
 package bench
 
 import (
@@ -85,6 +101,10 @@ type Options struct {
 	TopN int
 	// Events receives the run's live dashboard events (bench/events.go); nil = none.
 	Events *dashboard.Hub
+	// KeepData keeps each cell's database after the cell; false (the
+	// default) drops it once the system has stopped, so that a run on
+	// external backends leaves nothing behind.
+	KeepData bool
 }
 
 // Defaults of the zero Options tuning fields.
@@ -140,7 +160,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		for _, u := range []struct{ field, uri string }{
 			{"backends.mongo", sc.Backends.Mongo}, {"backends.redis", sc.Backends.Redis}, {"backends.ferretdb_postgres", sc.Backends.FerretDBPostgres},
 		} {
-			if u.uri == "" || u.uri == "embedded" {
+			if u.uri == "" || u.uri == "embedded" || u.uri == scenarios.FerretDBPostgres {
 				continue
 			}
 			if err := checkLoopback(u.uri); err != nil {
@@ -152,7 +172,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 
-	be, err := backends.Start(ctx, backends.Options{Mongo: sc.Backends.Mongo, Redis: sc.Backends.Redis, FerretDBPostgres: sc.Backends.FerretDBPostgres})
+	be, err := backends.Start(ctx, backends.Options{Mongo: sc.Backends.MongoOption(), Redis: sc.Backends.Redis, FerretDBPostgres: sc.Backends.FerretDBPostgres})
 	if err != nil {
 		return nil, fmt.Errorf("bench: starting backends: %w", err)
 	}
@@ -171,32 +191,33 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		ExpectOverBudget: sc.ExpectOverBudget,
 	}
 	run.Env.Backends = results.Backends(be.Describe())
+	run.Seed = sc.Seed
 	resultsPath := filepath.Join(opts.OutDir, "results.json")
 	prog := newProgress(opts, sc)
 	defer prog.finish()
 
 	var failed int
 	idx := 0
-	for _, cams := range sc.Fleet.Cameras {
-		for _, mode := range sc.System.Modes {
-			for rep := 0; rep < sc.Repeat; rep++ {
-				idx++
-				if ctx.Err() != nil {
-					break
-				}
-				cr := &cellRun{sc: sc, opts: opts, be: be, mode: mode, cameras: cams, rep: rep, index: idx, prog: prog}
-				cell := cr.run(ctx)
-				if cell.Status == results.StatusFailed {
-					failed++
-				}
-				run.Cells = append(run.Cells, cell)
-				prog.cellDone(cell)
-				run.Finished = time.Now().UTC()
-				run.Interrupted = ctx.Err() != nil
-				if err := results.Write(resultsPath, run); err != nil {
-					return run, fmt.Errorf("bench: %w", err)
-				}
-			}
+	// Interleaved: repetition 0 of every camera count and mode, then
+	// repetition 1, …, so that drift (a busy machine, a warming disk) hits
+	// every mode alike. Every cell of one repetition shares its seed: the
+	// modes meet the same fault and latency draws.
+	for _, k := range cellOrder(sc) {
+		idx++
+		if ctx.Err() != nil {
+			break
+		}
+		cr := &cellRun{sc: sc, opts: opts, be: be, mode: k.mode, cameras: k.cameras, rep: k.rep, seed: RepSeed(sc.Seed, k.rep), index: idx, prog: prog}
+		cell := cr.run(ctx)
+		if cell.Status == results.StatusFailed {
+			failed++
+		}
+		run.Cells = append(run.Cells, cell)
+		prog.cellDone(cell)
+		run.Finished = time.Now().UTC()
+		run.Interrupted = ctx.Err() != nil
+		if err := results.Write(resultsPath, run); err != nil {
+			return run, fmt.Errorf("bench: %w", err)
 		}
 	}
 	run.Finished = time.Now().UTC()
@@ -211,6 +232,41 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		return run, fmt.Errorf("%w: %d of %d (see %s)", ErrCellsFailed, failed, len(run.Cells), resultsPath)
 	}
 	return run, nil
+}
+
+// cellKey names one cell of the matrix.
+type cellKey struct {
+	mode    string
+	cameras int
+	rep     int
+}
+
+// cellOrder is the order Run runs sc's cells in: repetition-major, then
+// camera count, then mode.
+func cellOrder(sc *scenarios.Scenario) []cellKey {
+	var out []cellKey
+	for rep := 0; rep < sc.Repeat; rep++ {
+		for _, cams := range sc.Fleet.Cameras {
+			for _, mode := range sc.System.Modes {
+				out = append(out, cellKey{mode, cams, rep})
+			}
+		}
+	}
+	return out
+}
+
+// RepSeed is the seed of repetition rep of a scenario seeded with seed:
+// the scenario's seed itself for repetition 0, and for the others a
+// SplitMix64 mix of both, so that repetitions draw different faults and
+// latencies while a rerun repeats them.
+func RepSeed(seed int64, rep int) int64 {
+	if rep == 0 {
+		return seed
+	}
+	z := uint64(seed) + uint64(rep)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return int64((z ^ (z >> 31)) & (1<<62 - 1))
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
@@ -234,6 +290,22 @@ func prepareDB(ctx context.Context, be *backends.Backends, db string) error {
 	}
 	if _, err := be.IndexIDs(ctx, db); err != nil && !errors.Is(err, backends.ErrNotSQLite) {
 		return fmt.Errorf("preparing database %s: %w", db, err)
+	}
+	return nil
+}
+
+// dropDB drops database db after its cell (Options.KeepData false).
+func dropDB(ctx context.Context, be *backends.Backends, db string) error {
+	s, err := store.OpenMongo(ctx, be.MongoURI(), db)
+	if err != nil {
+		return fmt.Errorf("dropping database %s: %w", db, err)
+	}
+	derr := s.Drop(ctx)
+	if cerr := s.Close(ctx); derr == nil {
+		derr = cerr
+	}
+	if derr != nil {
+		return fmt.Errorf("dropping database %s: %w", db, derr)
 	}
 	return nil
 }

@@ -7,14 +7,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	mongooptions "go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/camload/camload/reports"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/server"
 )
 
@@ -64,7 +70,8 @@ func TestRunFakeSystem(t *testing.T) {
 	var prog bytes.Buffer
 	run, err := Run(context.Background(), sc, Options{OutDir: dir, SystemBinary: selfBinary(t), Progress: &prog, Version: "test"})
 	if err != nil {
-		t.Fatalf("Run = %v\nprogress:\n%s", err, prog.String())
+		b, _ := os.ReadFile(filepath.Join(dir, "results.json"))
+		t.Fatalf("Run = %v\nprogress:\n%s\n%.3000s", err, prog.String(), b)
 	}
 	if len(run.Cells) != 4 {
 		t.Fatalf("cells = %d; want 4 (2 sizes × 2 modes)", len(run.Cells))
@@ -75,8 +82,10 @@ func TestRunFakeSystem(t *testing.T) {
 			t.Errorf("%s: status %s (%s)", name, c.Status, c.Error)
 			continue
 		}
-		if c.Cycles.Count != 2 || c.Cycles.Visits != 2*c.Cameras || c.Cycles.Latency.P50 <= 0 || c.Cycles.PerCamera.Count != int64(2*c.Cameras) {
-			t.Errorf("%s: cycles = %+v; want 2 cycles visiting every camera", name, c.Cycles)
+		// At least the 2 cycles asked for, more while the 1 s CPU profile
+		// runs (these cycles take milliseconds).
+		if n := c.Cycles.Count; n < 2 || c.Cycles.Visits != n*c.Cameras || c.Cycles.Latency.P50 <= 0 || c.Cycles.PerCamera.Count != int64(n*c.Cameras) || len(c.Cycles.Durations) != n {
+			t.Errorf("%s: cycles = %+v; want ≥ 2 cycles visiting every camera", name, c.Cycles)
 		}
 		if c.Faults["http_5xx"] != c.Cycles.Errors["http_5xx"] || !c.Cycles.Reconciled {
 			t.Errorf("%s: faults %v vs errors %v, reconciled %t (%s)", name, c.Faults, c.Cycles.Errors, c.Cycles.Reconciled, c.Cycles.Mismatch)
@@ -96,6 +105,19 @@ func TestRunFakeSystem(t *testing.T) {
 			} else if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 				t.Errorf("%s: profile: %v", name, err)
 			}
+		}
+		checkWindows(t, name, c)
+		if c.Database != "" {
+			t.Errorf("%s: database %s kept; want it dropped after the cell", name, c.Database)
+		}
+		if c.FreshnessServed == nil || c.FreshnessServed.Reads == 0 {
+			t.Errorf("%s: freshness_served = %+v; want latest reads sampled during the cycles", name, c.FreshnessServed)
+		}
+		if c.Seed != uint64(RepSeed(sc.Seed, c.Repeat)) {
+			t.Errorf("%s: seed %d; want the repetition's %d", name, c.Seed, RepSeed(sc.Seed, c.Repeat))
+		}
+		if q := c.Cycles.PerCamera; q.P50CI == nil || q.MeanCI == nil || q.P50CI[0] > q.P50 || q.P50CI[1] < q.P50 {
+			t.Errorf("%s: per-camera p50 %s with CI %v, mean CI %v; want intervals around it", name, q.P50, q.P50CI, q.MeanCI)
 		}
 		if len(c.Profiles.HeapTop) == 0 {
 			t.Errorf("%s: no heap top functions", name)
@@ -230,5 +252,106 @@ func TestCheckLoopback(t *testing.T) {
 		if err := checkLoopback(tc.url); (err == nil) != tc.ok {
 			t.Errorf("checkLoopback(%q) = %v; want ok=%t", tc.url, err, tc.ok)
 		}
+	}
+}
+
+// checkWindows asserts that a cell's phases were measured apart: a cycles
+// window holding the CPU profile's span, an API window after it, each with
+// its own CPU readings and resident set.
+func checkWindows(t *testing.T, name string, c results.Cell) {
+	t.Helper()
+	cw, aw := c.Windows.Cycles, c.Windows.API
+	if cw == nil || aw == nil {
+		t.Errorf("%s: windows = %+v; want cycles and api", name, c.Windows)
+		return
+	}
+	if !cw.Start.Before(cw.End) || aw.Start.Before(cw.End) || !aw.Start.Before(aw.End) {
+		t.Errorf("%s: cycles window %s…%s, api window %s…%s; want two ordered, disjoint windows", name, cw.Start, cw.End, aw.Start, aw.End)
+	}
+	if p := c.Profiles.CPUWindow; p == nil || p.Start.Before(cw.Start) || p.End.After(cw.End) {
+		t.Errorf("%s: cpu profile window %+v; want inside the cycles window %s…%s", name, p, cw.Start, cw.End)
+	}
+	for wn, w := range map[string]*results.Window{"cycles": cw, "api": aw} {
+		if w.CPUSecondsSystem <= 0 || w.CPUSecondsRunner <= 0 || w.CPUMachinePercent <= 0 || w.CPUMachinePercent > 100 {
+			t.Errorf("%s: %s window CPU system %gs runner %gs machine %g%%; want each measured", name, wn, w.CPUSecondsSystem, w.CPUSecondsRunner, w.CPUMachinePercent)
+		}
+		if w.RSSPeak <= 0 || w.RSSMean <= 0 || w.RSSMean > w.RSSPeak || w.Samples < 2 {
+			t.Errorf("%s: %s window RSS peak %d mean %d from %d samples", name, wn, w.RSSPeak, w.RSSMean, w.Samples)
+		}
+	}
+	if c.Resources.RSSPeak != cw.RSSPeak {
+		t.Errorf("%s: resources.rss_peak %d; want the cycles window's %d", name, c.Resources.RSSPeak, cw.RSSPeak)
+	}
+}
+
+func TestCellOrderInterleaved(t *testing.T) {
+	sc := scenarios.Default.Clone()
+	sc.Repeat, sc.Fleet.Cameras, sc.System.Modes = 2, []int{10, 100}, []string{"sync", "batched"}
+	var got []string
+	for _, k := range cellOrder(sc) {
+		got = append(got, cellName(k.mode, k.cameras, k.rep))
+	}
+	want := "sync-10-r0 batched-10-r0 sync-100-r0 batched-100-r0 sync-10-r1 batched-10-r1 sync-100-r1 batched-100-r1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("cellOrder = %v; want %s", got, want)
+	}
+}
+
+func TestRepSeed(t *testing.T) {
+	if RepSeed(7, 0) != 7 {
+		t.Errorf("RepSeed(7, 0) = %d; want the scenario's seed", RepSeed(7, 0))
+	}
+	seen := map[int64]int{7: 0}
+	for rep := 1; rep < 50; rep++ {
+		s := RepSeed(7, rep)
+		if prev, dup := seen[s]; dup || s < 0 {
+			t.Fatalf("RepSeed(7, %d) = %d: negative or the same as repetition %d", rep, s, prev)
+		}
+		seen[s] = rep
+		if RepSeed(7, rep) != s {
+			t.Fatalf("RepSeed(7, %d) is not deterministic", rep)
+		}
+	}
+	if RepSeed(8, 1) == RepSeed(7, 1) {
+		t.Error("RepSeed ignores the scenario's seed")
+	}
+}
+
+// TestDropDB: a cell's database is gone after dropDB (embedded FerretDB).
+func TestDropDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded backends")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	be, err := backends.Start(ctx, backends.Options{Mongo: "embedded", Redis: "embedded"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	db := dbName("drop", "sync-1-r0", time.Now())
+	if err := prepareDB(ctx, be, db); err != nil {
+		t.Fatal(err)
+	}
+	names := func() []string {
+		cl, err := mongo.Connect(ctx, mongooptions.Client().ApplyURI(be.MongoURI()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Disconnect(ctx)
+		n, err := cl.ListDatabaseNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if !slices.Contains(names(), db) {
+		t.Fatalf("databases %v lack the prepared %s", names(), db)
+	}
+	if err := dropDB(ctx, be, db); err != nil {
+		t.Fatal(err)
+	}
+	if n := names(); slices.Contains(n, db) {
+		t.Errorf("databases %v still hold %s after dropDB", n, db)
 	}
 }

@@ -26,6 +26,9 @@ type reading struct {
 	fds        float64
 	gcSum      float64 // go_gc_duration_seconds sum
 	gcMax      float64 // go_gc_duration_seconds quantile 1
+	// cache is camload_cache_requests_total by level and result; nil
+	// when the system exports no cache metrics.
+	cache *results.CacheStats
 }
 
 // scrape reads the process and Go collectors' metrics from url.
@@ -82,7 +85,42 @@ func parseMetrics(r io.Reader) (reading, error) {
 		rd.gcSum = s.GetSampleSum()
 		rd.gcMax = quantile(s, 1)
 	}
+	rd.cache = cacheCounts(fams["camload_cache_requests_total"])
 	return rd, nil
+}
+
+// cacheCounts reads camload_cache_requests_total{level,result} (the
+// system's cache package) into CacheStats; nil when f is absent. Results
+// other than hit and miss (l2 errors) are not lookups that answered and
+// are left out.
+func cacheCounts(f *dto.MetricFamily) *results.CacheStats {
+	if f == nil {
+		return nil
+	}
+	var c results.CacheStats
+	for _, m := range f.Metric {
+		var level, result string
+		for _, l := range m.Label {
+			switch l.GetName() {
+			case "level":
+				level = l.GetValue()
+			case "result":
+				result = l.GetValue()
+			}
+		}
+		v := int64(m.GetCounter().GetValue())
+		switch level + "/" + result {
+		case "l1/hit":
+			c.L1Hits += v
+		case "l1/miss":
+			c.L1Misses += v
+		case "l2/hit":
+			c.L2Hits += v
+		case "l2/miss":
+			c.L2Misses += v
+		}
+	}
+	return &c
 }
 
 func quantile(s *dto.Summary, q float64) float64 {
@@ -98,10 +136,14 @@ func quantile(s *dto.Summary, q float64) float64 {
 // folding each reading into results.Resources. Its goroutine is owned by
 // the sampler and ends at stop or when ctx ends.
 type sampler struct {
-	url    string
-	start  time.Time
-	cancel context.CancelFunc
-	done   chan struct{}
+	url   string
+	start time.Time
+	// usePeak counts camload_process_rss_peak_bytes towards RSSPeak: only
+	// when the mark was reset at the window's start, else it may hold an
+	// earlier phase's peak.
+	usePeak bool
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	mu     sync.Mutex
 	res    results.Resources
@@ -112,9 +154,9 @@ type sampler struct {
 	errs   int
 }
 
-func startSampler(ctx context.Context, url string, every time.Duration) *sampler {
+func startSampler(ctx context.Context, url string, every time.Duration, usePeak bool) *sampler {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &sampler{url: url, start: time.Now(), cancel: cancel, done: make(chan struct{})}
+	s := &sampler{url: url, start: time.Now(), usePeak: usePeak, cancel: cancel, done: make(chan struct{})}
 	client := &http.Client{Timeout: 2 * time.Second}
 	go func() { // owner: sampler; ends at stop/ctx
 		defer close(s.done)
@@ -154,7 +196,11 @@ func (s *sampler) add(rd reading) {
 	s.prev = rd
 	s.n++
 	s.rssSum += rd.rss
-	if peak := int64(max(rd.rss, rd.rssPeak)); peak > r.RSSPeak {
+	peak := int64(rd.rss)
+	if s.usePeak {
+		peak = max(peak, int64(rd.rssPeak))
+	}
+	if peak > r.RSSPeak {
 		r.RSSPeak = peak
 	}
 	if int(rd.goroutines) > r.GoroutinesPeak {

@@ -112,6 +112,9 @@ type Cell struct {
 	// latency, API targets), derived from the scenario's seed so that
 	// repetitions differ and a rerun repeats them.
 	Seed uint64 `json:"seed,omitempty"`
+	// Database is the cell's database when it was kept (--keep-data, or
+	// dropping it failed); "" once dropped.
+	Database string `json:"database,omitempty"`
 	// Windows are the measured phases; every resource and CPU figure
 	// belongs to exactly one.
 	Windows Windows `json:"windows"`

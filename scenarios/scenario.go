@@ -114,13 +114,28 @@ type System struct {
 // runner's process (FerretDB on SQLite, or on ferretdb_postgres when given;
 // miniredis); anything else is a URI.
 type Backends struct {
-	// Mongo is "embedded" or a mongodb:// URI.
+	// Mongo is "embedded" (FerretDB on SQLite, or on FerretDBPostgres
+	// when set), "ferretdb-postgres" (embedded FerretDB on
+	// FerretDBPostgres, which is then required) or a mongodb:// URI.
 	Mongo string `mapstructure:"mongo"`
 	// Redis is "embedded" or a redis:// URL.
 	Redis string `mapstructure:"redis"`
 	// FerretDBPostgres is a postgres:// URL for the embedded FerretDB's
 	// PostgreSQL backend ("" = SQLite in a temp dir).
 	FerretDBPostgres string `mapstructure:"ferretdb_postgres"`
+}
+
+// FerretDBPostgres is the backends.mongo value asking for the embedded
+// FerretDB on PostgreSQL (backends.ferretdb_postgres).
+const FerretDBPostgres = "ferretdb-postgres"
+
+// MongoOption is the system/backends Options.Mongo value of b.Mongo:
+// "ferretdb-postgres" is the embedded FerretDB (on FerretDBPostgres).
+func (b Backends) MongoOption() string {
+	if b.Mongo == FerretDBPostgres {
+		return "embedded"
+	}
+	return b.Mongo
 }
 
 // Target is one API endpoint to attack with vegeta, open loop.
@@ -131,11 +146,17 @@ type Target struct {
 	Method string `mapstructure:"method"`
 	// Path is a path template on the system's API, e.g.
 	// /api/v1/cameras/{{id}}/latest or /api/v1/cameras?page={{page}}.
-	// {{id}} is drawn from the fleet's inventory and {{page}} from
-	// 1 … Pages, both deterministically from the seed.
+	// {{id}} is drawn from the fleet's inventory (skewed by Zipf),
+	// {{page}} from 1 … Pages, {{district}} from the fleet's districts and
+	// {{status}} from online/offline, all deterministically from the
+	// repetition's seed.
 	Path string `mapstructure:"path"`
-	// Pages is the range of {{page}}.
+	// Pages is the range of {{page}}; 0 means every page of the camera
+	// list at the path's limit= (50 when absent).
 	Pages int `mapstructure:"pages"`
+	// Zipf skews {{id}}: 0 draws cameras uniformly, a value > 1 draws them
+	// with that Zipf exponent (a few hot cameras, a long tail).
+	Zipf float64 `mapstructure:"zipf"`
 	// Rate is the constant request rate, per second.
 	Rate float64 `mapstructure:"rate"`
 	// Duration of the attack.
@@ -151,15 +172,17 @@ type Target struct {
 	Capacity *Capacity `mapstructure:"capacity"`
 }
 
-// Capacity is a capacity search: a binary search of the rate between
-// MinRate and MaxRate, each step a short attack, for the highest rate whose
-// p99 latency (from the intended send time) and error rate meet the SLO.
+// Capacity is a capacity search for the highest rate whose p99 latency
+// (from the intended send time) and error rate meet the SLO, each step a
+// short attack: a ramp ×2 from MinRate until a step fails or MaxRate (the
+// hard cap) has passed, then a geometric bisection between the last pass
+// and the first fail (bench.CapacitySearch).
 type Capacity struct {
 	SLO SLO `mapstructure:"slo"`
-	// MinRate and MaxRate bound the search, req/s.
+	// MinRate is the first rate tried and MaxRate the highest, req/s.
 	MinRate float64 `mapstructure:"min_rate"`
 	MaxRate float64 `mapstructure:"max_rate"`
-	// Steps is the number of attacks of the search.
+	// Steps is the most attacks the search makes (ramp and bisection).
 	Steps int `mapstructure:"steps"`
 	// StepDuration is the length of each attack.
 	StepDuration time.Duration `mapstructure:"step_duration"`
@@ -188,7 +211,7 @@ type Profiles struct {
 // DefaultTarget holds the defaults of every load target's unset keys.
 var DefaultTarget = Target{
 	Method:     "GET",
-	Pages:      10,
+	Pages:      0,
 	Rate:       50,
 	Duration:   5 * time.Second,
 	Timeout:    5 * time.Second,
@@ -200,8 +223,8 @@ var DefaultTarget = Target{
 var DefaultCapacity = Capacity{
 	SLO:          SLO{P99: 100 * time.Millisecond, ErrorRate: 0.01},
 	MinRate:      10,
-	MaxRate:      2000,
-	Steps:        6,
+	MaxRate:      100000,
+	Steps:        8,
 	StepDuration: 2 * time.Second,
 }
 

@@ -268,3 +268,23 @@ compare:
 		t.Errorf("Clone shares the rule declarations with the original")
 	}
 }
+
+func TestBackendsFerretDBPostgres(t *testing.T) {
+	base := "name: t\n"
+	sc, err := Parse("x.yaml", []byte(base+"backends:\n  mongo: ferretdb-postgres\n  ferretdb_postgres: postgres://postgres@127.0.0.1:5432/camload\n  redis: redis://127.0.0.1:6379\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Backends.MongoOption() != "embedded" || sc.Backends.FerretDBPostgres == "" || sc.Backends.Redis != "redis://127.0.0.1:6379" {
+		t.Errorf("backends = %+v (mongo option %q); want embedded FerretDB on PostgreSQL and real Redis", sc.Backends, sc.Backends.MongoOption())
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"backends:\n  mongo: ferretdb-postgres\n", "backends.ferretdb_postgres: required by mongo: ferretdb-postgres"},
+		{"backends:\n  mongo: mongodb://127.0.0.1:27017\n  ferretdb_postgres: postgres://127.0.0.1/x\n", "backends.ferretdb_postgres: only applies to mongo: embedded or ferretdb-postgres"},
+	} {
+		_, err := Parse("x.yaml", []byte(base+tc.yaml), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v; want an error containing %q", tc.yaml, err, tc.want)
+		}
+	}
+}

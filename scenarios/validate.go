@@ -105,8 +105,15 @@ func (s *Scenario) check() []*cfgerr.Error {
 	}
 
 	// backends
-	if err := checkURI(s.Backends.Mongo, true, "mongodb", "mongodb+srv"); err != "" {
+	if s.Backends.Mongo == FerretDBPostgres {
+		if s.Backends.FerretDBPostgres == "" {
+			bad("backends.ferretdb_postgres", "required by mongo: %s (a postgres:// URL)", FerretDBPostgres)
+		}
+	} else if err := checkURI(s.Backends.Mongo, true, "mongodb", "mongodb+srv"); err != "" {
 		bad("backends.mongo", "%s", err)
+	}
+	if s.Backends.FerretDBPostgres != "" && s.Backends.Mongo != "embedded" && s.Backends.Mongo != FerretDBPostgres {
+		bad("backends.ferretdb_postgres", "only applies to mongo: embedded or %s, got mongo: %s", FerretDBPostgres, s.Backends.Mongo)
 	}
 	if err := checkURI(s.Backends.Redis, true, "redis", "rediss", "unix"); err != "" {
 		bad("backends.redis", "%s", err)
@@ -134,8 +141,11 @@ func (s *Scenario) check() []*cfgerr.Error {
 		if err := CheckTemplate(t.Path); err != nil {
 			bad(p+".path", "%v", err)
 		}
-		if t.Pages < 1 {
-			bad(p+".pages", "must be ≥ 1, got %d", t.Pages)
+		if t.Pages < 0 {
+			bad(p+".pages", "must be ≥ 0 (0 = every page), got %d", t.Pages)
+		}
+		if t.Zipf != 0 && !(t.Zipf > 1 && t.Zipf <= 10) {
+			bad(p+".zipf", "must be 0 (uniform) or > 1 and ≤ 10, got %g", t.Zipf)
 		}
 		if t.Rate <= 0 || t.Rate > 1e6 {
 			bad(p+".rate", "must be > 0 and ≤ 1e6 req/s, got %g", t.Rate)
@@ -278,9 +288,9 @@ func CheckTemplate(path string) error {
 			return fmt.Errorf("unclosed {{ in %q", path)
 		}
 		switch name := strings.TrimSpace(rest[i+2 : i+j]); name {
-		case "id", "page":
+		case "id", "page", "district", "status":
 		default:
-			return fmt.Errorf("unknown placeholder {{%s}} in %q (use {{id}} or {{page}})", name, path)
+			return fmt.Errorf("unknown placeholder {{%s}} in %q (use {{id}}, {{page}}, {{district}} or {{status}})", name, path)
 		}
 		rest = rest[i+j+2:]
 	}

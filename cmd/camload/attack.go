@@ -46,19 +46,16 @@ fleet's control URL); give each node its own --seed so they draw different URLs.
 			if target == "" || out == "" {
 				return cfgerr.Usage("attack needs --target and --out")
 			}
-			var ids []string
+			var cams []simulator.Camera
 			if fleet != "" {
 				ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
-				cams, err := simulator.FetchFleetCameras(ctx, &http.Client{Timeout: 10 * time.Second}, fleet)
+				cams, err = simulator.FetchFleetCameras(ctx, &http.Client{Timeout: 10 * time.Second}, fleet)
 				cancel()
 				if err != nil {
 					return fmt.Errorf("attack: reading the fleet's cameras: %w", err)
 				}
-				for _, c := range cams {
-					ids = append(ids, c.ID)
-				}
 			}
-			n, err := bench.AttackNode(a.ctx, sc, bench.NodeOptions{BaseURL: target, OutDir: out, CameraIDs: ids, AllowRemote: allowRemote, Seed: seed})
+			n, err := bench.AttackNode(a.ctx, sc, bench.NodeOptions{BaseURL: target, OutDir: out, Cameras: cams, AllowRemote: allowRemote, Seed: seed})
 			if errors.Is(err, bench.ErrRemote) {
 				return cfgerr.Usage("--target: %v", err)
 			}

@@ -22,6 +22,7 @@ func newRunCmd(a *app) *cobra.Command {
 	var (
 		out, sysBin   string
 		allowRemote   bool
+		keepData      bool
 		cameras       []int
 		modes         []string
 		quiet, detail bool
@@ -98,7 +99,7 @@ set); Ctrl-C ends it.`,
 				fmt.Fprintf(a.stderr, "dashboard: %s\n", dash.URL)
 			}
 			ver, _ := buildInfo()
-			opts := bench.Options{OutDir: out, SystemBinary: sysBin, AllowRemote: allowRemote, Version: ver}
+			opts := bench.Options{OutDir: out, SystemBinary: sysBin, AllowRemote: allowRemote, KeepData: keepData, Version: ver}
 			if !quiet {
 				opts.Progress = a.stderr
 				if f, ok := a.stderr.(*os.File); ok {
@@ -138,6 +139,7 @@ set); Ctrl-C ends it.`,
 	fl.StringVarP(&out, "out", "o", "", "run folder (default runs/<scenario>-<UTC time>)")
 	fl.StringVar(&sysBin, "system-binary", "", "camload binary whose `serve` is the system under test (default: this one)")
 	fl.BoolVar(&allowRemote, "allow-remote", false, "allow backends and targets that are not on loopback")
+	fl.BoolVar(&keepData, "keep-data", false, "keep each cell's database after the cell (default: dropped)")
 	fl.IntSliceVar(&cameras, "cameras", nil, "override fleet.cameras, e.g. 100,1000")
 	fl.StringSliceVar(&modes, "modes", nil, "override system.modes, e.g. sync,batched")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress output")

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/camload/camload/results"
+)
+
+// DefaultFreshnessRate is how many `latest` reads a second the freshness
+// sampler makes during the cycles window: enough for a p99 over a few
+// seconds of cycles, light enough (one at a time) not to load the system.
+const DefaultFreshnessRate = 20
+
+// freshnessSampler reads GET /api/v1/cameras/{id}/latest for random
+// cameras, one read at a time at most rate a second, and folds the age of
+// what the API served (now − capturedAt) into a histogram. Its goroutine
+// is owned by the sampler and ends at stop or when ctx ends.
+type freshnessSampler struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu  sync.Mutex
+	age *hist
+	out results.Freshness
+}
+
+// latestBody is what the sampler reads of a `latest` answer: camload's
+// capturedAt, or captured_at of other systems, and the optional stale and
+// status fields.
+type latestBody struct {
+	CapturedAt  *time.Time `json:"capturedAt"`
+	CapturedAt2 *time.Time `json:"captured_at"`
+	Stale       bool       `json:"stale"`
+	Status      string     `json:"status"`
+}
+
+func startFreshness(ctx context.Context, api string, ids []string, rate float64, seed int64) *freshnessSampler {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &freshnessSampler{cancel: cancel, done: make(chan struct{}), age: newHist()}
+	client := &http.Client{Timeout: 2 * time.Second}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0xf7e5))
+	go func() { // owner: freshnessSampler; ends at stop/ctx
+		defer close(f.done)
+		if len(ids) == 0 || rate <= 0 {
+			return
+		}
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			f.read(ctx, client, api+"/api/v1/cameras/"+ids[rng.IntN(len(ids))]+"/latest")
+		}
+	}()
+	return f
+}
+
+func (f *freshnessSampler) read(ctx context.Context, client *http.Client, u string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return // a read that failed served nothing (ctx ended, or the API is down)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	now := time.Now()
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.out.Reads++
+	if resp.StatusCode == http.StatusNotFound {
+		f.out.NotFound++
+		return
+	}
+	var lb latestBody
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &lb) != nil {
+		return
+	}
+	if lb.Stale {
+		f.out.Stale++
+	}
+	if lb.Status == "offline" {
+		f.out.Offline++
+	}
+	at := lb.CapturedAt
+	if at == nil {
+		at = lb.CapturedAt2
+	}
+	if at != nil && !at.IsZero() {
+		f.age.Record(max(now.Sub(*at), 0))
+	}
+}
+
+// stop ends the sampler and returns what it read (nil when it read
+// nothing).
+func (f *freshnessSampler) stop() *results.Freshness {
+	f.cancel()
+	<-f.done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.out.Reads == 0 {
+		return nil
+	}
+	out := f.out
+	out.Age = f.age.Quantiles()
+	return &out
+}

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/camload/camload/results"
+	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system"
+)
+
+// Ideal bases: which bound set a cycle's ideal.
+const (
+	BasisLatency  = "latency"       // the slowest camera's own draw
+	BasisHostCap  = "host capacity" // a host's draws over its slots
+	BasisCPU      = "cpu"           // analysis work over the cores
+	BasisNoFetchs = "no fetch log"  // the fleet recorded no requests: no bound
+)
+
+// cycleWindow is one measured cycle as the runner saw it: when its POST
+// was sent and answered, and the system's own summary.
+type cycleWindow struct {
+	start, end time.Time
+	duration   time.Duration // the system's measured cycle time
+	processed  int           // frames analyzed
+	// cpu is the CPU seconds the system's process tree used from the
+	// POST to its answer; < 0 when unknown.
+	cpu float64
+}
+
+// cycleBound is a lower bound on one cycle's time computed from the
+// requests the fleet served in it.
+type cycleBound struct {
+	bound time.Duration
+	basis string
+	draws int
+}
+
+// idealBound computes, for one measured cycle, a lower bound on its time
+// from the latencies the fleet drew for the cycle's own requests
+// (fetches: the fleet's log over the cycle) and the CPU its analysis
+// needs, for any client whatever its design:
+//
+//	bound = max(longest draw,
+//	            per host: Σ draws ÷ slots,  slots = min(host capacity, cameras of the host),
+//	            frames analyzed × analysis work per frame ÷ cores)
+//
+// Each camera counts its first served request (refused ones drew
+// nothing; a retry is the client's cost, not the ideal's). A request
+// holds its host slot for at least its draw and every frame analyzed
+// costs at least perFrame of one core, so no client can beat the bound.
+// perFrame is measured by the runner (analyzeWork); a runner built or
+// loaded differently from the system could overstate it, so the CPU term
+// is capped by cpuCap (when ≥ 0): the CPU time the system really used in
+// the cycle over its cores, less the kernel's accounting granularity,
+// which no cycle can undercut.
+// The client's own limits (a sequential loop, a worker pool) are not
+// counted: they are what efficiency measures. A perfect client pays no
+// handshake in a measured cycle: it keeps its connections from the
+// warm-up (the fleet's idle timeout is minutes), so none is counted.
+func idealBound(fetches []simulator.Fetch, capacity simulator.CapacityConfig, perFrame time.Duration, processed, cores int, cpuCap time.Duration) cycleBound {
+	type hostWork struct {
+		sum time.Duration
+		n   int
+	}
+	seen := map[string]bool{}
+	hosts := map[int]*hostWork{}
+	var longest time.Duration
+	var draws int
+	for _, fe := range fetches {
+		if fe.Refused() || seen[fe.Camera] {
+			continue
+		}
+		seen[fe.Camera] = true
+		w := hosts[fe.Host]
+		if w == nil {
+			w = &hostWork{}
+			hosts[fe.Host] = w
+		}
+		w.sum += fe.Latency
+		w.n++
+		longest = max(longest, fe.Latency)
+		draws++
+	}
+	b := cycleBound{bound: longest, basis: BasisLatency, draws: draws}
+	for _, w := range hosts {
+		slots := w.n
+		if c := capacity.Concurrent; c > 0 {
+			slots = min(slots, c)
+		}
+		if d := w.sum / time.Duration(slots); d > b.bound {
+			b.bound, b.basis = d, BasisHostCap
+		}
+	}
+	d := time.Duration(float64(perFrame) * float64(processed) / float64(max(cores, 1)))
+	if cpuCap >= 0 {
+		d = min(d, cpuCap)
+	}
+	if d > b.bound {
+		b.bound, b.basis = d, BasisCPU
+	}
+	return b
+}
+
+// idealCycle is the cell's ideal: the median of its measured cycles'
+// lower bounds (idealBound over each cycle's own fetches) and efficiency =
+// ideal ÷ actual p50, never clipped. The median of the bounds is taken at
+// the rank the histogram's p50 reads, so that bounds that each hold give
+// an efficiency ≤ 1. It also returns an error naming the first cycle whose
+// bound exceeds its measured time: the bound was not one (a bug).
+func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simulator.FetchLog, capacity simulator.CapacityConfig, perFrame time.Duration, actualP50 time.Duration, cores int) (results.Ideal, error) {
+	bounds := make([]cycleBound, 0, len(cycles))
+	var draws int
+	var bad error
+	for i, cw := range cycles {
+		log := fetches(cw.start, cw.end)
+		if len(log.Fetches) == 0 {
+			continue
+		}
+		cpuCap := time.Duration(-1)
+		if cw.cpu >= 0 {
+			cpuCap = time.Duration(max(cw.cpu-cpuTick, 0) / float64(max(cores, 1)) * float64(time.Second))
+		}
+		b := idealBound(log.Fetches, capacity, perFrame, cw.processed, cores, cpuCap)
+		if b.bound > cw.duration && bad == nil {
+			bad = fmt.Errorf("ideal above actual: bug: cycle %d's lower bound %s (%s) exceeds its measured %s", i+1, b.bound, b.basis, cw.duration)
+		}
+		bounds = append(bounds, b)
+		draws += b.draws
+	}
+	if len(bounds) == 0 {
+		return results.Ideal{Basis: BasisNoFetchs}, nil
+	}
+	sort.Slice(bounds, func(i, j int) bool { return bounds[i].bound < bounds[j].bound })
+	mid := bounds[medianRank(len(bounds))]
+	id := results.Ideal{CycleTime: results.Duration(mid.bound), Basis: mid.basis, Draws: draws}
+	if actualP50 > 0 {
+		id.Efficiency = float64(mid.bound) / float64(actualP50)
+	}
+	if id.Efficiency > 1 && bad == nil {
+		bad = fmt.Errorf("ideal above actual: bug: ideal %s > actual p50 %s", mid.bound, actualP50)
+	}
+	return id, bad
+}
+
+// cpuTick is the granularity of /proc CPU times (USER_HZ = 100), taken
+// twice: a reading at each end of a cycle.
+const cpuTick = 0.02
+
+// medianRank is the 0-based index the HDR histogram's p50 reads among n
+// sorted values (rank ⌊n/2 + 0.5⌋, 1-based).
+func medianRank(n int) int {
+	r := int(0.5*float64(n) + 0.5)
+	return min(max(r, 1), n) - 1
+}
+
+// analyzeWork measures the analysis of one frame on this machine as the
+// system does it (system.AnalyzerFor(k): the pooled fast path in bounded
+// modes) with the cell's cost: the fastest of a few runs over the fleet's
+// own frames, so that a busy moment does not inflate it (a lower bound's
+// work must not be overstated). It is the CPU bound's work per frame.
+func analyzeWork(frames []simulator.FrameInfo, k system.Knobs) time.Duration {
+	an := system.AnalyzerFor(k)
+	best := time.Duration(0)
+	for i := 0; i < 10 && len(frames) > 0; i++ {
+		fr := frames[i%len(frames)]
+		t0 := time.Now()
+		if _, err := an(fr.JPEG, k.AnalyzeCost); err != nil {
+			continue
+		}
+		if d := time.Since(t0); best == 0 || d < best {
+			best = d
+		}
+	}
+	if best == 0 {
+		return k.AnalyzeCost
+	}
+	return best
+}
