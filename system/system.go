@@ -123,7 +123,7 @@ func New(cfg Config, opts ...Option) (*System, error) {
 		return nil, errors.New("system: WithStore is required")
 	}
 	if s.analyze == nil {
-		s.analyze = DefaultAnalyzer
+		s.analyze = AnalyzerFor(cfg.Knobs)
 	}
 	if s.baseTransport == nil {
 		s.baseTransport = defaultTransport

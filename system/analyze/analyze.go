@@ -6,22 +6,25 @@
 //
 // The "model" is a colour-class segmentation on a coarse grid followed by
 // connected components: vehicles are the only saturated objects in a frame.
+// The fast path fuses the YCbCr → planar float32 tensor conversion with the
+// detector's per-cell sums over the decoder's planes, and a Pool lends the
+// tensor and scratch buffers, so that a bounded set of workers allocates
+// nothing beyond the JPEG decoder; the original per-pixel path is kept in
+// the tests as the reference the fast path must equal exactly.
+//
 // Options.Cost adds real CPU work per frame (convolution passes over the
-// tensor), calibrated once per process, so that a frame costs what a real
-// model's inference would on this machine — and takes longer under
-// contention, as inference does.
+// memory of a modelled detector, YOLOXNano: 6.9 MB per frame in flight),
+// calibrated once per process, so that a frame costs what a real model's
+// inference would on this machine — and takes longer under contention, as
+// inference does.
 package analyze
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"image/jpeg"
-	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -40,11 +43,18 @@ const (
 	CongestionCongested = "congested"
 )
 
-// Options tune an analysis.
+// Options tune an analysis. The zero value analyzes at no extra cost,
+// allocating its buffers per call.
 type Options struct {
 	// Cost is extra CPU work per frame, as long as it takes on an idle
-	// core (0: none). It is real computation, not a sleep.
+	// core (0: none). It is real computation, not a sleep, over the
+	// memory of the modelled detector (YOLOXNano).
 	Cost time.Duration
+	// Pool, if not nil, lends the tensor, the detector's scratch and the
+	// model's buffers, so that a steady stream of frames allocates nothing
+	// beyond the JPEG decoder's own buffers. Nil: every call allocates its
+	// own (a frame per goroutine, as an unbounded fan-out does).
+	Pool *Pool
 }
 
 // Result is what a frame shows.
@@ -82,228 +92,88 @@ const (
 
 var placeholderRGB = [3]float32{52.0 / 255, 52.0 / 255, 56.0 / 255}
 
+// Pool recycles the buffers of analyses: the input tensor, the detector's
+// scratch and the model's memory (allocated on the first frame with a
+// cost). It is a free list, not a sync.Pool: it keeps as many buffer sets
+// as were ever in use at once, and the garbage collector does not empty it,
+// so a bounded number of analysis workers reaches a steady state that
+// allocates nothing beyond the JPEG decoder's own buffers (about 2.8 MB
+// per worker at 640×360, plus YOLOXNano.Bytes() once a cost is set). Under
+// unbounded concurrency it would keep the peak; leave Options.Pool nil
+// there. The zero value is ready to use; a Pool is safe for concurrent use
+// and must not be copied after first use.
+type Pool struct {
+	mu   sync.Mutex
+	free []*frame
+}
+
+// Idle reports how many buffer sets the pool holds unused.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.free)
+}
+
+// frame is one analysis's buffers.
+type frame struct {
+	t    Tensor
+	d    detector
+	mem  []float32 // the model's input and arena, model.floats() long
+	bufs modelBuffers
+	rd   bytes.Reader
+}
+
+func (p *Pool) get() *frame {
+	if p == nil {
+		return new(frame)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		f := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return f
+	}
+	return new(frame)
+}
+
+func (p *Pool) put(f *frame) {
+	if p == nil {
+		return
+	}
+	f.rd.Reset(nil)
+	p.mu.Lock()
+	p.free = append(p.free, f)
+	p.mu.Unlock()
+}
+
 // Analyze counts the vehicles of a JPEG frame. It is safe for concurrent
 // use. Input that does not decode gives an error wrapping ErrBadImage.
 func Analyze(jpg []byte, opts Options) (Result, error) {
 	if len(jpg) == 0 {
 		return Result{}, fmt.Errorf("%w: empty body", ErrBadImage)
 	}
-	hdr, err := jpeg.DecodeConfig(bytes.NewReader(jpg))
+	hdr, err := scanHeader(jpg)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: decoding %d bytes: %v", ErrBadImage, len(jpg), err)
 	}
-	if hdr.Width <= 0 || hdr.Height <= 0 || hdr.Width*hdr.Height > MaxPixels {
-		return Result{}, fmt.Errorf("%w: %d×%d pixels (at most %d)", ErrBadImage, hdr.Width, hdr.Height, MaxPixels)
+	if hdr.width <= 0 || hdr.height <= 0 || hdr.width*hdr.height > MaxPixels {
+		return Result{}, fmt.Errorf("%w: %d×%d pixels (at most %d)", ErrBadImage, hdr.width, hdr.height, MaxPixels)
 	}
-	img, err := jpeg.Decode(bytes.NewReader(jpg))
+	f := opts.Pool.get()
+	defer opts.Pool.put(f)
+	f.rd.Reset(jpg)
+	img, err := jpeg.Decode(&f.rd)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: decoding %d bytes: %v", ErrBadImage, len(jpg), err)
 	}
-	t := NewTensor(img)
+	res := analyzeImage(img, &f.t, &f.d)
 	if opts.Cost > 0 {
-		burn(t, opts.Cost)
+		if len(f.mem) != model.floats() {
+			f.mem = make([]float32, model.floats())
+		}
+		burn(&f.t, f.mem, &f.bufs, opts.Cost)
 	}
-	res := t.detect()
 	return res, nil
-}
-
-// Tensor is the model input: W×H×3 float32 RGB in [0,1], row-major, HWC.
-type Tensor struct {
-	W, H int
-	Data []float32
-}
-
-// NewTensor converts a decoded image into the model's input tensor.
-func NewTensor(img image.Image) *Tensor {
-	b := img.Bounds()
-	t := &Tensor{W: b.Dx(), H: b.Dy()}
-	t.Data = make([]float32, t.W*t.H*3)
-	const k = 1.0 / 255
-	if yc, ok := img.(*image.YCbCr); ok {
-		for y := 0; y < t.H; y++ {
-			row := t.Data[y*t.W*3:]
-			for x := 0; x < t.W; x++ {
-				yi := yc.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := yc.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := color.YCbCrToRGB(yc.Y[yi], yc.Cb[ci], yc.Cr[ci])
-				row[3*x], row[3*x+1], row[3*x+2] = float32(r)*k, float32(g)*k, float32(bl)*k
-			}
-		}
-		return t
-	}
-	for y := 0; y < t.H; y++ {
-		row := t.Data[y*t.W*3:]
-		for x := 0; x < t.W; x++ {
-			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			row[3*x], row[3*x+1], row[3*x+2] = float32(r>>8)*k, float32(g>>8)*k, float32(bl>>8)*k
-		}
-	}
-	return t
-}
-
-// detect runs the "model" and post-processing on t.
-func (t *Tensor) detect() Result {
-	res := Result{Width: t.W, Height: t.H}
-	cell := max(1, int(math.Round(4*math.Min(float64(t.W)/640, float64(t.H)/360))))
-	gw, gh := t.W/cell, t.H/cell
-	grid := make([]bool, gw*gh)
-	nearPlaceholder := 0
-	for gy := 0; gy < gh; gy++ {
-		for gx := 0; gx < gw; gx++ {
-			sat := 0
-			var sum [3]float32
-			for y := gy * cell; y < (gy+1)*cell; y++ {
-				px := t.Data[(y*t.W+gx*cell)*3 : (y*t.W+(gx+1)*cell)*3]
-				for i := 0; i < len(px); i += 3 {
-					r, g, b := px[i], px[i+1], px[i+2]
-					sum[0] += r
-					sum[1] += g
-					sum[2] += b
-					mx := max(r, g, b)
-					if mx >= minValue && (mx-min(r, g, b)) >= minSaturation*mx {
-						sat++
-					}
-				}
-			}
-			n := float32(cell * cell)
-			if 4*sat >= 3*cell*cell {
-				grid[gy*gw+gx] = true
-			}
-			near := true
-			for c := range 3 {
-				if d := sum[c]/n - placeholderRGB[c]; d > placeholderTol || d < -placeholderTol {
-					near = false
-				}
-			}
-			if near {
-				nearPlaceholder++
-			}
-		}
-	}
-	if float64(nearPlaceholder) >= placeholderFraction*float64(gw*gh) {
-		res.Placeholder = true
-		res.Congestion = CongestionFree
-		return res
-	}
-	res.Vehicles = components(grid, gw, gh, minComponent)
-	res.Intensity = math.Min(float64(res.Vehicles)/100, 1)
-	res.Congestion = Level(res.Intensity)
-	return res
-}
-
-// components counts the 4-connected components of set cells with at least
-// minSize cells.
-func components(grid []bool, w, h, minSize int) int {
-	seen := make([]bool, len(grid))
-	stack := make([]int, 0, 64)
-	count := 0
-	for start, set := range grid {
-		if !set || seen[start] {
-			continue
-		}
-		size := 0
-		seen[start] = true
-		stack = append(stack[:0], start)
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			size++
-			x, y := i%w, i/w
-			for _, j := range [4]int{i - 1, i + 1, i - w, i + w} {
-				switch {
-				case j == i-1 && x == 0, j == i+1 && x == w-1, j == i-w && y == 0, j == i+w && y == h-1:
-					continue
-				}
-				if grid[j] && !seen[j] {
-					seen[j] = true
-					stack = append(stack, j)
-				}
-			}
-		}
-		if size >= minSize {
-			count++
-		}
-	}
-	return count
-}
-
-// calibration: nanoseconds per tensor element of one convolution pass,
-// measured once per process on a model-sized tensor.
-var (
-	calOnce   sync.Once
-	nsPerElem float64
-)
-
-// calibrate measures the convolution's speed: the best of several timed
-// runs, so a briefly busy machine does not inflate it.
-func calibrate() {
-	t := &Tensor{W: 640, H: 360, Data: make([]float32, 640*360*3)}
-	for i := range t.Data {
-		t.Data[i] = float32(i%251) / 251
-	}
-	out := make([]float32, len(t.Data))
-	best := math.Inf(1)
-	for range 5 {
-		start := time.Now()
-		convolve(t, out, 0, t.H)
-		if ns := float64(time.Since(start).Nanoseconds()) / float64(len(t.Data)); ns < best {
-			best = ns
-		}
-	}
-	nsPerElem = max(best, 0.01)
-}
-
-// CostPerPass is how long one full convolution pass over a 640×360 tensor
-// takes on an idle core, as calibrated.
-func CostPerPass() time.Duration {
-	calOnce.Do(calibrate)
-	return time.Duration(nsPerElem * 640 * 360 * 3)
-}
-
-// burn runs convolution passes over t worth cost of CPU time on an idle
-// core, ping-ponging between two activation buffers like a network's layers
-// (the input tensor itself is only read).
-// It returns the number of rows convolved.
-func burn(t *Tensor, cost time.Duration) int {
-	calOnce.Do(calibrate)
-	rows := int(float64(cost.Nanoseconds())/nsPerElem) / max(t.W*3, 1)
-	if rows == 0 {
-		return 0
-	}
-	total := rows
-	src := t
-	a := &Tensor{W: t.W, H: t.H, Data: make([]float32, len(t.Data))}
-	b := &Tensor{W: t.W, H: t.H, Data: make([]float32, len(t.Data))}
-	for rows > 0 {
-		n := min(rows, t.H)
-		convolve(src, a.Data, 0, n)
-		rows -= n
-		src, a, b = a, b, a
-	}
-	sink.Store(math.Float32bits(src.Data[len(src.Data)/2]))
-	return total
-}
-
-// sink keeps the convolutions' result observable.
-var sink atomic.Uint32
-
-// convolve applies a 3×3 smoothing kernel per channel to rows [y0, y1) of
-// src into dst.
-func convolve(src *Tensor, dst []float32, y0, y1 int) {
-	w, h, s := src.W, src.H, src.Data
-	stride := w * 3
-	for y := y0; y < y1; y++ {
-		up, down := max(y-1, 0)*stride, min(y+1, h-1)*stride
-		mid := y * stride
-		for x := 0; x < w; x++ {
-			l, r := max(x-1, 0)*3, min(x+1, w-1)*3
-			c := x * 3
-			for ch := range 3 {
-				v := 4*s[mid+c+ch] +
-					2*(s[mid+l+ch]+s[mid+r+ch]+s[up+c+ch]+s[down+c+ch]) +
-					s[up+l+ch] + s[up+r+ch] + s[down+l+ch] + s[down+r+ch]
-				dst[mid+c+ch] = v * (1.0 / 16)
-			}
-		}
-	}
 }

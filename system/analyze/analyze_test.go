@@ -192,6 +192,10 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add([]byte{0xff, 0xd8, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res, err := analyze.Analyze(b, analyze.Options{})
+		ref, refErr := analyze.ReferenceAnalyze(b)
+		if (err == nil) != (refErr == nil) || res != ref {
+			t.Fatalf("Analyze = %+v, %v; reference path %+v, %v", res, err, ref, refErr)
+		}
 		if err != nil {
 			if !errors.Is(err, analyze.ErrBadImage) {
 				t.Fatalf("Analyze error %v does not wrap ErrBadImage", err)

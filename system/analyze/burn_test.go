@@ -6,29 +6,60 @@ import (
 )
 
 // TestBurnScalesWithCost checks the mechanism behind Options.Cost: the
-// number of convolution rows is proportional to the cost, calibrated so
-// that CostPerPass is one full pass over a 640×360 tensor.
+// convolved elements are proportional to the cost beyond the letterbox,
+// calibrated so that CostPerPass is one pass over the model's input; the
+// work runs inside the model's memory whatever the cost.
 func TestBurnScalesWithCost(t *testing.T) {
 	t.Parallel()
-	tensor := &Tensor{W: 640, H: 360, Data: make([]float32, 640*360*3)}
-	orig := tensor.Data[1000]
+	tensor := &Tensor{}
+	tensor.resize(640, 360)
+	for i := range tensor.Data {
+		tensor.Data[i] = float32(i%7) / 7
+	}
+	orig := append([]float32(nil), tensor.Data...)
+	mem := make([]float32, model.floats())
+	var bufs modelBuffers
+	calOnce.Do(calibrate)
+	fill := time.Duration(nsFill * float64(model.Input.Floats()))
+	pass := model.Input.Floats()
+	_, pw := planeGeometry()
 	for _, tc := range []struct {
-		cost time.Duration
-		rows int // expected, ±1 for rounding
+		cost  time.Duration
+		elems int // expected, ±1 row for rounding
 	}{
-		{0, 0},
-		{CostPerPass(), 360},           // one pass
-		{3 * CostPerPass(), 3 * 360},   // three passes
-		{CostPerPass() / 2, 360 / 2},   // half a pass
-		{10 * CostPerPass(), 10 * 360}, // many passes, ping-ponging buffers
+		{0, 0},                               // no cost, no work
+		{fill / 2, 0},                        // less than the letterbox
+		{fill + CostPerPass(), pass},         // one pass
+		{fill + 3*CostPerPass(), 3 * pass},   // three passes, across the arena
+		{fill + CostPerPass()/2, pass / 2},   // half a pass
+		{fill + 10*CostPerPass(), 10 * pass}, // many passes, ping-ponging buffers
 	} {
-		got := burn(tensor, tc.cost)
-		if got < tc.rows-1 || got > tc.rows+1 {
-			t.Errorf("burn(640×360, %s) = %d rows; want %d", tc.cost, got, tc.rows)
+		got := burn(tensor, mem, &bufs, tc.cost)
+		if got < tc.elems-pw || got > tc.elems+pw {
+			t.Errorf("burn(640×360, %s) = %d elements; want %d", tc.cost, got, tc.elems)
 		}
 	}
-	if tensor.Data[1000] != orig {
-		t.Errorf("burn modified the input tensor")
+	for i, v := range tensor.Data {
+		if v != orig[i] {
+			t.Fatalf("burn modified the input tensor at %d", i)
+		}
+	}
+}
+
+// TestModelMemory checks the documented figures of the modelled detector.
+func TestModelMemory(t *testing.T) {
+	t.Parallel()
+	if got, want := YOLOXNano.Bytes(), int64(6_922_240); got != want {
+		t.Errorf("YOLOXNano.Bytes() = %d; want %d (input 2,076,672 + Focus 2,076,672 + stem 2,768,896)", got, want)
+	}
+	ph, pw := planeGeometry()
+	for _, s := range model.Arena {
+		if s.H != ph || s.W != pw {
+			t.Errorf("arena shape %+v: planes are not %d×%d", s, ph, pw)
+		}
+	}
+	if model.Input.Floats()%(ph*pw) != 0 {
+		t.Errorf("input %+v does not divide into %d×%d planes", model.Input, ph, pw)
 	}
 }
 
@@ -55,10 +86,14 @@ func TestComponents(t *testing.T) {
 		{"small blobs dropped", []string{"#...##", "....##"}, 2, 1},
 		{"wrap-around is not adjacency", []string{"...#", "#..."}, 1, 2},
 		{"empty", []string{"....", "...."}, 1, 0},
+		{"snake", []string{"###.", "..#.", "###."}, 7, 1},
 	} {
 		grid, w, h := g(tc.rows...)
 		if got := components(grid, w, h, tc.min); got != tc.want {
 			t.Errorf("%s: components(%q, min %d) = %d; want %d", tc.name, tc.rows, tc.min, got, tc.want)
+		}
+		if got := refComponents(grid, w, h, tc.min); got != tc.want {
+			t.Errorf("%s: refComponents(%q, min %d) = %d; want %d", tc.name, tc.rows, tc.min, got, tc.want)
 		}
 	}
 }

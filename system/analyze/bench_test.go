@@ -1,0 +1,73 @@
+package analyze_test
+
+import (
+	"bytes"
+	"image/jpeg"
+	"testing"
+
+	"github.com/camload/camload/system/analyze"
+)
+
+// benchFrame is the fleet frame the side-by-side benchmarks use: a
+// 640×360 street scene at the fleet's default quality.
+func benchFrame(b *testing.B) []byte {
+	b.Helper()
+	return fleet(b, 1, 640, 360, 80, 4).Frames()[2].JPEG
+}
+
+// BenchmarkAnalyzeFrame is the whole pooled analysis of one frame at cost 0:
+// decode, tensor, detect, with a Pool as the bounded modes run it (steady
+// state: the pool's buffers are reused). Compare with BenchmarkStdlibDecode in the same
+// run (the README states the ratio). Both report cpu-ns/op, the
+// benchmark thread's CPU time, which a busy machine inflates less than
+// ns/op.
+func BenchmarkAnalyzeFrame(b *testing.B) {
+	jpg := benchFrame(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(jpg)))
+	var pool analyze.Pool
+	// Warm the pool: the benchmark measures the steady state, where the
+	// pooled buffers already exist (b.Loop resets the counters on entry).
+	if _, err := analyze.Analyze(jpg, analyze.Options{Pool: &pool}); err != nil {
+		b.Fatal(err)
+	}
+	cpu := startCPU(b)
+	for b.Loop() {
+		if _, err := analyze.Analyze(jpg, analyze.Options{Pool: &pool}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.stop()
+}
+
+// BenchmarkStdlibDecode is image/jpeg.Decode alone of the same bytes: the
+// floor AnalyzeFrame is measured against.
+func BenchmarkStdlibDecode(b *testing.B) {
+	jpg := benchFrame(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(jpg)))
+	cpu := startCPU(b)
+	for b.Loop() {
+		if _, err := jpeg.Decode(bytes.NewReader(jpg)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.stop()
+}
+
+// BenchmarkAnalyzeFrameReference is the original path (kept as the
+// equivalence tests' reference): DecodeConfig and Decode, a per-pixel
+// color.YCbCrToRGB into an HWC tensor, a cell-by-cell detector, every
+// buffer allocated. It puts the before beside the after in one run.
+func BenchmarkAnalyzeFrameReference(b *testing.B) {
+	jpg := benchFrame(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(jpg)))
+	cpu := startCPU(b)
+	for b.Loop() {
+		if _, err := analyze.ReferenceAnalyze(jpg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.stop()
+}
