@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages whose tests run goroutines concurrently get the race detector.
 RACE_PKGS ?= ./simulator/... ./system/... ./bench/... ./internal/...
 
-.PHONY: build test test-short lint fmt vet bench bench-quick report gate clean
+.PHONY: build test test-faults test-short lint fmt vet bench bench-quick report gate clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/camload
@@ -24,6 +24,12 @@ vet:
 test: lint
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+# test-faults: the fault matrix (every fault kind × 0.1/5/50 % × every mode;
+# ~2 min): cycles complete, errors by kind equal the fleet's log, nothing
+# leaks. Its table is in the test log (-v). CI runs it after make test.
+test-faults:
+	CAMLOAD_FAULT_MATRIX=1 $(GO) test -count=1 -timeout 15m -run TestFaultMatrix -v ./system/
 
 # bench: the blog's reproduction — blog-scaling (unoptimized at 100 and 1000
 # cameras), blog-before-after (1000 cameras, unoptimized vs optimized, API

@@ -107,63 +107,97 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 	}()
 	defer func() { close(stopped); <-watchDone }()
 
-	res := &AttackResult{Latency: newHist(), Raw: newHist()}
-	ep := &res.Endpoint
-	ep.Rate, ep.Duration = spec.Rate, results.Duration(spec.Duration)
-	codes := map[string]int{}
-	errs := map[string]bool{}
-	var ok uint64
-	var first, last time.Time
 	var encErr error
-
-	began := time.Now()
+	m := NewAttackMetrics(spec.Rate, spec.Duration, time.Now(), interval)
 	for r := range atk.Attack(targeter, pacer, spec.Duration, spec.Name) {
 		if enc != nil && encErr == nil {
 			r.Headers = nil // not needed by vegeta report/plot; halves the encoding cost
 			encErr = enc(r)
 		}
-		end := r.Timestamp.Add(r.Latency)
-		intended := began.Add(time.Duration(r.Seq+1) * interval)
-		co := end.Sub(intended)
-		if co < r.Latency {
-			co = r.Latency
-		}
-		res.Latency.Record(co)
-		res.Raw.Record(r.Latency)
-		ep.Requests++
-		codes[strconv.Itoa(int(r.Code))]++
-		if r.Error == "" && r.Code >= 200 && r.Code < 400 {
-			ok++
-		} else {
-			res.Failed++
-			if len(errs) < maxDistinctErrors && r.Error != "" {
-				errs[r.Error] = true
-			}
-		}
-		if first.IsZero() || r.Timestamp.Before(first) {
-			first = r.Timestamp
-		}
-		if end.After(last) {
-			last = end
-		}
+		m.Add(r)
 	}
 	if encErr != nil {
 		return nil, fmt.Errorf("bench: attack %s: writing results: %w", spec.Name, encErr)
 	}
-	ep.StatusCodes = codes
-	for e := range errs {
+	return m.Close(), ctx.Err()
+}
+
+// AttackMetrics folds an attack's vegeta results into an AttackResult as
+// they stream in, in the manner of vegeta's lib.Metrics: Add every result,
+// then Close once. No result is kept. Not safe for concurrent use.
+type AttackMetrics struct {
+	began    time.Time
+	interval time.Duration
+	res      *AttackResult
+	codes    map[string]int
+	errs     map[string]bool
+	ok       uint64
+	first    time.Time
+	last     time.Time
+}
+
+// NewAttackMetrics returns an aggregator for an attack at rate (req/s)
+// for duration whose constant pacer began at began and intends hit i
+// (0-based, vegeta's Seq) at began + (i+1)·interval.
+func NewAttackMetrics(rate float64, duration time.Duration, began time.Time, interval time.Duration) *AttackMetrics {
+	m := &AttackMetrics{
+		began: began, interval: interval,
+		res:   &AttackResult{Latency: newHist(), Raw: newHist()},
+		codes: map[string]int{}, errs: map[string]bool{},
+	}
+	m.res.Endpoint.Rate, m.res.Endpoint.Duration = rate, results.Duration(duration)
+	return m
+}
+
+// Add folds in one result: its latency from the intended send time
+// (coordinated omission corrected, never below vegeta's own latency) and
+// from the actual one, its status code, and its error when it failed.
+func (m *AttackMetrics) Add(r *vegeta.Result) {
+	end := r.Timestamp.Add(r.Latency)
+	intended := m.began.Add(time.Duration(r.Seq+1) * m.interval)
+	co := end.Sub(intended)
+	if co < r.Latency {
+		co = r.Latency
+	}
+	m.res.Latency.Record(co)
+	m.res.Raw.Record(r.Latency)
+	m.res.Endpoint.Requests++
+	m.codes[strconv.Itoa(int(r.Code))]++
+	if r.Error == "" && r.Code >= 200 && r.Code < 400 {
+		m.ok++
+	} else {
+		m.res.Failed++
+		if len(m.errs) < maxDistinctErrors && r.Error != "" {
+			m.errs[r.Error] = true
+		}
+	}
+	if m.first.IsZero() || r.Timestamp.Before(m.first) {
+		m.first = r.Timestamp
+	}
+	if end.After(m.last) {
+		m.last = end
+	}
+}
+
+// Close computes the summary (status codes, distinct errors sorted,
+// success, throughput of successful requests over first send → last
+// answer, latency quantiles) and returns it.
+func (m *AttackMetrics) Close() *AttackResult {
+	ep := &m.res.Endpoint
+	ep.StatusCodes = m.codes
+	for e := range m.errs {
 		ep.Errors = append(ep.Errors, e)
 	}
 	sort.Strings(ep.Errors)
 	if ep.Requests > 0 {
-		ep.Success = float64(ok) / float64(ep.Requests)
+		ep.Success = float64(m.ok) / float64(ep.Requests)
 	}
-	if span := last.Sub(first); span > 0 {
-		ep.Throughput = float64(ok) / span.Seconds()
+	if span := m.last.Sub(m.first); span > 0 {
+		ep.Throughput = float64(m.ok) / span.Seconds()
 	}
-	ep.Latency = res.Latency.Quantiles()
-	ep.LatencyRaw = res.Raw.Quantiles()
-	return res, ctx.Err()
+	ep.Latency = m.res.Latency.Quantiles()
+	ep.LatencyRaw = m.res.Raw.Quantiles()
+	return m.res
 }
 
 // CapacitySearch binary-searches (geometrically) the highest rate in [MinRate, MaxRate]

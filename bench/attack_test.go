@@ -173,7 +173,7 @@ func BenchmarkAttackOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := startChild(context.Background(), exe, []string{"serve", "--fleet", "http://127.0.0.1:1"}, dir, filepath.Join(dir, "log"), 20*time.Second)
+	c, err := startChild(context.Background(), exe, []string{"serve", "--fleet", "http://127.0.0.1:1"}, dir, filepath.Join(dir, "log"), 20*time.Second, DefaultStopGrace)
 	if err != nil {
 		b.Fatal(err)
 	}

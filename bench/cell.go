@@ -113,7 +113,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		"--analyze-cost", c.sc.System.AnalyzeCost.String()}
 	args = append(args, c.sc.KnobFlags(knobs)...)
 	c.prog.step(c, "starting system")
-	sys, err := startChild(ctx, c.opts.SystemBinary, args, c.dir, filepath.Join(c.dir, "system.log"), c.sc.System.ReadyTimeout)
+	sys, err := startChild(ctx, c.opts.SystemBinary, args, c.dir, filepath.Join(c.dir, "system.log"), c.sc.System.ReadyTimeout, c.opts.StopGrace)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}
 
 	// The measured window: sampler, CPU profile, fault baseline.
-	smp := startSampler(ctx, sys.Admin+"/metrics")
+	smp := startSampler(ctx, sys.Admin+"/metrics", c.opts.SampleEvery)
 	defer func() {
 		if smp != nil {
 			c.cell.Resources = smp.stop(context.WithoutCancel(ctx))
@@ -151,7 +151,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		path := filepath.Join(c.dir, "cpu.pb.gz")
 		go func() { // owner: measure; it waits on cpuDone before returning
 			defer close(cpuDone)
-			top, err := fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", sys.Admin, secs), path, "cpu", time.Duration(secs)*time.Second+30*time.Second)
+			top, err := fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", sys.Admin, secs), path, "cpu", time.Duration(secs)*time.Second+30*time.Second, c.opts.TopN)
 			if err != nil {
 				c.opts.Logf("cell %s: cpu profile: %v", c.rel, err)
 				return
@@ -182,7 +182,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout))
 
 	if c.sc.Profiles.Heap {
-		top, err := fetchProfile(ctx, sys.Admin+"/debug/pprof/heap", filepath.Join(c.dir, "heap.pb.gz"), "inuse_space", 30*time.Second)
+		top, err := fetchProfile(ctx, sys.Admin+"/debug/pprof/heap", filepath.Join(c.dir, "heap.pb.gz"), "inuse_space", 30*time.Second, c.opts.TopN)
 		if err != nil {
 			c.opts.Logf("cell %s: heap profile: %v", c.rel, err)
 		} else {
@@ -240,7 +240,9 @@ func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti
 		if err != nil {
 			return ep, fmt.Errorf("capacity %s: %w", t.Name, err)
 		}
-		ep.Capacity = capRate
+		if capRate != nil {
+			ep.Capacity = &results.Capacity{Rate: *capRate, LastPass: capRate, Cap: t.Capacity.MaxRate}
+		}
 	}
 	return ep, nil
 }

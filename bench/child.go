@@ -17,10 +17,6 @@ import (
 	"github.com/camload/camload/system/server"
 )
 
-// StopGrace is how long a stopped child gets between SIGTERM and SIGKILL of
-// its process group.
-var StopGrace = 5 * time.Second
-
 // child is the system under test, a `camload serve` process in its own
 // process group. Its stdin is a pipe held by the runner: if the runner
 // dies, the pipe closes and the child (started with --exit-with-stdin)
@@ -30,6 +26,7 @@ type child struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	log   *os.File
+	grace time.Duration // between SIGTERM and SIGKILL
 	done  chan struct{} // closed when the process has been waited for
 	err   error         // Wait's error, valid after done
 
@@ -42,7 +39,7 @@ type child struct {
 // and --exit-with-stdin, which it adds), logs its output to logPath and
 // waits until its ready file appears and its admin /readyz answers 200, or
 // until timeout / ctx. On error the child is stopped.
-func startChild(ctx context.Context, bin string, args []string, dir, logPath string, timeout time.Duration) (*child, error) {
+func startChild(ctx context.Context, bin string, args []string, dir, logPath string, timeout, grace time.Duration) (*child, error) {
 	readyFile := filepath.Join(dir, "ready.json")
 	_ = os.Remove(readyFile)
 	args = append(append([]string{}, args...), "--ready-file", readyFile, "--exit-with-stdin")
@@ -61,7 +58,7 @@ func startChild(ctx context.Context, bin string, args []string, dir, logPath str
 	// Pdeathsig fires when the OS thread that started the child exits, not
 	// the process: start and wait on one locked thread, so the signal only
 	// ever comes when the runner itself dies.
-	c := &child{cmd: cmd, stdin: stdin, log: logf, done: make(chan struct{})}
+	c := &child{cmd: cmd, stdin: stdin, log: logf, grace: grace, done: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() { // owner: the child; ends when the process exits
 		runtime.LockOSThread() // never unlocked: the thread ends with the child
@@ -131,7 +128,7 @@ func (c *child) waitReady(ctx context.Context, readyFile string, timeout time.Du
 }
 
 // stop ends the child: SIGTERM to its process group, SIGKILL to the group
-// after StopGrace. It returns once the process has been waited for and is
+// after its grace period (Options.StopGrace). It returns once the process has been waited for and is
 // safe to call more than once.
 func (c *child) stop() error {
 	if c == nil {
@@ -142,7 +139,7 @@ func (c *child) stop() error {
 	default:
 		_ = syscall.Kill(-c.Pid, syscall.SIGTERM)
 		_ = c.stdin.Close()
-		t := time.NewTimer(StopGrace)
+		t := time.NewTimer(c.grace)
 		select {
 		case <-c.done:
 			t.Stop()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camload/camload/reports"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 )
@@ -73,7 +74,7 @@ func TestSmokeEndToEnd(t *testing.T) {
 	run, err := Run(ctx, sc, Options{OutDir: dir, SystemBinary: bin, Progress: &prog, Version: "e2e"})
 	var sum bytes.Buffer
 	if run != nil {
-		_ = Summary(run)(&sum)
+		_ = reports.WriteSummary(&sum, run)
 	}
 	if err != nil {
 		t.Fatalf("Run(smoke) = %v\n%s\n%s", err, prog.String(), sum.String())

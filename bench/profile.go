@@ -15,12 +15,9 @@ import (
 	"github.com/camload/camload/results"
 )
 
-// TopN is the number of functions kept from each profile's top list.
-var TopN = 10
-
 // fetchProfile GETs a pprof profile from url, saves it at path and returns
-// its top functions by flat value of sampleType ("cpu", "inuse_space").
-func fetchProfile(ctx context.Context, url, path, sampleType string, timeout time.Duration) ([]results.TopFunc, error) {
+// its topN functions by flat value of sampleType ("cpu", "inuse_space").
+func fetchProfile(ctx context.Context, url, path, sampleType string, timeout time.Duration, topN int) ([]results.TopFunc, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -46,7 +43,7 @@ func fetchProfile(ctx context.Context, url, path, sampleType string, timeout tim
 	if err != nil {
 		return nil, fmt.Errorf("bench: profile %s: %w", url, err)
 	}
-	return topFuncs(p, sampleType, TopN), nil
+	return topFuncs(p, sampleType, topN), nil
 }
 
 // topFuncs sums each sample's value of sampleType on its leaf function

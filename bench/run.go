@@ -31,7 +31,7 @@
 //   - API latency is measured from each request's intended send time
 //     (began + (seq+1)/rate), correcting coordinated omission; the
 //     uncorrected figure is kept as latency_raw.
-//   - Resources come from the system's own /metrics every SampleEvery,
+//   - Resources come from the system's own /metrics every Options.SampleEvery,
 //     over the cycles and the API load.
 //   - The ideal cycle time and efficiency: see idealCycle.
 package bench
@@ -72,6 +72,37 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Version is the camload version recorded in results.
 	Version string
+
+	// StopGrace is how long a stopped system gets between SIGTERM and
+	// SIGKILL of its process group; zero means DefaultStopGrace.
+	StopGrace time.Duration
+	// SampleEvery is the resource sampling period of the system's
+	// /metrics; zero means DefaultSampleEvery.
+	SampleEvery time.Duration
+	// TopN is the number of functions kept from each profile's top list;
+	// zero means DefaultTopN.
+	TopN int
+}
+
+// Defaults of the zero Options tuning fields.
+const (
+	DefaultStopGrace   = 5 * time.Second
+	DefaultSampleEvery = 250 * time.Millisecond
+	DefaultTopN        = 10
+)
+
+// withDefaults returns o with zero tuning fields set to their defaults.
+func (o Options) withDefaults() Options {
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
+	}
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = DefaultSampleEvery
+	}
+	if o.TopN <= 0 {
+		o.TopN = DefaultTopN
+	}
+	return o
 }
 
 // ErrCellsFailed is wrapped by Run's error when the run completed but some
@@ -88,6 +119,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
+	opts = opts.withDefaults()
 	if opts.OutDir == "" {
 		return nil, errors.New("bench: Options.OutDir is required")
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camload/camload/reports"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
@@ -111,7 +112,7 @@ func TestRunFakeSystem(t *testing.T) {
 		t.Errorf("results.json: interrupted=%t cells=%d env=%+v thresholds=%v", back.Interrupted, len(back.Cells), back.Env, back.Thresholds)
 	}
 	var sum bytes.Buffer
-	if err := Summary(run)(&sum); err != nil || !strings.Contains(sum.String(), "pooled") || !strings.Contains(sum.String(), "latest") {
+	if err := reports.WriteSummary(&sum, run); err != nil || !strings.Contains(sum.String(), "pooled") || !strings.Contains(sum.String(), "latest") {
 		t.Errorf("Summary = %q, %v", sum.String(), err)
 	}
 	if !strings.Contains(prog.String(), "cycle 2/2") {

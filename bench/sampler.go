@@ -16,9 +16,6 @@ import (
 	"github.com/camload/camload/results"
 )
 
-// SampleEvery is the resource sampling period.
-var SampleEvery = 250 * time.Millisecond
-
 // reading is one scrape of the system's /metrics.
 type reading struct {
 	at         time.Time
@@ -97,7 +94,7 @@ func quantile(s *dto.Summary, q float64) float64 {
 	return 0
 }
 
-// sampler scrapes a /metrics URL every SampleEvery from start until stop,
+// sampler scrapes a /metrics URL every period from start until stop,
 // folding each reading into results.Resources. Its goroutine is owned by
 // the sampler and ends at stop or when ctx ends.
 type sampler struct {
@@ -115,13 +112,13 @@ type sampler struct {
 	errs   int
 }
 
-func startSampler(ctx context.Context, url string) *sampler {
+func startSampler(ctx context.Context, url string, every time.Duration) *sampler {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &sampler{url: url, start: time.Now(), cancel: cancel, done: make(chan struct{})}
 	client := &http.Client{Timeout: 2 * time.Second}
 	go func() { // owner: sampler; ends at stop/ctx
 		defer close(s.done)
-		t := time.NewTicker(SampleEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			rd, err := scrape(ctx, client, url)

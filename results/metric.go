@@ -148,7 +148,7 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 		n := 0
 		for _, e := range c.API {
 			if e.Capacity != nil {
-				sum += *e.Capacity
+				sum += e.Capacity.Rate
 				n++
 			}
 		}
@@ -179,7 +179,7 @@ func apiMetric(c Cell, rest string) (float64, Unit, bool) {
 		if e.Capacity == nil {
 			return 0, Count, false
 		}
-		return *e.Capacity, Count, true
+		return e.Capacity.Rate, Count, true
 	default:
 		if raw, ok := strings.CutPrefix(stat, "raw_"); ok {
 			v, ok := quantile(e.LatencyRaw, raw)

@@ -12,7 +12,11 @@ import (
 
 // SchemaVersion is the version of the results.json format written by this
 // build. Readers reject other major versions.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// minSchema is the oldest version this build reads (schema 1 lacks the
+// windows, bracketed capacities and CIs; its fields read as before).
+const minSchema = 1
 
 // Run is one run of a scenario: every cell of its matrix.
 type Run struct {
@@ -27,7 +31,38 @@ type Run struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Thresholds copied from the scenario: metric → expression ("< 1s").
 	Thresholds map[string]string `json:"thresholds,omitempty"`
-	Cells      []Cell            `json:"cells"`
+	// Expect holds the scenario's cross-cell rules (results/rule grammar).
+	Expect []string `json:"expect,omitempty"`
+	// Compare names the comparisons the report shows; nil = the first and
+	// last modes that completed (the report says so).
+	Compare *Comparisons `json:"compare,omitempty"`
+	// ExpectOverBudget lists selectors ("mode:sync,cameras:1000") of cells
+	// the scenario expects to run over their budget: such a cell is
+	// reported as expected, not failed.
+	ExpectOverBudget []string `json:"expect_over_budget,omitempty"`
+	// Seed is the scenario's seed; each cell records the seed derived
+	// from it for its repetition (Cell.Seed).
+	Seed  int64  `json:"seed,omitempty"`
+	Cells []Cell `json:"cells"`
+}
+
+// Comparisons are the tables a scenario declares for its report.
+type Comparisons struct {
+	// Scaling compares one mode across the scenario's camera counts.
+	Scaling *ScalingComparison `json:"scaling,omitempty"`
+	// BeforeAfter compares two modes at the largest camera count.
+	BeforeAfter *BeforeAfterComparison `json:"before_after,omitempty"`
+}
+
+// ScalingComparison names the mode of the scaling table.
+type ScalingComparison struct {
+	Mode string `json:"mode" mapstructure:"mode"`
+}
+
+// BeforeAfterComparison names the modes of the before/after table.
+type BeforeAfterComparison struct {
+	Before string `json:"before" mapstructure:"before"`
+	After  string `json:"after" mapstructure:"after"`
 }
 
 // Env is the environment a run was measured in. Every report states it.
@@ -71,6 +106,16 @@ type Cell struct {
 	Started time.Time      `json:"started"`
 	// Elapsed is the cell's wall-clock time, start-up included.
 	Elapsed Duration `json:"elapsed"`
+	// Seed is the seed of this repetition's random draws (fleet faults and
+	// latency, API targets), derived from the scenario's seed so that
+	// repetitions differ and a rerun repeats them.
+	Seed uint64 `json:"seed,omitempty"`
+	// Windows are the measured phases; every resource and CPU figure
+	// belongs to exactly one.
+	Windows Windows `json:"windows"`
+	// FreshnessServed is the age of the data the API served during the
+	// cycles window (sampled `latest` reads); nil when not sampled.
+	FreshnessServed *Freshness `json:"freshness_served,omitempty"`
 
 	Cycles    Cycles              `json:"cycles"`
 	Faults    map[string]int      `json:"faults"` // injected by the fleet, by kind
@@ -109,7 +154,9 @@ type Cycles struct {
 	Mismatch   string `json:"mismatch,omitempty"`
 }
 
-// Quantiles of a latency distribution, from an HDR histogram.
+// Quantiles of a latency distribution, from an HDR histogram. Count is
+// the n behind every figure; a percentile that n cannot support is shown
+// by reports as the maximum (see Supports).
 type Quantiles struct {
 	Count int64    `json:"count"`
 	Mean  Duration `json:"mean"`
@@ -118,6 +165,24 @@ type Quantiles struct {
 	P95   Duration `json:"p95"`
 	P99   Duration `json:"p99"`
 	Max   Duration `json:"max"`
+	// P50CI and MeanCI are 95% confidence intervals [lo, hi] (bootstrap
+	// over the samples); nil when too few samples were kept to compute one.
+	P50CI  *[2]Duration `json:"p50_ci95,omitempty"`
+	MeanCI *[2]Duration `json:"mean_ci95,omitempty"`
+}
+
+// Supports reports whether n samples support quantile q (0 … 1): at least
+// 1/(1−q) samples lie above it on average, so p99 needs n ≥ 100, p95 n ≥ 20,
+// p90 n ≥ 10 and the median n ≥ 2. Below that, reports show the maximum
+// with its n, never the percentile.
+func Supports(n int64, q float64) bool {
+	if q <= 0 {
+		return n >= 1
+	}
+	if q >= 1 {
+		return n >= 1
+	}
+	return float64(n) >= 1/(1-q)-1e-9
 }
 
 // Resources are the system's own figures, sampled from its /metrics.
@@ -159,17 +224,24 @@ type Endpoint struct {
 	StatusCodes map[string]int `json:"status_codes,omitempty"`
 	// BinFile is the vegeta results file, relative to the run folder.
 	BinFile string `json:"bin_file,omitempty"`
-	// Capacity is the highest rate that met the SLO, when searched.
-	Capacity *float64 `json:"capacity,omitempty"`
+	// BytesIn and BytesOut are the response and request bytes over the
+	// attack, as vegeta counts them.
+	BytesIn  uint64 `json:"bytes_in,omitempty"`
+	BytesOut uint64 `json:"bytes_out,omitempty"`
+	// Capacity is the outcome of the capacity search, when searched.
+	Capacity *Capacity `json:"capacity,omitempty"`
 }
 
 // Profiles are pprof files relative to the run folder, with their top
 // functions (flat share) for reports.
 type Profiles struct {
-	CPU     string    `json:"cpu,omitempty"`
-	Heap    string    `json:"heap,omitempty"`
-	CPUTop  []TopFunc `json:"cpu_top,omitempty"`
-	HeapTop []TopFunc `json:"heap_top,omitempty"`
+	CPU  string `json:"cpu,omitempty"`
+	Heap string `json:"heap,omitempty"`
+	// CPUWindow is when the CPU profile ran; it lies inside
+	// Windows.Cycles.
+	CPUWindow *Span     `json:"cpu_window,omitempty"`
+	CPUTop    []TopFunc `json:"cpu_top,omitempty"`
+	HeapTop   []TopFunc `json:"heap_top,omitempty"`
 }
 
 // TopFunc is one line of a profile's top list.
@@ -179,12 +251,140 @@ type TopFunc struct {
 	Share float64 `json:"share"` // of the profile's total, 0 … 1
 }
 
-// Ideal is the best cycle time the scenario allows and how close the system
-// came to it.
+// Ideal is a lower bound on the cycle time the scenario allows and how
+// close the system came to it.
 type Ideal struct {
-	CycleTime  Duration `json:"cycle_time"`
-	Efficiency float64  `json:"efficiency"` // ideal ÷ actual p50, 0 … 1
-	Basis      string   `json:"basis"`      // which bound set it: latency, host capacity or CPU
+	CycleTime Duration `json:"cycle_time"`
+	// Efficiency is ideal ÷ actual p50, never clipped: a value above 1
+	// means the bound was not a bound (a bug), and fails the cell.
+	Efficiency float64 `json:"efficiency"`
+	Basis      string  `json:"basis"` // which bound set it: latency, host capacity or CPU
+	// Draws is the number of the fleet's own latency draws (requests of
+	// the measured cycles) the latency bound was computed from; 0 when it
+	// was computed from the latency distribution instead.
+	Draws int `json:"draws,omitempty"`
+	// Handshakes is the number of connection handshakes the bound counts
+	// (one per connection slot a perfect client would open).
+	Handshakes int `json:"handshakes,omitempty"`
+}
+
+// Windows are a cell's measured phases. Every resource, CPU and profile
+// figure belongs to exactly one of them, never to both.
+type Windows struct {
+	// Cycles runs from the first measured cycle's start to the last
+	// measured cycle's end (warm-up excluded).
+	Cycles *Window `json:"cycles,omitempty"`
+	// API runs from the first load target's start to the end of the last
+	// capacity search (nil when the scenario has no load).
+	API *Window `json:"api,omitempty"`
+}
+
+// Window is one phase of a cell and what the processes used during it.
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// CPUSecondsSystem is the CPU time (user+system) of the system under
+	// test over the window: its /proc/<pid>/stat for camload serve, the sum
+	// over its process tree for an external system.
+	CPUSecondsSystem float64 `json:"cpu_seconds_system"`
+	// CPUSecondsRunner is the runner process's CPU time over the window:
+	// the embedded backends (FerretDB, miniredis), the fleet and vegeta.
+	CPUSecondsRunner float64 `json:"cpu_seconds_runner"`
+	// CPUMachinePercent is the whole machine's busy share from /proc/stat
+	// over the window (100 = every core busy).
+	CPUMachinePercent float64 `json:"cpu_machine_percent"`
+	// RSSPeak and RSSMean are the system's resident set over the window
+	// (peak: the kernel's high-water mark when the system exports it).
+	RSSPeak int64 `json:"rss_peak_bytes"`
+	RSSMean int64 `json:"rss_mean_bytes"`
+	// Samples is the number of resource readings behind RSSMean.
+	Samples int `json:"samples"`
+	// Cache is the system's L1/L2 cache traffic over the window, from its
+	// metrics (nil when the system exports none).
+	Cache *CacheStats `json:"cache,omitempty"`
+}
+
+// Seconds is the window's length.
+func (w *Window) Seconds() float64 { return w.End.Sub(w.Start).Seconds() }
+
+// CacheStats counts cache lookups over a window.
+type CacheStats struct {
+	L1Hits   int64 `json:"l1_hits"`
+	L1Misses int64 `json:"l1_misses"`
+	L2Hits   int64 `json:"l2_hits"`
+	L2Misses int64 `json:"l2_misses"`
+}
+
+// Span is a time interval.
+type Span struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Estimate is a statistic with its 95% confidence interval (bootstrap over
+// the samples it was computed from) and its n.
+type Estimate struct {
+	Value float64    `json:"value"`
+	CI95  [2]float64 `json:"ci95"`
+	N     int        `json:"n"`
+}
+
+// Capacity is the outcome of a capacity search: ramp ×2 until the SLO fails
+// or Cap is reached, then bisect between LastPass and FirstFail.
+type Capacity struct {
+	// Rate is the highest rate that met the SLO (== LastPass).
+	Rate float64 `json:"rate"`
+	// Censored is true when no step failed: the true capacity is ≥ Rate
+	// (the search stopped at its cap or its time budget).
+	Censored  bool     `json:"censored"`
+	LastPass  *float64 `json:"last_pass"`
+	FirstFail *float64 `json:"first_fail"`
+	// Cap is the highest rate the search was allowed to try.
+	Cap   float64        `json:"cap"`
+	Steps []CapacityStep `json:"steps"`
+}
+
+// CapacityStep is one rate the search tried.
+type CapacityStep struct {
+	Rate      float64  `json:"rate"`
+	Requests  uint64   `json:"requests"`
+	P99       Duration `json:"p99"`
+	Max       Duration `json:"max"`
+	ErrorRate float64  `json:"error_rate"`
+	Pass      bool     `json:"pass"`
+	// JudgedOn says which statistic was held to the SLO: "p99", or "max"
+	// when the step had too few requests to support its percentile
+	// (stricter, never looser).
+	JudgedOn string `json:"judged_on"`
+	BinFile  string `json:"bin_file,omitempty"`
+}
+
+// Freshness is the age of the data the system's API serves, sampled by
+// reading `latest` for random cameras during the cycles window.
+type Freshness struct {
+	Age      Quantiles `json:"age"` // now − captured_at of each read
+	Reads    int       `json:"reads"`
+	Stale    int       `json:"stale"`   // reads marked stale
+	Offline  int       `json:"offline"` // reads of offline cameras
+	NotFound int       `json:"not_found"`
+}
+
+// UnmarshalJSON reads a Capacity object, or a bare number (results
+// written by schema 1: the rate of a search whose bracket was not
+// recorded, read as censored since it was never shown to fail).
+func (c *Capacity) UnmarshalJSON(b []byte) error {
+	var rate float64
+	if err := json.Unmarshal(b, &rate); err == nil {
+		*c = Capacity{Rate: rate, Censored: true, LastPass: &rate}
+		return nil
+	}
+	type plain Capacity
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("results: capacity: %w", err)
+	}
+	*c = Capacity(p)
+	return nil
 }
 
 // Duration is a time.Duration that reads and writes JSON as a string
@@ -256,8 +456,8 @@ func Decode(b []byte) (*Run, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("not valid results JSON: %w", err)
 	}
-	if r.Schema != SchemaVersion {
-		return nil, fmt.Errorf("schema version %d, this build reads %d", r.Schema, SchemaVersion)
+	if r.Schema < minSchema || r.Schema > SchemaVersion {
+		return nil, fmt.Errorf("schema version %d, this build reads %d…%d", r.Schema, minSchema, SchemaVersion)
 	}
 	for i, c := range r.Cells {
 		if c.Mode == "" || c.Cameras <= 0 {

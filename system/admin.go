@@ -13,8 +13,8 @@ import (
 
 // AdminHandler returns the admin endpoints: /metrics (from g), the
 // net/http/pprof handlers under /debug/pprof/, /healthz (200 while alive)
-// and /readyz (200 once the registry is loaded and the store answers, 503
-// before).
+// and /readyz (200 once the registry is loaded, the store answers and the
+// cache's Redis accepts its credentials; 503 with the reason otherwise).
 func (s *System) AdminHandler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{EnableOpenMetrics: false}))
@@ -31,9 +31,9 @@ func (s *System) AdminHandler(g prometheus.Gatherer) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain")
-		if !s.Ready(ctx) {
+		if err := s.CheckReady(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready\n"))
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

@@ -2,6 +2,8 @@ package system
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +12,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/camload/camload/system/store"
 )
@@ -19,6 +23,16 @@ import (
 const (
 	DefaultPageLimit = store.DefaultPageLimit
 	MaxPageLimit     = store.MaxPageLimit
+	// MaxQueryParams is the most parameters a query string may have
+	// (counting repeats); more is a 400 before any is decoded. The
+	// camera list takes six, so 32 leaves room without letting a client
+	// make the server decode thousands.
+	MaxQueryParams = 32
+	// MaxQueryBytes is the longest raw query string accepted (400 above).
+	MaxQueryBytes = 4096
+	// maxEcho is how many bytes of a client's value an error message
+	// quotes; longer values are cut (with "…").
+	maxEcho = 64
 )
 
 // cameraFields are the fields a camera list may project, by JSON name.
@@ -30,17 +44,63 @@ var cameraFields = map[string]bool{
 // listParams are the parameters GET /api/v1/cameras accepts.
 var listParams = map[string]bool{"page": true, "limit": true, "after": true, "status": true, "district": true, "fields": true}
 
-// apiError is a 4xx/5xx answer: {"error":"…","parameter":"limit"}.
+// apiError is a 4xx/5xx answer: {"error":"…","parameter":"limit"}. 5xx
+// answers carry only a generic message and the request id; what went wrong
+// is logged under that id (see System.writeError).
 type apiError struct {
 	Status    int    `json:"-"`
 	Message   string `json:"error"`
 	Parameter string `json:"parameter,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
 
+// badParam is a 400 naming the parameter. The name and every string
+// argument are clipped to maxEcho bytes, so a client never gets its long
+// input back.
 func badParam(name, format string, args ...any) *apiError {
+	name = clip(name)
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	return &apiError{Status: http.StatusBadRequest, Message: name + ": " + fmt.Sprintf(format, args...), Parameter: name}
+}
+
+// clip cuts s to at most maxEcho bytes (on a UTF-8 boundary) and marks the
+// cut with "…".
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	n := maxEcho
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// RequestIDHeader carries the id of a 5xx answer, the one in its body and
+// in the log line that has the details.
+const RequestIDHeader = "X-Request-Id"
+
+// requestIDs numbers the 5xx answers: a random prefix per process (so ids
+// of replicas differ) and a counter.
+var requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func init() {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	requestIDs.prefix = hex.EncodeToString(b[:])
+}
+
+func newRequestID() string {
+	return requestIDs.prefix + "-" + strconv.FormatUint(requestIDs.n.Add(1), 10)
 }
 
 var errNoObservation = &apiError{Status: http.StatusNotFound, Message: "no observation yet"}
@@ -63,7 +123,7 @@ func (s *System) APIHandler() http.Handler {
 	mux.Handle("GET /api/v1/stats", s.route("stats", s.getStats))
 	mux.Handle("POST /api/v1/cycles", s.route("cycles", s.postCycle))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &apiError{Status: http.StatusNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+		s.writeError(w, r, "none", &apiError{Status: http.StatusNotFound, Message: "no such endpoint: " + clip(r.Method) + " " + clip(r.URL.Path)})
 	})
 	return mux
 }
@@ -75,10 +135,7 @@ func (s *System) route(name string, h func(*http.Request) ([]byte, error)) http.
 		b, err := h(r)
 		code := http.StatusOK
 		if err != nil {
-			code = writeError(w, err)
-			if code >= 500 {
-				s.log.Warn("api error", "route", name, "url", r.URL.String(), "err", err)
-			}
+			code = s.writeError(w, r, name, err)
 		} else {
 			h := w.Header()
 			h["Content-Type"] = jsonContentType
@@ -91,19 +148,42 @@ func (s *System) route(name string, h func(*http.Request) ([]byte, error)) http.
 
 var jsonContentType = []string{"application/json"}
 
-func writeError(w http.ResponseWriter, err error) int {
+// Generic messages of 5xx answers: store and driver errors name users,
+// databases, addresses, SQLSTATEs and source paths, none of which a client
+// may see.
+const (
+	msgInternal    = "internal error"
+	msgUnavailable = "unavailable: the request was cancelled or timed out"
+)
+
+// writeError answers err and returns the status. 4xx answers say what was
+// wrong with the request; a 5xx answer says only msgInternal (or
+// msgUnavailable) and a request id, also in the X-Request-Id header, and
+// the error itself is logged at level error with that id.
+func (s *System) writeError(w http.ResponseWriter, r *http.Request, route string, err error) int {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
+		if ae.Status >= 500 {
+			cp := *ae
+			ae = &cp
+		}
 	case errors.Is(err, store.ErrNotFound):
 		ae = &apiError{Status: http.StatusNotFound, Message: "not found"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		ae = &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
+		ae = &apiError{Status: http.StatusServiceUnavailable, Message: msgUnavailable}
 	default:
-		ae = &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
+		ae = &apiError{Status: http.StatusInternalServerError, Message: msgInternal}
+	}
+	h := w.Header()
+	if ae.Status >= 500 {
+		ae.RequestID = newRequestID()
+		h.Set(RequestIDHeader, ae.RequestID)
+		s.log.Error("api error", "request_id", ae.RequestID, "status", ae.Status, "route", route,
+			"method", r.Method, "path", clip(r.URL.Path), "query", clip(r.URL.RawQuery), "err", err)
 	}
 	b, _ := json.Marshal(ae)
-	w.Header().Set("Content-Type", "application/json")
+	h.Set("Content-Type", "application/json")
 	w.WriteHeader(ae.Status)
 	_, _ = w.Write(b)
 	return ae.Status
@@ -125,7 +205,7 @@ func (s *System) knownCamera(id string) error {
 	_, ok := s.byID[id]
 	s.regMu.RUnlock()
 	if !ok {
-		return &apiError{Status: http.StatusNotFound, Message: "unknown camera " + strconv.Quote(id)}
+		return &apiError{Status: http.StatusNotFound, Message: "unknown camera " + strconv.Quote(clip(id))}
 	}
 	return nil
 }
@@ -180,6 +260,67 @@ func (s *System) postCycle(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(sum)
+}
+
+// errTooManyParams and errQueryTooLong are the 400s of a query string over
+// MaxQueryParams parameters or MaxQueryBytes bytes; they name no single
+// parameter.
+var (
+	errTooManyParams = &apiError{Status: http.StatusBadRequest,
+		Message: fmt.Sprintf("too many query parameters (at most %d)", MaxQueryParams)}
+	errQueryTooLong = &apiError{Status: http.StatusBadRequest,
+		Message: fmt.Sprintf("query string too long (at most %d bytes)", MaxQueryBytes)}
+)
+
+// ParseQuery decodes a raw query string like url.ParseQuery, which it uses,
+// but fails where r.URL.Query() silently drops what it cannot decode: a
+// malformed escape ("%zz", a trailing "%") or a ";" separator is a 400
+// naming the parameter (its name clipped to maxEcho bytes). More than
+// MaxQueryParams parameters or MaxQueryBytes bytes is a 400 before
+// anything is decoded.
+func ParseQuery(raw string) (url.Values, error) {
+	if len(raw) > MaxQueryBytes {
+		return nil, errQueryTooLong
+	}
+	n := 0
+	for rest := raw; rest != ""; {
+		var piece string
+		piece, rest, _ = strings.Cut(rest, "&")
+		if piece != "" {
+			n++
+		}
+	}
+	if n > MaxQueryParams {
+		return nil, errTooManyParams
+	}
+	q, err := url.ParseQuery(raw)
+	if err == nil {
+		return q, nil
+	}
+	// Name the first parameter that does not decode.
+	for rest := raw; rest != ""; {
+		var piece string
+		piece, rest, _ = strings.Cut(rest, "&")
+		if _, perr := url.ParseQuery(piece); perr == nil {
+			continue
+		}
+		k, v, _ := strings.Cut(piece, "=")
+		name, kerr := url.QueryUnescape(k)
+		if kerr != nil {
+			name = k
+		}
+		if name == "" {
+			name = `""`
+		}
+		switch {
+		case strings.Contains(piece, ";"):
+			return nil, badParam(name, `";" is not a separator (use "&")`)
+		case kerr != nil:
+			return nil, badParam(name, "malformed percent-encoding in the name")
+		}
+		return nil, badParam(name, "malformed percent-encoding in the value %q", v)
+	}
+	return nil, &apiError{Status: http.StatusBadRequest, Message: "malformed query string"}
 }
 
 // ListQuery is a validated GET /api/v1/cameras request.
@@ -286,7 +427,11 @@ func (s *System) listCameras(r *http.Request) ([]byte, error) {
 	s.regMu.RLock()
 	districts := s.districts
 	s.regMu.RUnlock()
-	lq, err := ParseListQuery(r.URL.Query(), districts)
+	q, err := ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	lq, err := ParseListQuery(q, districts)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package system
 import (
 	"errors"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -63,14 +64,89 @@ func TestParseListQuery(t *testing.T) {
 	}
 }
 
+func TestParseQuery(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("A", 4000)
+	for _, tc := range []struct {
+		name, raw string
+		param     string // "" with ok false: an error naming no parameter
+		ok        bool
+	}{
+		{"empty", "", "", true},
+		{"plain", "limit=5&district=Qu%E1%BA%ADn+1&fields=id,name", "", true},
+		{"empty pieces", "&&limit=5&", "", true},
+		{"trailing percent in value", "fields=password%&limit=2", "fields", false},
+		{"bad escape in value", "limit=%zz", "limit", false},
+		{"bad escape in second", "limit=2&page=%g1", "page", false},
+		{"bad escape in name", "li%zzmit=2", "li%zzmit", false},
+		{"bad escape without name", "=%zz", `""`, false},
+		{"semicolon", "limit=2;page=1", "limit", false},
+		{"long bad value clipped", "after=" + long + "%", "after", false},
+		{"long bad name clipped", long + "%=1", long[:maxEcho] + "…", false},
+		{"at the parameter cap", strings.Repeat("x=1&", MaxQueryParams), "", true},
+		{"over the parameter cap", strings.Repeat("x=1&", MaxQueryParams+1), "", false},
+		{"20,000 parameters", strings.Repeat("limit=1&", 20000), "", false},
+		{"500 KB value", "fields=" + strings.Repeat("x", 500<<10), "", false},
+	} {
+		q, err := ParseQuery(tc.raw)
+		if tc.ok {
+			want, werr := url.ParseQuery(tc.raw)
+			if err != nil || werr != nil || !reflect.DeepEqual(q, want) {
+				t.Errorf("%s: ParseQuery = %v, %v; want %v (url.ParseQuery)", tc.name, q, err, want)
+			}
+			continue
+		}
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Status != 400 || ae.Parameter != tc.param {
+			t.Errorf("%s: ParseQuery error = %#v; want a 400 naming %q", tc.name, err, tc.param)
+			continue
+		}
+		if len(ae.Message) > 3*maxEcho+100 {
+			t.Errorf("%s: message of %d bytes echoes the input: %.200q…", tc.name, len(ae.Message), ae.Message)
+		}
+	}
+}
+
+// FuzzParseListQuery parses raw query strings as the API does: ParseQuery
+// must agree with url.ParseQuery on what decodes (within the caps), every
+// error is a 400 that quotes at most maxEcho bytes of input, and whatever
+// ParseListQuery accepts is in range and whitelisted.
 func FuzzParseListQuery(f *testing.F) {
-	for _, s := range []string{"", "page=2&limit=10", "after=cam-1", "fields=id,name", "status=online&district=D1", "limit=%00"} {
+	for _, s := range []string{"", "page=2&limit=10", "after=cam-1", "fields=id,name", "status=online&district=D1", "limit=%00",
+		"fields=password%&limit=2", "limit=%zz", "%zz=1", "limit=1;page=2", "district=D%201", "district=D+1",
+		strings.Repeat("limit=1&", 20000), "after=" + strings.Repeat("%", 5000), strings.Repeat("x", 300) + "=%"} {
 		f.Add(s)
 	}
-	districts := map[string]bool{"D1": true}
+	districts := map[string]bool{"D1": true, "D 1": true}
 	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := url.ParseQuery(raw)
+		q, err := ParseQuery(raw)
+		want, werr := url.ParseQuery(raw)
+		pieces := 0
+		for _, p := range strings.Split(raw, "&") {
+			if p != "" {
+				pieces++
+			}
+		}
+		withinCaps := len(raw) <= MaxQueryBytes && pieces <= MaxQueryParams
+		switch {
+		case err == nil && (werr != nil || !withinCaps):
+			t.Fatalf("ParseQuery(%q) accepted what url.ParseQuery rejects (%v) or is over a cap", raw, werr)
+		case err == nil && !reflect.DeepEqual(q, want):
+			t.Fatalf("ParseQuery(%q) = %v; url.ParseQuery = %v", raw, q, want)
+		case err != nil && werr == nil && withinCaps:
+			t.Fatalf("ParseQuery(%q) = %v; url.ParseQuery decodes it", raw, err)
+		}
 		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status != 400 {
+				t.Fatalf("ParseQuery(%q) = %v; want a 400 apiError", raw, err)
+			}
+			if ae.Parameter == "" && ae != errTooManyParams && ae != errQueryTooLong {
+				t.Fatalf("ParseQuery(%q) = %v names no parameter", raw, err)
+			}
+			if len(ae.Parameter) > maxEcho+len("…") || len(ae.Message) > 3*maxEcho+100 {
+				t.Fatalf("ParseQuery(%q): error echoes too much: %q", raw, ae.Message)
+			}
 			return
 		}
 		lq, err := ParseListQuery(q, districts)

@@ -188,16 +188,49 @@ func (s *System) LoadRegistry(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store ping: %w", err)
 	}
+	if err := s.checkCache(ctx); err != nil {
+		return err
+	}
 	s.ready.Store(true)
 	return nil
 }
 
-// Ready reports whether the registry is loaded and the store answers.
-func (s *System) Ready(ctx context.Context) bool {
-	if !s.ready.Load() {
-		return false
+// cacheChecker is a Cache that can tell a misconfigured backend from an
+// outage (cache.Layer: Redis rejecting the credentials is an error, Redis
+// down is not).
+type cacheChecker interface {
+	Check(ctx context.Context) error
+}
+
+func (s *System) checkCache(ctx context.Context) error {
+	if c, ok := s.cache.(cacheChecker); ok {
+		if err := c.Check(ctx); err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
 	}
-	return s.store.Ping(ctx) == nil
+	return nil
+}
+
+// Ready reports whether the registry is loaded, the store answers and the
+// cache (if it can tell) is not misconfigured; see CheckReady.
+func (s *System) Ready(ctx context.Context) bool { return s.CheckReady(ctx) == nil }
+
+// CheckReady is Ready with the reason: nil when ready, else why not. A
+// cache whose Redis rejects authentication makes the system not ready; a
+// Redis that is merely down does not (reads go to L1 and the store).
+// The cache is checked first: a rejected password is also why
+// LoadRegistry keeps failing.
+func (s *System) CheckReady(ctx context.Context) error {
+	if err := s.checkCache(ctx); err != nil {
+		return err
+	}
+	if !s.ready.Load() {
+		return errors.New("registry not loaded")
+	}
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store ping: %w", err)
+	}
+	return nil
 }
 
 // Cameras returns a copy of the registry (nil before LoadRegistry).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/camload/camload/bench"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/reports"
 	"github.com/camload/camload/scenarios"
 )
 
@@ -80,7 +81,7 @@ written, children are stopped).`,
 				return cfgerr.Usage("%v", runErr)
 			}
 			if run != nil {
-				if err := bench.Summary(run)(a.stdout); err != nil {
+				if err := reports.WriteSummary(a.stdout, run); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "results: %s\n", filepath.Join(out, "results.json"))

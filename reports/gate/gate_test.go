@@ -126,7 +126,7 @@ func cell(mode string, cams, rep int, cycle time.Duration, rss int64) results.Ce
 	c.Cycles.Visits, c.Cycles.ErrorRate = 100, 0.02
 	c.Resources.RSSPeak, c.Resources.CPUCorePercent = rss, 50
 	capacity := 120.0
-	c.API = map[string]results.Endpoint{"latest": {Requests: 10, Throughput: 99, Success: 0.99, Capacity: &capacity,
+	c.API = map[string]results.Endpoint{"latest": {Requests: 10, Throughput: 99, Success: 0.99, Capacity: &results.Capacity{Rate: capacity, LastPass: &capacity},
 		Latency: results.Quantiles{Count: 10, P99: results.Duration(40 * time.Millisecond)}}}
 	c.Ideal = results.Ideal{CycleTime: results.Duration(cycle / 2), Efficiency: 0.5}
 	return c

@@ -171,7 +171,7 @@ func main() {
 						Throughput: p.apiLatest * noise(0.03), Success: 0.999,
 						Latency:     results.Quantiles{Count: 750, Mean: q(lat, 0.4), P50: q(lat, 0.3), P90: q(lat, 0.7), P95: q(lat, 0.8), P99: q(lat, 1), Max: q(lat, 1.5)},
 						LatencyRaw:  results.Quantiles{Count: 750, Mean: q(lat, 0.3), P50: q(lat, 0.25), P90: q(lat, 0.5), P95: q(lat, 0.6), P99: q(lat, 0.7), Max: q(lat, 1.2)},
-						StatusCodes: map[string]int{"200": 749, "503": 1}, BinFile: "attacks/" + mode + "-" + itoa(cams) + "-latest.bin", Capacity: &capLatest},
+						StatusCodes: map[string]int{"200": 749, "503": 1}, BinFile: "attacks/" + mode + "-" + itoa(cams) + "-latest.bin", Capacity: &results.Capacity{Rate: capLatest, LastPass: &capLatest}},
 					"cameras": {Path: "/cameras?page={page}", Rate: 50, Duration: results.Duration(5 * time.Second), Requests: 250,
 						Throughput: p.apiLatest / 3 * noise(0.03), Success: 1,
 						Latency:     results.Quantiles{Count: 250, Mean: q(lat, 0.8), P50: q(lat, 0.6), P90: q(lat, 1.4), P95: q(lat, 1.6), P99: q(lat, 2), Max: q(lat, 2.5)},

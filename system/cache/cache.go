@@ -179,6 +179,33 @@ func NewRedis(url string) (*redis.Client, error) {
 	return redis.NewClient(o), nil
 }
 
+// ErrAuth is wrapped by Check's error when Redis rejects the configured
+// credentials (NOAUTH: a password is required and none was given;
+// WRONGPASS: wrong user or password).
+var ErrAuth = errors.New("cache: Redis rejected authentication (check the user and password of --redis-url)")
+
+// Check pings Redis once (bounded by ctx) and tells a misconfiguration
+// from an outage: an authentication error is returned wrapping ErrAuth,
+// because it will not heal by itself and L2 would be silently skipped
+// forever; an unreachable, slow (no answer within L2Timeout, at least 1 s)
+// or failing Redis returns nil, as Get and
+// SetMany tolerate it (counted as L2 errors, served from L1 and the
+// loader). Without Redis it returns nil.
+func (c *Cache) Check(ctx context.Context) error {
+	if c.redis == nil {
+		return nil
+	}
+	// Bounded on its own, so that a dead Redis costs a readiness probe
+	// at most this much and not the probe's whole deadline.
+	ctx, cancel := context.WithTimeout(ctx, max(c.opts.L2Timeout, time.Second))
+	defer cancel()
+	err := c.redis.Ping(ctx).Err()
+	if err != nil && redis.IsAuthError(err) {
+		return fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	return nil
+}
+
 type result struct {
 	val   []byte
 	level Level
@@ -413,6 +440,9 @@ func (l Layer) Get(ctx context.Context, key string, load func(context.Context) (
 
 // Set is Cache.Set.
 func (l Layer) Set(ctx context.Context, key string, val []byte) error { return l.C.Set(ctx, key, val) }
+
+// Check is Cache.Check.
+func (l Layer) Check(ctx context.Context) error { return l.C.Check(ctx) }
 
 // SetMany is Cache.SetMany from a map.
 func (l Layer) SetMany(ctx context.Context, kv map[string][]byte) error {

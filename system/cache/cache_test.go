@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -569,4 +571,61 @@ func BenchmarkSet100(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCheckAuth: Check fails with ErrAuth when Redis rejects the
+// credentials (wrong password, missing password, unknown user) and passes
+// when they are right, when there is no Redis and when Redis is merely
+// unreachable (an outage is tolerated, not a misconfiguration).
+func TestCheckAuth(t *testing.T) {
+	t.Parallel()
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	m.RequireAuth("s3cret")
+	m.RequireUserAuth("camload", "pw")
+	// A port with nothing listening: bind one, then close it.
+	dead := miniredis.NewMiniRedis()
+	if err := dead.StartAddr("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr()
+	dead.Close()
+	type tc struct {
+		name, url string
+		auth      bool // want ErrAuth
+	}
+	tests := []tc{
+		{"right password", "redis://:s3cret@" + m.Addr() + "/0", false},
+		{"right user", "redis://camload:pw@" + m.Addr() + "/0", false},
+		{"wrong password", "redis://:wrong@" + m.Addr() + "/0", true},
+		{"wrong user password", "redis://camload:wrong@" + m.Addr() + "/0", true},
+		{"no password", "redis://" + m.Addr() + "/0", true},
+		{"unreachable", "redis://" + deadAddr + "/0", false},
+	}
+	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
+		// A user the real server does not have: WRONGPASS from real Redis.
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu.User = url.UserPassword("camload-no-such-user", "wrong")
+		tests = append(tests, tc{"real redis: unknown user", pu.String(), true}, tc{"real redis: configured", u, false})
+	}
+	for _, tc := range tests {
+		c, _ := newCache(t, client(t, tc.url), testOptions(t))
+		err := c.Check(context.Background())
+		if got := errors.Is(err, cache.ErrAuth); got != tc.auth || (!tc.auth && err != nil) {
+			t.Errorf("%s: Check() = %v; want ErrAuth %t", tc.name, err, tc.auth)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: Check() error shows the password: %v", tc.name, err)
+		}
+	}
+	l1, _ := newCache(t, nil, testOptions(t))
+	if err := l1.Check(context.Background()); err != nil {
+		t.Errorf("L1-only Check() = %v; want nil", err)
+	}
 }

@@ -447,6 +447,13 @@ func openDeps(ctx context.Context, o Options, be *backends.Backends, reg prometh
 		copts.L1Size, copts.L1TTL, copts.L2TTL = k.L1Size, k.L1TTL, k.L2TTL
 		d.cache, err = cache.New(d.rdb, reg, copts)
 	}
+	if err == nil {
+		// A Redis that rejects the password is a configuration error:
+		// fail now rather than after the registry's retries. An
+		// unreachable Redis is an outage the cache tolerates (Check
+		// returns nil for it).
+		err = d.cache.Check(ctx)
+	}
 	if err != nil {
 		d.close(slog.New(slog.DiscardHandler))
 		return nil, fmt.Errorf("serve: %w", err)
