@@ -216,42 +216,51 @@ func BenchmarkInsertObservationsGrowth(b *testing.B) {
 	const cams, batch = 1000, 100
 	for _, be := range testBackends {
 		for _, stored := range []int{1000, 10000} {
-			b.Run(fmt.Sprintf("%s/stored=%d", be.name, stored), func(b *testing.B) {
-				s, ctx := benchStore(b, be)
-				t0 := time.Now().UTC().Add(-time.Hour)
-				obs := make([]store.Observation, 0, 1000)
-				// Both sizes start with the latest state of every camera,
-				// so only the stored history differs.
-				for i := 0; i < max(stored, cams); i++ {
-					o := benchObs(i, cams, t0)
-					o.FrameHash = fmt.Sprintf("old%d", i)
-					obs = append(obs, o)
-					if len(obs) == cap(obs) {
+			for _, index := range []bool{true, false} {
+				b.Run(fmt.Sprintf("%s/stored=%d/history_index=%t", be.name, stored, index), func(b *testing.B) {
+					s, ctx := benchStore(b, be)
+					if !index {
+						// What the cameraId_processedAt index of the history
+						// costs every insert (nothing on the hot path reads it).
+						if _, err := s.Database().Collection(store.ObservationsCollection).Indexes().DropOne(ctx, "cameraId_processedAt"); err != nil {
+							b.Fatal(err)
+						}
+					}
+					t0 := time.Now().UTC().Add(-time.Hour)
+					obs := make([]store.Observation, 0, 1000)
+					// Both sizes start with the latest state of every camera,
+					// so only the stored history differs.
+					for i := 0; i < max(stored, cams); i++ {
+						o := benchObs(i, cams, t0)
+						o.FrameHash = fmt.Sprintf("old%d", i)
+						obs = append(obs, o)
+						if len(obs) == cap(obs) {
+							if err := s.InsertObservations(ctx, obs); err != nil {
+								b.Fatal(err)
+							}
+							obs = obs[:0]
+						}
+					}
+					if len(obs) > 0 {
 						if err := s.InsertObservations(ctx, obs); err != nil {
 							b.Fatal(err)
 						}
-						obs = obs[:0]
 					}
-				}
-				if len(obs) > 0 {
-					if err := s.InsertObservations(ctx, obs); err != nil {
-						b.Fatal(err)
-					}
-				}
-				obs = obs[:0]
-				t1 := time.Now().UTC()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					obs = append(obs, benchObs(i, cams, t1))
-					if len(obs) == batch || i == b.N-1 {
-						if err := s.InsertObservations(ctx, obs); err != nil {
-							b.Fatal(err)
+					obs = obs[:0]
+					t1 := time.Now().UTC()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						obs = append(obs, benchObs(i, cams, t1))
+						if len(obs) == batch || i == b.N-1 {
+							if err := s.InsertObservations(ctx, obs); err != nil {
+								b.Fatal(err)
+							}
+							obs = obs[:0]
 						}
-						obs = obs[:0]
 					}
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obs/s")
-			})
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obs/s")
+				})
+			}
 		}
 	}
 }
