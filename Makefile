@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages whose tests run goroutines concurrently get the race detector.
 RACE_PKGS ?= ./simulator/... ./system/... ./bench/... ./internal/...
 
-.PHONY: build test test-faults test-short lint fmt vet bench bench-quick report gate clean
+.PHONY: build test test-faults test-short lint fmt vet bench bench-quick bench-scale report gate clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/camload
@@ -48,6 +48,21 @@ bench: build
 
 bench-quick: build
 	@$(MAKE) --no-print-directory bench BENCH_SCENARIOS=blog-before-after
+
+# bench-scale: scenarios/scale-10k.yaml at 1000, 5000 and 10,000 cameras
+# on gateways of 20 cameras (~15 min; not part of bench). fleet.hosts is one
+# number per scenario, so each size is its own run of the file with
+# CAMLOAD_FLEET_CAMERAS / CAMLOAD_FLEET_HOSTS set, into
+# $(BENCH_OUT)/scale-10k/<cameras>.
+SCALE_SIZES ?= 1000 5000 10000
+SCALE_PER_GATEWAY ?= 20
+
+bench-scale: build
+	@rc=0; for n in $(SCALE_SIZES); do \
+	  CAMLOAD_FLEET_CAMERAS=$$n CAMLOAD_FLEET_HOSTS=$$(( n / $(SCALE_PER_GATEWAY) )) \
+	    $(BIN) run --out $(BENCH_OUT)/scale-10k/$$n scenarios/scale-10k.yaml || rc=$$?; \
+	  $(BIN) report $(BENCH_OUT)/scale-10k/$$n || rc=$$?; \
+	done; exit $$rc
 
 # report: rewrite the reports of every run folder under $(BENCH_OUT).
 report: build

@@ -203,3 +203,64 @@ func BenchmarkStats(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkInsertObservationsGrowth writes the batched mode's batches
+// (100 observations of 1000 cameras) into a database whose observations
+// collection already holds `stored` documents: a write whose cost grows
+// with the stored history makes every cycle slower than the one before.
+// stored=1000 is one cycle's history, stored=10000 ten cycles'.
+// One op is one observation.
+//
+//	go test -run '^$' -bench InsertObservationsGrowth -benchtime 1000x ./system/store/
+func BenchmarkInsertObservationsGrowth(b *testing.B) {
+	const cams, batch = 1000, 100
+	for _, be := range testBackends {
+		for _, stored := range []int{1000, 10000} {
+			for _, index := range []bool{true, false} {
+				b.Run(fmt.Sprintf("%s/stored=%d/history_index=%t", be.name, stored, index), func(b *testing.B) {
+					s, ctx := benchStore(b, be)
+					if !index {
+						// What the cameraId_processedAt index of the history
+						// costs every insert (nothing on the hot path reads it).
+						if _, err := s.Database().Collection(store.ObservationsCollection).Indexes().DropOne(ctx, "cameraId_processedAt"); err != nil {
+							b.Fatal(err)
+						}
+					}
+					t0 := time.Now().UTC().Add(-time.Hour)
+					obs := make([]store.Observation, 0, 1000)
+					// Both sizes start with the latest state of every camera,
+					// so only the stored history differs.
+					for i := 0; i < max(stored, cams); i++ {
+						o := benchObs(i, cams, t0)
+						o.FrameHash = fmt.Sprintf("old%d", i)
+						obs = append(obs, o)
+						if len(obs) == cap(obs) {
+							if err := s.InsertObservations(ctx, obs); err != nil {
+								b.Fatal(err)
+							}
+							obs = obs[:0]
+						}
+					}
+					if len(obs) > 0 {
+						if err := s.InsertObservations(ctx, obs); err != nil {
+							b.Fatal(err)
+						}
+					}
+					obs = obs[:0]
+					t1 := time.Now().UTC()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						obs = append(obs, benchObs(i, cams, t1))
+						if len(obs) == batch || i == b.N-1 {
+							if err := s.InsertObservations(ctx, obs); err != nil {
+								b.Fatal(err)
+							}
+							obs = obs[:0]
+						}
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obs/s")
+				})
+			}
+		}
+	}
+}
