@@ -45,7 +45,7 @@ func (c *cellRun) run(ctx context.Context) (cell results.Cell) {
 	name := cellName(c.mode, c.cameras, c.rep)
 	c.rel = filepath.Join("cells", name)
 	c.dir = filepath.Join(c.opts.OutDir, c.rel)
-	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.Hosts, Repeat: c.rep, Seed: uint64(c.seed), Started: time.Now().UTC(), Status: results.StatusOK}
+	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.ConfigFor(c.cameras).Hosts, Repeat: c.rep, Seed: uint64(c.seed), Started: time.Now().UTC(), Status: results.StatusOK}
 	start := time.Now()
 	cellCtx, cancel := context.WithTimeout(ctx, c.sc.CellBudget)
 	defer cancel()
@@ -88,8 +88,8 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	c.cell.Knobs = scenarios.KnobMap(knobs)
 
 	// a) the fleet, in process, on free loopback ports.
-	cfg := c.sc.Fleet.Config
-	cfg.Cameras, cfg.Seed, cfg.Listen = c.cameras, c.seed, "127.0.0.1:0"
+	cfg := c.sc.Fleet.ConfigFor(c.cameras)
+	cfg.Seed, cfg.Listen = c.seed, "127.0.0.1:0"
 	fleet, err := simulator.New(cfg)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)

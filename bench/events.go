@@ -103,7 +103,7 @@ func (p *progress) cellStarted(c *cellRun) {
 	ce := &cellEvents{p: p, ref: dashboard.CellRef{Index: c.index, Mode: c.mode, Cameras: c.cameras, Repeat: c.rep},
 		rel: filepath.ToSlash(filepath.Join("cells", cellName(c.mode, c.cameras, c.rep))), started: time.Now()}
 	p.cur = ce
-	p.publish(dashboard.Event{Cell: c.index, CellStarted: &dashboard.CellStarted{CellRef: ce.ref, Hosts: c.sc.Fleet.Hosts, Dir: ce.rel}})
+	p.publish(dashboard.Event{Cell: c.index, CellStarted: &dashboard.CellStarted{CellRef: ce.ref, Hosts: c.sc.Fleet.ConfigFor(c.cameras).Hosts, Dir: ce.rel}})
 	ce.setPhase(dashboard.Phase{Name: dashboard.PhaseStarting})
 }
 

@@ -174,8 +174,8 @@ func (c *cellRun) measureExternal(ctx context.Context, ext scenarios.External) (
 	x := &extRun{c: c, ext: ext, out: &results.External{NoProfiles: noProfiles}}
 	c.cell.External = x.out
 
-	cfg := c.sc.Fleet.Config
-	cfg.Cameras, cfg.Seed, cfg.Listen = c.cameras, c.sc.Seed, "127.0.0.1:0"
+	cfg := c.sc.Fleet.ConfigFor(c.cameras)
+	cfg.Seed, cfg.Listen = c.sc.Seed, "127.0.0.1:0"
 	fleet, err := simulator.New(cfg)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)

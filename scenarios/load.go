@@ -100,6 +100,19 @@ func Parse(name string, data []byte, env LookupEnv) (*Scenario, error) {
 				sc.Fleet.Cameras = list
 			}
 		}
+		if cph, ok := fleet["cameras_per_host"]; ok {
+			delete(fleet, "cameras_per_host")
+			var n int
+			if err := decode(cph, &n); err != nil {
+				for _, de := range decodeErrors(err, "fleet.cameras_per_host") {
+					errAt(de.field, de.err)
+				}
+			} else if n < 0 {
+				errAt("fleet.cameras_per_host", fmt.Errorf("%d: must be ≥ 0", n))
+			} else {
+				sc.Fleet.CamerasPerHost = n
+			}
+		}
 		for _, k := range []string{"seed", "listen"} {
 			if _, ok := fleet[k]; ok {
 				delete(fleet, k)
@@ -328,7 +341,7 @@ func EnvKeys() []string {
 		}
 	}
 	walk("", reflect.TypeOf(Scenario{}))
-	keys = append(keys, "fleet.cameras")
+	keys = append(keys, "fleet.cameras", "fleet.cameras_per_host")
 	for _, k := range KnobKeys() {
 		keys = append(keys, "system.knobs."+k)
 	}

@@ -75,9 +75,25 @@ type Scenario struct {
 type Fleet struct {
 	// Cameras lists the fleet sizes to run, each 1 … 20,000.
 	Cameras []int `mapstructure:"-"`
+	// CamerasPerHost, when > 0, sizes the fleet's hosts per cell:
+	// ⌈cameras ÷ CamerasPerHost⌉ gateways, so that one scenario can grow
+	// a city at a fixed gateway size; 0 = fleet.hosts for every size.
+	CamerasPerHost int `mapstructure:"-"`
 	// Config holds every other fleet key (hosts, width, height, quality,
 	// refresh, etag, latency, capacity, faults, tls).
 	simulator.Config `mapstructure:",squash"`
+}
+
+// ConfigFor returns the fleet configuration of a cell of the given size:
+// Config with Cameras set and, when CamerasPerHost is set, the hosts it
+// implies.
+func (f Fleet) ConfigFor(cameras int) simulator.Config {
+	cfg := f.Config
+	cfg.Cameras = cameras
+	if f.CamerasPerHost > 0 {
+		cfg.Hosts = (cameras + f.CamerasPerHost - 1) / f.CamerasPerHost
+	}
+	return cfg
 }
 
 // System is the `system:` section: the system under test.

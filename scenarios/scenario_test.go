@@ -288,3 +288,21 @@ func TestBackendsFerretDBPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestCamerasPerHost: fleet.cameras_per_host sizes each cell's gateways,
+// and a negative value is an error naming the key.
+func TestCamerasPerHost(t *testing.T) {
+	t.Parallel()
+	sc, err := Parse("x.yaml", []byte("name: t\nfleet:\n  cameras: [100, 1000]\n  cameras_per_host: 20\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cameras, hosts int }{{100, 5}, {1000, 50}, {1010, 51}} {
+		if got := sc.Fleet.ConfigFor(tc.cameras); got.Hosts != tc.hosts || got.Cameras != tc.cameras {
+			t.Errorf("ConfigFor(%d) = %d cameras on %d hosts; want %d hosts", tc.cameras, got.Cameras, got.Hosts, tc.hosts)
+		}
+	}
+	if _, err := Parse("x.yaml", []byte("name: t\nfleet:\n  cameras_per_host: -1\n"), nil); err == nil || !strings.Contains(err.Error(), "fleet.cameras_per_host") {
+		t.Errorf("cameras_per_host -1: %v; want an error naming fleet.cameras_per_host", err)
+	}
+}

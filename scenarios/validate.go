@@ -45,8 +45,8 @@ func (s *Scenario) check() []*cfgerr.Error {
 	// (some limits depend on the camera count); report each field once.
 	seen := map[string]bool{}
 	for i, n := range s.Fleet.Cameras {
-		cfg := s.Fleet.Config
-		cfg.Cameras, cfg.Seed, cfg.Listen = n, s.Seed, "127.0.0.1:0"
+		cfg := s.Fleet.ConfigFor(n)
+		cfg.Seed, cfg.Listen = s.Seed, "127.0.0.1:0"
 		for _, e := range flatten(cfg.Validate()) {
 			ce, ok := e.(*cfgerr.Error)
 			if !ok {
