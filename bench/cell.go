@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -141,10 +142,15 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	ctx = c.prog.watch(ctx, c, fleet, sys)
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
 
+	// With a cycle deadline (resilient), cameras may still be in flight
+	// when a cycle returns: the last warm-up cycle and the last measured
+	// one are drained (?drain=1), so that the window holds exactly the
+	// outcomes of its own fetches.
+	deadline := knobs.CycleDeadline > 0
 	var warm time.Duration // the fastest warm-up cycle: the settled pace, never overstated
 	for i := 0; i < c.sc.System.Warmup; i++ {
 		c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, c.sc.System.Warmup))
-		s, err := postCycle(ctx, client, sys.API)
+		s, err := postCycleDrain(ctx, client, sys.API, deadline && i == c.sc.System.Warmup-1)
 		if err != nil {
 			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
 		}
@@ -182,7 +188,9 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	var cycles []cycleWindow
 	// The cycles run at least Cycles times and until the CPU profile has
 	// ended, so that the profile lies inside the window.
-	for i := 0; i < c.sc.System.Cycles || !closed(cpuDone); i++ {
+	winStart := time.Now()
+	drained := !deadline
+	for i := 0; i < c.sc.System.Cycles || !closed(cpuDone) || !drained; i++ {
 		if i < c.sc.System.Cycles {
 			c.prog.step(c, fmt.Sprintf("cycle %d/%d", i+1, c.sc.System.Cycles))
 		} else {
@@ -190,11 +198,13 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		}
 		cpu0, cpuOK := readTree(sys.Pid)
 		t0 := time.Now()
-		s, err := postCycle(ctx, client, sys.API)
+		drain := deadline && i+1 >= c.sc.System.Cycles && closed(cpuDone)
+		s, err := postCycleDrain(ctx, client, sys.API, drain)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()
 			return fmt.Errorf("cycle %d: %w", i+1, err)
 		}
+		drained = !deadline || drain
 		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed, cpu: -1}
 		if cpu1, ok := readTree(sys.Pid); ok && cpuOK {
 			cw.cpu = cpu1.CPUSeconds - cpu0.CPUSeconds
@@ -206,10 +216,21 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	cycStop()
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
+	c.cell.Cycles.GaveUp = gaveUp(fleet.Fetches(winStart, time.Now()).Fetches)
 	churn := int64(fleet.Connections() - conns)
 	c.cell.Cycles.Connections = &churn
 	c.cell.Faults = faultDelta(before, after)
-	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout))
+	drip := slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout)
+	if knobs.AdaptiveDeadline && drip != dripNone {
+		// Each camera's deadline is learned (deadline_floor … cap), not
+		// the fetch timeout: a drip may or may not outlast it.
+		drip = dripEither
+	}
+	expected := maps.Clone(c.cell.Faults)
+	if n := c.cell.Cycles.GaveUp; n > 0 {
+		expected[faultGaveUp] = n
+	}
+	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, expected, c.cell.Cycles.Retries, drip)
 
 	// Between the windows: the heap profile (its gzip belongs to neither).
 	if c.sc.Profiles.Heap {
@@ -330,7 +351,17 @@ func (c *cellRun) attack(ctx context.Context, api string, t scenarios.Target, ti
 
 // postCycle runs one processing cycle on the system.
 func postCycle(ctx context.Context, client *http.Client, api string) (*system.CycleSummary, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/api/v1/cycles", nil)
+	return postCycleDrain(ctx, client, api, false)
+}
+
+// postCycleDrain runs one cycle and, with drain, waits until no camera an
+// earlier cycle abandoned is still in flight (POST /api/v1/cycles?drain=1).
+func postCycleDrain(ctx context.Context, client *http.Client, api string, drain bool) (*system.CycleSummary, error) {
+	u := api + "/api/v1/cycles"
+	if drain {
+		u += "?drain=1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ type cycleStats struct {
 	visits, processed    int
 	skipped, retries     int
 	errors               map[string]int
+	abandoned, late      int
+	inFlight             int
+	notFetched           map[string]int
 }
 
 func newCycleStats() *cycleStats {
@@ -42,20 +45,38 @@ func (c *cycleStats) add(s *system.CycleSummary) {
 	for k, n := range s.Errors {
 		c.errors[k] += n
 	}
+	// A resilient cycle's late results carry the errors of cameras an
+	// earlier cycle abandoned: every fetch's outcome is counted once.
+	for k, n := range s.LateErrors {
+		c.errors[k] += n
+	}
+	c.abandoned += s.Abandoned
+	c.late += s.Late
+	for k, n := range s.NotFetched {
+		if c.notFetched == nil {
+			c.notFetched = map[string]int{}
+		}
+		c.notFetched[k] += n
+	}
+	c.inFlight = s.InFlight
 }
 
 func (c *cycleStats) summary() results.Cycles {
 	out := results.Cycles{
-		Count:     len(c.durations),
-		Latency:   c.cycle.Quantiles(),
-		PerCamera: c.perCam.Quantiles(),
-		Freshness: c.fresh.Quantiles(),
-		Durations: c.durations,
-		Visits:    c.visits,
-		Processed: c.processed,
-		Skipped:   c.skipped,
-		Retries:   c.retries,
-		Errors:    c.errors,
+		Count:      len(c.durations),
+		Latency:    c.cycle.Quantiles(),
+		PerCamera:  c.perCam.Quantiles(),
+		Freshness:  c.fresh.Quantiles(),
+		Durations:  c.durations,
+		Visits:     c.visits,
+		Abandoned:  c.abandoned,
+		Late:       c.late,
+		NotFetched: c.notFetched,
+		InFlight:   c.inFlight,
+		Processed:  c.processed,
+		Skipped:    c.skipped,
+		Retries:    c.retries,
+		Errors:     c.errors,
 	}
 	var errs int
 	for _, n := range c.errors {
@@ -96,6 +117,26 @@ var faultToError = map[string]string{
 	simulator.FaultOversized:           system.ErrTooLarge,
 	simulator.FaultPlaceholder:         system.ErrPlaceholder,
 	simulator.FaultOffline:             system.ErrPlaceholder,
+	// Not a fleet fault: the fleet saw the client give up before any
+	// answer (results.Cycles.GaveUp), which the system counts a timeout.
+	faultGaveUp: system.ErrTimeout,
+}
+
+// faultGaveUp is the pseudo fault kind reconcile is given for requests the
+// system gave up on with no fault injected.
+const faultGaveUp = "client_gave_up"
+
+// gaveUp counts the fetches of a window that ended with no answer and no
+// injected fault: the client gave up (its deadline was shorter than the
+// drawn latency or the queue).
+func gaveUp(fetches []simulator.Fetch) int {
+	n := 0
+	for _, f := range fetches {
+		if f.Code == 0 && f.Fault == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // ownKinds are system error kinds that no fleet fault causes (the

@@ -153,6 +153,23 @@ type Cycles struct {
 	// accepted during the measured cycles (connection churn); nil in
 	// results written before it was measured.
 	Connections *int64 `json:"fleet_connections,omitempty"`
+	// Abandoned counts cameras still in flight at a cycle deadline
+	// (resilient mode); their outcomes arrive later as Late, their errors
+	// are in Errors.
+	Abandoned int `json:"abandoned,omitempty"`
+	// Late counts results of abandoned cameras that arrived after their
+	// cycle's deadline.
+	Late int `json:"late,omitempty"`
+	// NotFetched counts cameras no request was sent for, by reason
+	// (breaker_open, still_in_flight).
+	NotFetched map[string]int `json:"not_fetched,omitempty"`
+	// InFlight is how many cameras were still in flight when the window
+	// ended (0 when its last cycle was drained).
+	InFlight int `json:"in_flight,omitempty"`
+	// GaveUp counts requests the fleet saw the system give up on before
+	// any answer and without an injected fault (a deadline shorter than
+	// the drawn latency): each is a timeout the system counts.
+	GaveUp int `json:"client_gave_up,omitempty"`
 	// ErrorRate is errors ÷ visits (0 … 1).
 	ErrorRate float64 `json:"error_rate"`
 	// Reconciled is true when every error the system counted is matched
