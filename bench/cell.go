@@ -118,8 +118,8 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() {
-		if serr := sys.stop(); serr != nil && err == nil {
-			err = serr
+		if serr := sys.stop(); serr != nil { // how the system ended, with its log's tail
+			err = errors.Join(err, serr)
 		}
 	}()
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
