@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +24,31 @@ func TestExitCodeSinglePrefix(t *testing.T) {
 	b.Reset()
 	if code := exitCode(context.Background(), errFailed, &b); code != exitFailed || b.Len() != 0 {
 		t.Errorf("bare errFailed: exit %d, stderr %q; want %d and nothing", code, b.String(), exitFailed)
+	}
+}
+
+// TestScenarioValidateEmptyWarns: an empty scenario file validates (it is
+// the defaults) but says so on stderr.
+func TestScenarioValidateEmptyWarns(t *testing.T) {
+	golden(t, "scenario-validate-empty", "scenario", "validate", "testdata/empty.yaml", "testdata/bad-knobs.yaml")
+}
+
+// TestKnobErrorsAllStable: every bad knob is reported, with its value, in
+// the same order on every run (the knobs are a map in the file).
+func TestKnobErrorsAllStable(t *testing.T) {
+	_, first, code := camload(t, "scenario", "validate", "testdata/bad-knobs.yaml")
+	if code != exitUsage {
+		t.Fatalf("exit %d; want %d", code, exitUsage)
+	}
+	for _, want := range []string{"workers: must be 1 … 100000, got 0", "batch_size: must be 1 … 100000, got -1",
+		"fetch_timeout: must be > 0, got 0s", `client: unknown client "pigeon"`, `fan_out: unknown fan-out "sideways"`, "max_body"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("errors lack %q:\n%s", want, first)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		if _, again, _ := camload(t, "scenario", "validate", "testdata/bad-knobs.yaml"); again != first {
+			t.Fatalf("run %d reported differently:\n%s\nfirst:\n%s", i, again, first)
+		}
 	}
 }
