@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages whose tests run goroutines concurrently get the race detector.
 RACE_PKGS ?= ./simulator/... ./system/... ./bench/... ./internal/...
 
-.PHONY: build test test-faults test-short lint fmt vet bench bench-quick bench-scale report gate clean
+.PHONY: build test test-faults test-fuzz soak test-short lint fmt vet bench bench-quick bench-scale report gate clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/camload
@@ -27,9 +27,39 @@ test: lint
 
 # test-faults: the fault matrix (every fault kind × 0.1/5/50 % × every mode;
 # ~2 min): cycles complete, errors by kind equal the fleet's log, nothing
-# leaks. Its table is in the test log (-v). CI runs it after make test.
+# leaks; its table is in the test log (-v). Then the backend outages (Redis —
+# a real redis-server when on PATH — and FerretDB stopped and restarted
+# mid-run) and every fuzz target for FUZZTIME each (test-fuzz). CI runs it
+# after make test.
+OUTAGE_TESTS ?= TestRedisOutage|TestMongoOutage|TestRedisServerRestart|TestFerretDBRestart
 test-faults:
-	CAMLOAD_FAULT_MATRIX=1 $(GO) test -count=1 -timeout 15m -run TestFaultMatrix -v ./system/
+	CAMLOAD_FAULT_MATRIX=1 $(GO) test -count=1 -timeout 15m -run 'TestFaultMatrix|$(OUTAGE_TESTS)' -v ./system/
+	@$(MAKE) --no-print-directory test-fuzz
+
+# test-fuzz: each fuzz target (package:Target) for FUZZTIME, seeded by its
+# f.Add seeds and the corpus committed under the package's testdata/fuzz.
+FUZZTIME ?= 10s
+FUZZ_TARGETS ?= \
+	./simulator:FuzzParseLatency ./simulator:FuzzParseConfigYAML \
+	./scenarios:FuzzParse \
+	./results/rule:FuzzParseExpect ./results/rule:FuzzParseThreshold \
+	./system:FuzzParseListQuery ./system:FuzzParseRegistry \
+	./system/backends:FuzzRedact \
+	./system/analyze:FuzzScanHeader ./system/analyze:FuzzAnalyze \
+	./reports:FuzzReports ./reports/gate:FuzzParseThreshold
+test-fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+# soak: `camload serve --mode batched` cycling against 1000 cameras with 2 %
+# faults for SOAK_DURATION seconds (default 600), sampled every 30 s; prints
+# RSS, goroutines and FDs as a table and the RSS slope (scripts/soak.sh). An
+# hour: make soak SOAK_DURATION=3600. Not part of CI.
+SOAK_DURATION ?= 600
+soak: build
+	SOAK_DURATION=$(SOAK_DURATION) BIN=$(BIN) scripts/soak.sh
 
 # bench: the blog's reproduction — blog-scaling (unoptimized at 100 and 1000
 # cameras), blog-before-after (1000 cameras, unoptimized vs optimized, API

@@ -135,8 +135,8 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() {
-		if serr := sys.stop(); serr != nil && err == nil {
-			err = serr
+		if serr := sys.stop(); serr != nil { // how the system ended, with its log's tail
+			err = errors.Join(err, serr)
 		}
 	}()
 	ctx = c.prog.watch(ctx, c, fleet, sys)

@@ -43,6 +43,13 @@ func fakeServe(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// CAMLOAD_BENCH_FAKE_LOGLINES=N: N log lines on stderr at start;
+	// CAMLOAD_BENCH_FAKE_DIE_CYCLE=K: SIGKILL itself in the K-th cycle.
+	lines, _ := strconv.Atoi(os.Getenv("CAMLOAD_BENCH_FAKE_LOGLINES"))
+	for i := 1; i <= lines; i++ {
+		fmt.Fprintf(os.Stderr, "fake serve: log line %d\n", i)
+	}
+	dieAt, _ := strconv.Atoi(os.Getenv("CAMLOAD_BENCH_FAKE_DIE_CYCLE"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if *exitStdin {
@@ -63,6 +70,10 @@ func fakeServe(args []string) int {
 	api.HandleFunc("POST /api/v1/cycles", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
+		if dieAt > 0 && cycle+1 == int64(dieAt) {
+			fmt.Fprintln(os.Stderr, "fake serve: dying in cycle", dieAt)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
 		select {
 		case <-time.After(*sleep):
 		case <-r.Context().Done():

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -309,4 +310,17 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// Warnings returns what is valid but probably not meant in s, one
+// sentence each: today, a scenario that sets nothing (an empty file, only
+// comments, or only default values, with no environment override), which
+// validates but would run the built-in defaults.
+func (s *Scenario) Warnings() []string {
+	d := Default.Clone()
+	d.File = s.File
+	if reflect.DeepEqual(d, s) {
+		return []string{"sets nothing: every value is the default (is the file empty?)"}
+	}
+	return nil
 }

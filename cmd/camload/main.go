@@ -27,9 +27,11 @@ const (
 	exitInterrupted = 130
 )
 
-// errFailed marks a run that completed but failed (gate, threshold); its
-// message has already been written.
-var errFailed = errors.New("camload: failed")
+// errFailed marks a run that completed but failed (gate, threshold). Bare,
+// its message has already been written; wrapped, exitCode prints
+// "camload: failed: <cause>" (no "camload:" of its own, so the prefix is
+// not doubled).
+var errFailed = errors.New("failed")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

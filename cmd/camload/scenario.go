@@ -32,6 +32,9 @@ func newScenarioCmd(a *app) *cobra.Command {
 				}
 				fmt.Fprintf(a.stdout, "%s: OK (%s: %d cells = %d camera counts × %d modes × %d repetitions)\n",
 					f, sc.Name, sc.Cells(), len(sc.Fleet.Cameras), len(sc.System.Modes), sc.Repeat)
+				for _, w := range sc.Warnings() {
+					fmt.Fprintf(a.stderr, "%s: warning: %s\n", f, w)
+				}
 			}
 			return errors.Join(errs...)
 		},

@@ -36,7 +36,11 @@ func newServeCmd(a *app) *cobra.Command {
 		Long: `serve runs the camera-processing system: it loads the camera registry from
 the fleet, runs cycles (POST /api/v1/cycles, or every --interval) and serves the
 JSON API on --listen and /metrics, /debug/pprof, /healthz, /readyz on --admin.
+Both listen on loopback only unless --expose is given.
 Every flag can also be set as CAMLOAD_SERVE_<FLAG> (upper case, - → _).
+Pass URIs with passwords that way (CAMLOAD_SERVE_MONGO_URI,
+CAMLOAD_SERVE_REDIS_URL, CAMLOAD_SERVE_FERRETDB_POSTGRES): the command line
+is visible to every user (ps); /debug/pprof/cmdline hides passwords.
 Knob flags override the preset of --mode.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,6 +49,11 @@ Knob flags override the preset of --mode.`,
 				return err
 			}
 			o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			for _, name := range server.SecretFlags() {
+				if f := cmd.Flags().Lookup(name); f != nil && f.Changed && server.HasPassword(f.Value.String()) {
+					o.Logger.Warn("--"+name+" has a password on the command line, where ps shows it to every user; set "+envName(name)+" instead", "flag", name)
+				}
+			}
 			return server.Run(cmd.Context(), o)
 		},
 	}
@@ -53,6 +62,7 @@ Knob flags override the preset of --mode.`,
 	f.String("fleet", "http://127.0.0.1:8700", "the fleet's control URL")
 	f.String("listen", "127.0.0.1:8080", "API listen address (port 0 = any free port)")
 	f.String("admin", "127.0.0.1:8081", "admin listen address: /metrics, /debug/pprof, /healthz, /readyz")
+	f.Bool("expose", false, "allow --listen/--admin addresses beyond loopback (e.g. :8081, 0.0.0.0:8081); warns")
 	f.String("mongo-uri", backends.Embedded, "MongoDB URI, or embedded (FerretDB in this process)")
 	f.String("redis-url", backends.Embedded, "Redis URL, or embedded (miniredis in this process)")
 	f.String("ferretdb-postgres", "", "PostgreSQL URL for the embedded FerretDB (default SQLite in a temp dir)")
@@ -82,6 +92,11 @@ Knob flags override the preset of --mode.`,
 		}
 	}
 	return cmd
+}
+
+// envName is the environment variable that sets the serve flag name.
+func envName(name string) string {
+	return "CAMLOAD_SERVE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 // serveConfig maps the flags to server options and a log level, and
@@ -116,6 +131,7 @@ func serveConfig(v *viper.Viper) (server.Options, slog.Level, error) {
 		ParentPID: num("parent-pid"), RegistryTimeout: dur("registry-timeout"),
 		ShutdownTimeout: dur("shutdown-timeout"), BufferSize: num("buffer"),
 	}
+	o.Expose = boolean("expose")
 	if boolean("exit-with-stdin") {
 		o.Stdin = os.Stdin
 	}

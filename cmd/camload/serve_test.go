@@ -192,3 +192,45 @@ func TestServeHasEveryKnobFlag(t *testing.T) {
 		t.Errorf("every knob flag set to the sync preset over --mode batched: knobs = %+v; want %+v", o.Config.Knobs, k)
 	}
 }
+
+// TestServeExpose: a listen address beyond loopback needs --expose.
+func TestServeExpose(t *testing.T) {
+	for _, tc := range []struct{ flag, addr string }{
+		{"--admin", ":0"}, {"--admin", "0.0.0.0:0"}, {"--listen", ":0"}, {"--listen", "[::]:0"},
+	} {
+		_, stderr, code := camload(t, "serve", tc.flag, tc.addr)
+		if code != exitUsage || !strings.Contains(stderr, tc.flag[2:]) || !strings.Contains(stderr, "--expose") || !strings.Contains(stderr, "every network interface") {
+			t.Errorf("camload serve %s %s: exit %d, stderr %q; want exit %d naming %s and --expose", tc.flag, tc.addr, code, stderr, exitUsage, tc.flag)
+		}
+	}
+	cmd := newServeCmd(&app{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard})
+	if err := cmd.Flags().Parse([]string{"--admin", ":0", "--expose"}); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := serveConfig(serveViper(cmd))
+	if err != nil || !o.Expose || o.Admin != ":0" {
+		t.Errorf("serve --admin :0 --expose: %+v, %v; want Expose and no error", o, err)
+	}
+}
+
+// TestServeWarnsOfPasswordInArgv: a URI with a password given as a flag
+// draws a warning pointing to the environment variable, and the password
+// appears nowhere in serve's output (here serve gives up connecting).
+func TestServeWarnsOfPasswordInArgv(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the registry timeout")
+	}
+	_, stderr, code := camload(t, "serve", "--mongo-uri", "mongodb://app:hunter2@127.0.0.1:1/?serverSelectionTimeoutMS=200",
+		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--registry-timeout", "500ms", "--log-level", "warn")
+	if code == exitOK || !strings.Contains(stderr, "--mongo-uri has a password on the command line") || !strings.Contains(stderr, "CAMLOAD_SERVE_MONGO_URI") {
+		t.Errorf("serve with a password in --mongo-uri: exit %d, stderr %q; want a failure and a warning naming CAMLOAD_SERVE_MONGO_URI", code, stderr)
+	}
+	if strings.Contains(stderr, "hunter2") {
+		t.Errorf("the password is in serve's output: %q", stderr)
+	}
+	t.Setenv("CAMLOAD_SERVE_MONGO_URI", "mongodb://app:hunter2@127.0.0.1:1/?serverSelectionTimeoutMS=200")
+	_, stderr, _ = camload(t, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--registry-timeout", "500ms", "--log-level", "warn")
+	if strings.Contains(stderr, "command line") || strings.Contains(stderr, "hunter2") {
+		t.Errorf("serve with the password in the environment: stderr %q; want no warning and no password", stderr)
+	}
+}

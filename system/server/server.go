@@ -46,6 +46,12 @@ type Options struct {
 	// Admin is the listen address of /metrics, /debug/pprof, /healthz and
 	// /readyz; zero means DefaultAdmin.
 	Admin string
+	// Expose allows Listen and Admin addresses beyond loopback: an empty
+	// host (":8081"), 0.0.0.0 or :: (every interface), any other IP or a
+	// host name other than localhost. Zero (false) refuses them, so the
+	// admin endpoints (profiles, metrics) and the API are reachable from
+	// this machine only. Run logs a warning for every exposed address.
+	Expose bool
 
 	// MongoURI is a mongodb:// URI; zero or backends.Embedded runs
 	// FerretDB in this process.
@@ -136,13 +142,16 @@ func (o Options) withDefaults() Options {
 
 // Validate reports every bad field, each as a *cfgerr.Error named after
 // its camload serve flag (listen, admin, parent-pid, buffer,
-// shutdown-timeout, registry-timeout), then the Config's errors.
+// shutdown-timeout, registry-timeout), then the Config's errors. A listen
+// address beyond loopback without Expose is an error of its field.
 func (o Options) Validate() error {
 	var errs []error
 	d := o.withDefaults()
 	for _, a := range []struct{ name, addr string }{{"listen", d.Listen}, {"admin", d.Admin}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, cfgerr.Field(a.name, "not host:port: %q", a.addr))
+		} else if !o.Expose && !loopbackAddr(a.addr) {
+			errs = append(errs, cfgerr.Field(a.name, "%q listens on %s; pass --expose to allow that (default: loopback only)", a.addr, interfacesOf(a.addr)))
 		}
 	}
 	if o.ParentPID < 0 {
@@ -227,8 +236,9 @@ func Run(ctx context.Context, o Options) error {
 		apiLn.Close()
 		return cfgerr.Field("admin", "%v", err)
 	}
+	warnExposed(log, apiLn.Addr().String(), adminLn.Addr().String())
 	apiSrv := &http.Server{Handler: sys.APIHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	adminSrv := &http.Server{Handler: sys.AdminHandler(reg), ReadHeaderTimeout: 10 * time.Second}
+	adminSrv := &http.Server{Handler: adminHandler(sys.AdminHandler(reg)), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 2)
 	go func() { srvErr <- serveHTTP(adminSrv, adminLn, "admin") }()
 	go func() { srvErr <- serveHTTP(apiSrv, apiLn, "api") }()
