@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages whose tests run goroutines concurrently get the race detector.
 RACE_PKGS ?= ./simulator/... ./system/... ./bench/... ./internal/...
 
-.PHONY: build test test-faults test-fuzz soak test-short lint fmt vet bench bench-quick bench-scale report gate clean
+.PHONY: build test test-faults test-fuzz soak test-short lint fmt vet bench bench-quick bench-modes bench-scale report gate clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/camload
@@ -62,13 +62,15 @@ soak: build
 	SOAK_DURATION=$(SOAK_DURATION) BIN=$(BIN) scripts/soak.sh
 
 # bench: the blog's reproduction — blog-scaling (unoptimized at 100 and 1000
-# cameras), blog-before-after (1000 cameras, unoptimized vs optimized, API
-# throughput) and modes (all five modes at 100 and 1000), each with its
-# reports. bench-quick: blog-before-after alone (< 3 min).
+# cameras, 3 repetitions), blog-before-after (1000 cameras, unoptimized vs
+# optimized, API capacity, 3 repetitions) and city-realistic (all six modes
+# on a fleet of real camera facts), each with its reports.
+# bench-quick: blog-before-after with one repetition (CAMLOAD_REPEAT=1).
+# bench-modes: all six modes at 100 and 1000 cameras, every fault kind on.
 # Run folders go to $(BENCH_OUT)/<scenario>; results.json there is what
 # `camload gate` reads.
 BENCH_OUT ?= runs
-BENCH_SCENARIOS ?= blog-scaling blog-before-after modes
+BENCH_SCENARIOS ?= blog-scaling blog-before-after city-realistic
 
 bench: build
 	@rc=0; for s in $(BENCH_SCENARIOS); do \
@@ -77,7 +79,10 @@ bench: build
 	done; exit $$rc
 
 bench-quick: build
-	@$(MAKE) --no-print-directory bench BENCH_SCENARIOS=blog-before-after
+	@CAMLOAD_REPEAT=1 $(MAKE) --no-print-directory bench BENCH_SCENARIOS=blog-before-after
+
+bench-modes: build
+	@$(MAKE) --no-print-directory bench BENCH_SCENARIOS=modes
 
 # bench-scale: scenarios/scale-10k.yaml — batched and resilient at 1000,
 # 5000 and 10,000 cameras on gateways of 20 (fleet.cameras_per_host), one

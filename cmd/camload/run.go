@@ -62,6 +62,9 @@ set); Ctrl-C ends it.`,
 			if err != nil {
 				return err
 			}
+			for _, w := range sc.Warnings() {
+				fmt.Fprintf(a.stderr, "%s: warning: %s\n", args[0], w)
+			}
 			if cmd.Flags().Changed("cameras") {
 				sc.Fleet.Cameras = cameras
 			}
