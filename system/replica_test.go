@@ -16,6 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
@@ -316,5 +317,42 @@ func TestGroupCycleHandler(t *testing.T) {
 	code, m = post(0)
 	if code != http.StatusOK || m["processed"] != float64(8) || m["complete"] != true {
 		t.Errorf("coordinator: %d %v; want 200 with 8 processed", code, m)
+	}
+}
+
+// A job delivered twice in one cycle (group's redelivery after a replica
+// died between its write and its acknowledgement) is harmless: the second
+// ProcessCamera writes the same documents again, the store holds one
+// observation of the camera in that cycle.
+func TestProcessCameraTwiceIsHarmless(t *testing.T) {
+	for _, mode := range []system.Mode{system.ModeBatched, system.ModePooled} {
+		t.Run(string(mode), func(t *testing.T) {
+			e := newGroupEnv(t, 1, 4, mode, group.Options{}, nil)
+			ctx := testCtx(t, time.Minute)
+			sys := e.systems[0]
+			id := sys.Cameras()[1].ID
+			for range 2 {
+				if err := sys.ProcessCamera(ctx, 7, id); err != nil {
+					t.Fatalf("ProcessCamera: %v", err)
+				}
+			}
+			if n := e.log.writes["7/"+id]; n != 2 {
+				t.Fatalf("%d writes of (7, %s), want 2 (the test must write twice)", n, id)
+			}
+			n, err := e.store.Database().Collection(store.ObservationsCollection).CountDocuments(ctx, bson.D{{Key: "cameraId", Value: id}, {Key: "cycle", Value: 7}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("%d observations of camera %s in cycle 7, want 1", n, id)
+			}
+			st, err := e.store.Stats(ctx)
+			if err != nil || st.Observed != 1 {
+				t.Errorf("stats: %+v, %v; want 1 camera observed", st, err)
+			}
+			if err := sys.ProcessCamera(ctx, 7, "no-such-camera"); !errors.Is(err, system.ErrUnknownCamera) {
+				t.Errorf("ProcessCamera(unknown) = %v, want ErrUnknownCamera", err)
+			}
+		})
 	}
 }
