@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,13 +74,34 @@ func (w *writeLog) exactlyOnce(t *testing.T, cycle int64, cams []store.Camera) {
 type groupEnv struct {
 	store    *store.Mongo
 	log      *writeLog
-	redis    *miniredis.Miniredis
+	name     string // the group's name
 	systems  []*system.System
 	replicas []*group.Replica
 }
 
+// groupRedis are the Redis servers the group tests run on: miniredis on
+// loopback always, the real Redis of CAMLOAD_TEST_REDIS_URL as well when set.
+func groupRedis(t *testing.T) map[string]string {
+	urls := map[string]string{"miniredis": "redis://" + miniredis.RunT(t).Addr()}
+	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
+		urls["redis"] = u
+	}
+	return urls
+}
+
 func newGroupEnv(t *testing.T, n, cameras int, mode system.Mode, gopts group.Options, wrap func(i int, h group.Handler) group.Handler) *groupEnv {
 	t.Helper()
+	return newGroupEnvOn(t, "redis://"+miniredis.RunT(t).Addr(), n, cameras, mode, gopts, wrap)
+}
+
+// newGroupEnvOn is newGroupEnv on the Redis at url, in a group of its own
+// (a fresh name, so that runs on a shared Redis do not meet).
+func newGroupEnvOn(t *testing.T, url string, n, cameras int, mode system.Mode, gopts group.Options, wrap func(i int, h group.Handler) group.Handler) *groupEnv {
+	t.Helper()
+	ropts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("Redis URL %s: %v", url, err)
+	}
 	ctx := testCtx(t, time.Minute)
 	clk := newClock()
 	f, err := simulator.New(quietFleet(cameras, 4), simulator.WithClock(clk.Now))
@@ -100,7 +122,18 @@ func newGroupEnv(t *testing.T, n, cameras int, mode system.Mode, gopts group.Opt
 		_ = st.Drop(ctx)
 		_ = st.Close(ctx)
 	})
-	e := &groupEnv{store: st, log: &writeLog{Store: st, writes: map[string]int{}}, redis: miniredis.RunT(t)}
+	e := &groupEnv{store: st, log: &writeLog{Store: st, writes: map[string]int{}}, name: dbName(t)}
+	t.Cleanup(func() {
+		// A shared Redis keeps no trace of the test's group.
+		rdb := redis.NewClient(ropts)
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		keys, _ := rdb.Keys(ctx, "camload:{"+e.name+"}:*").Result()
+		if len(keys) > 0 {
+			_ = rdb.Del(ctx, keys...).Err()
+		}
+	})
 	for i := range n {
 		cfg, ok := system.DefaultConfig(mode, f.ControlURL())
 		if !ok {
@@ -116,10 +149,10 @@ func newGroupEnv(t *testing.T, n, cameras int, mode system.Mode, gopts group.Opt
 		if err := sys.LoadRegistry(ctx); err != nil {
 			t.Fatalf("LoadRegistry: %v", err)
 		}
-		rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr()})
+		rdb := redis.NewClient(ropts)
 		t.Cleanup(func() { _ = rdb.Close() })
 		o := gopts
-		o.Name, o.Consumer = "fleet", fmt.Sprintf("replica-%d", i)
+		o.Name, o.Consumer = e.name, fmt.Sprintf("replica-%d", i)
 		h := sys.GroupHandler()
 		if wrap != nil {
 			h = wrap(i, h)
@@ -153,63 +186,65 @@ func (e *groupEnv) run(t *testing.T, i int) (stop func()) {
 }
 
 func TestGroupCycleExactlyOnce(t *testing.T) {
-	for _, mode := range []system.Mode{system.ModeBatched, system.ModePooled} {
-		t.Run(string(mode), func(t *testing.T) {
-			const cameras = 48
-			e := newGroupEnv(t, 3, cameras, mode, group.Options{Batch: 4, Workers: 2, Block: 50 * time.Millisecond}, nil)
-			ctx := testCtx(t, time.Minute)
-			e.run(t, 0)
-			if err := e.replicas[0].WaitCoordinator(ctx); err != nil {
-				t.Fatalf("WaitCoordinator: %v", err)
-			}
-			e.run(t, 1)
-			e.run(t, 2)
-			co, sys := e.replicas[0], e.systems[0]
+	for rname, url := range groupRedis(t) {
+		for _, mode := range []system.Mode{system.ModeBatched, system.ModePooled} {
+			t.Run(rname+"/"+string(mode), func(t *testing.T) {
+				const cameras = 48
+				e := newGroupEnvOn(t, url, 3, cameras, mode, group.Options{Batch: 4, Workers: 2, Block: 50 * time.Millisecond}, nil)
+				ctx := testCtx(t, time.Minute)
+				e.run(t, 0)
+				if err := e.replicas[0].WaitCoordinator(ctx); err != nil {
+					t.Fatalf("WaitCoordinator: %v", err)
+				}
+				e.run(t, 1)
+				e.run(t, 2)
+				co, sys := e.replicas[0], e.systems[0]
 
-			// A non-coordinator refuses to run a cycle.
-			if _, err := e.systems[1].GroupCycle(ctx, e.replicas[1]); !errors.Is(err, group.ErrNotCoordinator) {
-				t.Fatalf("GroupCycle on a non-coordinator: %v, want ErrNotCoordinator", err)
-			}
-			for c := range 2 {
-				sum, err := sys.GroupCycle(ctx, co)
-				if err != nil {
-					t.Fatalf("GroupCycle %d: %v", c+1, err)
+				// A non-coordinator refuses to run a cycle.
+				if _, err := e.systems[1].GroupCycle(ctx, e.replicas[1]); !errors.Is(err, group.ErrNotCoordinator) {
+					t.Fatalf("GroupCycle on a non-coordinator: %v, want ErrNotCoordinator", err)
 				}
-				if !sum.Complete || sum.Cameras != cameras || sum.Processed != cameras || len(sum.Errors) != 0 {
-					t.Fatalf("cycle %d: complete %v, cameras %d, processed %d, errors %v; want all %d processed",
-						c+1, sum.Complete, sum.Cameras, sum.Processed, sum.Errors, cameras)
-				}
-				if sum.Reclaimed != 0 {
-					t.Errorf("cycle %d: reclaimed %d with every replica alive", c+1, sum.Reclaimed)
-				}
-				total := 0
-				for name, n := range sum.Replicas {
-					if !strings.HasPrefix(name, "replica-") {
-						t.Errorf("unknown replica %q in %v", name, sum.Replicas)
+				for c := range 2 {
+					sum, err := sys.GroupCycle(ctx, co)
+					if err != nil {
+						t.Fatalf("GroupCycle %d: %v", c+1, err)
 					}
-					total += n
+					if !sum.Complete || sum.Cameras != cameras || sum.Processed != cameras || len(sum.Errors) != 0 {
+						t.Fatalf("cycle %d: complete %v, cameras %d, processed %d, errors %v; want all %d processed",
+							c+1, sum.Complete, sum.Cameras, sum.Processed, sum.Errors, cameras)
+					}
+					if sum.Reclaimed != 0 {
+						t.Errorf("cycle %d: reclaimed %d with every replica alive", c+1, sum.Reclaimed)
+					}
+					total := 0
+					for name, n := range sum.Replicas {
+						if !strings.HasPrefix(name, "replica-") {
+							t.Errorf("unknown replica %q in %v", name, sum.Replicas)
+						}
+						total += n
+					}
+					if total != cameras {
+						t.Errorf("cycle %d: replicas %v sum to %d, want %d", c+1, sum.Replicas, total, cameras)
+					}
+					e.log.exactlyOnce(t, sum.Cycle, sys.Cameras())
+					if last, ok := sys.LastCycle(); !ok || last.Cycle != sum.Cycle {
+						t.Errorf("LastCycle = %d, %v; want cycle %d", last.Cycle, ok, sum.Cycle)
+					}
 				}
-				if total != cameras {
-					t.Errorf("cycle %d: replicas %v sum to %d, want %d", c+1, sum.Replicas, total, cameras)
+				// The store holds every camera's latest state from the last cycle.
+				st, err := e.store.Stats(ctx)
+				if err != nil {
+					t.Fatal(err)
 				}
-				e.log.exactlyOnce(t, sum.Cycle, sys.Cameras())
-				if last, ok := sys.LastCycle(); !ok || last.Cycle != sum.Cycle {
-					t.Errorf("LastCycle = %d, %v; want cycle %d", last.Cycle, ok, sum.Cycle)
+				if st.Observed != cameras {
+					t.Errorf("store: %d cameras observed, want %d", st.Observed, cameras)
 				}
-			}
-			// The store holds every camera's latest state from the last cycle.
-			st, err := e.store.Stats(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Observed != cameras {
-				t.Errorf("store: %d cameras observed, want %d", st.Observed, cameras)
-			}
-			o, err := e.store.Latest(ctx, sys.Cameras()[0].ID)
-			if err != nil || o.Cycle != 2 {
-				t.Errorf("latest of %s: cycle %d, %v; want cycle 2", sys.Cameras()[0].ID, o.Cycle, err)
-			}
-		})
+				o, err := e.store.Latest(ctx, sys.Cameras()[0].ID)
+				if err != nil || o.Cycle != 2 {
+					t.Errorf("latest of %s: cycle %d, %v; want cycle 2", sys.Cameras()[0].ID, o.Cycle, err)
+				}
+			})
+		}
 	}
 }
 
