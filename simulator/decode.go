@@ -174,9 +174,23 @@ func ParseConfigYAML(data []byte, path string, base Config) (Config, error) {
 		}
 		section["cameras"] = list[0]
 	}
+	// A scenario's fleet.cameras_per_host sizes the hosts from the cameras
+	// served (the runner does the same per cell).
+	perHost := 0
+	if v, ok := section["cameras_per_host"]; ok {
+		delete(section, "cameras_per_host")
+		n, ok := v.(int)
+		if !ok || n < 0 {
+			return base, &cfgerr.Error{File: path, Field: "fleet.cameras_per_host", Line: lineOf(&doc.Fleet, "cameras_per_host"), Err: fmt.Errorf("%v: must be a whole number ≥ 0", v)}
+		}
+		perHost = n
+	}
 	cfg, err := DecodeConfig(section, base)
 	if err != nil {
 		return base, withFile(err, path, &doc.Fleet)
+	}
+	if perHost > 0 {
+		cfg.Hosts = (cfg.Cameras + perHost - 1) / perHost
 	}
 	return cfg, nil
 }

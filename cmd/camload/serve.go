@@ -13,6 +13,7 @@ import (
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
+	"github.com/camload/camload/system/group"
 	"github.com/camload/camload/system/server"
 )
 
@@ -75,6 +76,9 @@ Knob flags override the preset of --mode.`,
 	f.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long graceful shutdown may take")
 	f.Int("buffer", server.DefaultBufferSize, "observations buffered while MongoDB is down (beyond: dropped and counted)")
 	f.String("log-level", "info", "log level: debug, info, warn or error")
+	f.String("group", "", "be a replica of this group: share the cycles' cameras through a Redis Stream on --redis-url")
+	f.Duration("group-claim-idle", group.DefaultClaimIdle, "take over a stopped replica's job after it was pending this long")
+	f.Duration("group-lease-ttl", group.DefaultLeaseTTL, "lifetime of the group's coordinator lease")
 	k, _ := system.Preset(system.ModeBatched)
 	for _, spec := range system.KnobTable {
 		name, usage := spec.Flag(), "knob: "+spec.Usage
@@ -130,6 +134,7 @@ func serveConfig(v *viper.Viper) (server.Options, slog.Level, error) {
 		FerretDBPostgres: str("ferretdb-postgres"), DB: str("db"), ReadyFile: str("ready-file"),
 		ParentPID: num("parent-pid"), RegistryTimeout: dur("registry-timeout"),
 		ShutdownTimeout: dur("shutdown-timeout"), BufferSize: num("buffer"),
+		Group: str("group"), GroupClaimIdle: dur("group-claim-idle"), GroupLeaseTTL: dur("group-lease-ttl"),
 	}
 	o.Expose = boolean("expose")
 	if boolean("exit-with-stdin") {

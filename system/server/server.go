@@ -92,6 +92,22 @@ type Options struct {
 
 	// Logger receives the service's log; nil discards it.
 	Logger *slog.Logger
+
+	// Group, when set, makes this system a replica of the group of that
+	// name (package group): the replicas share every cycle's cameras
+	// through a Redis Stream on RedisURL (which must then be a Redis all
+	// replicas reach; embedded makes a group of one), the coordinator
+	// among them runs the cycles (POST /api/v1/cycles, --interval) and the
+	// others answer that POST with 409 naming it. Zero: a standalone
+	// system.
+	Group string
+	// GroupClaimIdle is how long a job of a replica that stopped may stay
+	// pending before another replica takes it over; zero means
+	// group.DefaultClaimIdle.
+	GroupClaimIdle time.Duration
+	// GroupLeaseTTL is the lifetime of the coordinator lease; zero means
+	// group.DefaultLeaseTTL.
+	GroupLeaseTTL time.Duration
 }
 
 // ReadyInfo is what Run writes to Options.ReadyFile once the system is
@@ -169,6 +185,7 @@ func (o Options) Validate() error {
 	if o.ParentPoll < 0 {
 		errs = append(errs, cfgerr.Field("parent-poll", "must be > 0"))
 	}
+	errs = append(errs, o.validateGroup()...)
 	if err := o.Config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -193,9 +210,9 @@ func Run(ctx context.Context, o Options) error {
 	defer func() { <-watchersDone }()
 	defer cancel()
 
-	// Redis is only needed when API reads are cached.
+	// Redis is only needed when API reads are cached or for a group.
 	redisURL := o.RedisURL
-	if !o.Config.Knobs.APICache {
+	if !o.Config.Knobs.APICache && o.Group == "" {
 		redisURL = ""
 	}
 	be, err := backends.Start(ctx, backends.Options{Mongo: o.MongoURI, Redis: redisURL, FerretDBPostgres: o.FerretDBPostgres})
@@ -226,6 +243,15 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer sys.Close()
+	gm, err := newMember(o, be.RedisURL(), sys)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		if err := gm.stop(); err != nil {
+			log.Warn("stopping the group replica", "err", err)
+		}
+	}()
 
 	apiLn, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -237,7 +263,7 @@ func Run(ctx context.Context, o Options) error {
 		return cfgerr.Field("admin", "%v", err)
 	}
 	warnExposed(log, apiLn.Addr().String(), adminLn.Addr().String())
-	apiSrv := &http.Server{Handler: sys.APIHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	apiSrv := &http.Server{Handler: gm.apiHandler(sys), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	adminSrv := &http.Server{Handler: adminHandler(sys.AdminHandler(reg)), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 2)
 	go func() { srvErr <- serveHTTP(adminSrv, adminLn, "admin") }()
@@ -259,7 +285,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	if err == nil {
-		go func() { runDone <- sys.Run(cycleCtx, ctx.Done()) }()
+		gm.start(ctx)
+		go func() { runDone <- gm.runCycles(cycleCtx, ctx.Done(), sys) }()
 		select {
 		case <-ctx.Done():
 			log.Info("shutting down")
@@ -288,6 +315,9 @@ func Run(ctx context.Context, o Options) error {
 		_ = apiSrv.Close()
 	}
 	cancelCycles()
+	if err := gm.stop(); err != nil { // its unfinished jobs go to other replicas
+		log.Warn("stopping the group replica", "err", err)
+	}
 	_ = adminSrv.Shutdown(sctx)
 	for range 2 {
 		if err := <-srvErr; err != nil {
