@@ -206,7 +206,10 @@ func apiMetric(c Cell, rest string) (float64, Unit, bool) {
 	case "error_rate":
 		return 1 - e.Success, u, e.Requests > 0
 	case "capacity":
-		if e.Capacity == nil {
+		// A search whose floor already failed has no rate that met the
+		// SLO (LastPass nil): the capacity is below MinRate, an upper
+		// bound, not 0 — missing, so that no rule passes on it.
+		if e.Capacity == nil || e.Capacity.LastPass == nil {
 			return 0, u, false
 		}
 		return e.Capacity.Rate, u, true

@@ -31,9 +31,10 @@ func TestMetricUnit(t *testing.T) {
 func TestRuleValueAndCensored(t *testing.T) {
 	t.Parallel()
 	rate := 4678.0
+	twelve, two := 12.0, 2.0
 	c := Cell{Cycles: Cycles{Visits: 5000, ErrorRate: 0.0062}, Faults: map[string]int{"http_5xx": 10, "reset": 23},
 		Resources: Resources{CPUCorePercent: 150, RSSPeak: 1},
-		API:       map[string]Endpoint{"list": {Capacity: &Capacity{Rate: rate, LastPass: &rate, Censored: true}}, "latest": {Capacity: &Capacity{Rate: 12}}}}
+		API:       map[string]Endpoint{"list": {Capacity: &Capacity{Rate: rate, LastPass: &rate, Censored: true}}, "latest": {Capacity: &Capacity{Rate: 12, LastPass: &twelve}}, "floor": {Capacity: &Capacity{FirstFail: &two}}}}
 	for _, tc := range []struct {
 		name string
 		v    float64
@@ -44,6 +45,7 @@ func TestRuleValueAndCensored(t *testing.T) {
 		{"capacity.list", 4678, true},
 		{"capacity.latest", 12, true},
 		{"capacity.cameras", 0, false},
+		{"capacity.floor", 0, false}, // the floor failed: below MinRate, not 0
 	} {
 		v, _, ok := RuleValue(c, tc.name)
 		if ok != tc.ok || (ok && v != tc.v) {
