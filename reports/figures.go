@@ -389,6 +389,11 @@ func capacityFig(label, ep string) figure {
 			if (ep != "" && name != ep) || e.Capacity == nil {
 				continue
 			}
+			if e.Capacity.LastPass == nil {
+				// The floor failed: an upper bound (< MinRate), not 0;
+				// no figure (the bracket column says "< floor").
+				return obs{}
+			}
 			o.ok = true
 			o.v += e.Capacity.Rate
 			o.lower = o.lower || e.Capacity.Censored

@@ -815,6 +815,9 @@ func (r *reader) capacitySection() (section, bool) {
 
 // capText is a capacity as text: "≥ 4678" when censored.
 func capText(k *results.Capacity) string {
+	if k.LastPass == nil && k.FirstFail != nil {
+		return "< " + results.Format(*k.FirstFail, results.Count) + " (the floor failed)"
+	}
 	s := results.Format(k.Rate, results.Count)
 	if k.Censored {
 		return "≥ " + s

@@ -69,6 +69,8 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 					capacity = "≥ " + capacity + " (never failed)"
 				case k.LastPass != nil && k.FirstFail != nil:
 					capacity += fmt.Sprintf(" (fails at %.0f)", *k.FirstFail)
+				case k.FirstFail != nil:
+					capacity = fmt.Sprintf("< %.0f req/s (the floor failed)", *k.FirstFail)
 				}
 			}
 			api = append(api, fmt.Sprintf("%s\t%d\t%s\t%.0f\t%.1f\t%.1f%%\t%s\t%s\t%s\n", c.Mode, c.Cameras, n, e.Rate, e.Throughput, 100*e.Success,
