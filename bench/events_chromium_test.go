@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/camload/camload/dashboard"
+	"github.com/camload/camload/results"
 )
 
 // TestDashboardChromium loads the dashboard in headless Chromium during a
@@ -30,6 +31,9 @@ func TestDashboardChromium(t *testing.T) {
 	}
 	if testing.Short() {
 		t.Skip("starts embedded backends and child processes")
+	}
+	if raceEnabled {
+		t.Skip("browser timing under -race; the plain build runs this test")
 	}
 	sc := fakeScenario(t)
 	sc.Fleet.Cameras = []int{6}
@@ -83,12 +87,27 @@ func TestDashboardChromium(t *testing.T) {
 		`<tr id="cell-row-`:                    1,
 	})
 	dom, console = dashChrome(t, chromium, srv.URL+"/?once")
-	checkDash(t, "finished", dom, console, map[string]int{
-		`<tr id="cell-row-`:                           2,
-		`href="files/report.html"`:                    1,
-		`href="files/cells/sync-6-r0/api-latest.bin"`: 1,
-		`class="running`:                              0,
-	})
+	want := map[string]int{
+		`<tr id="cell-row-`:        2,
+		`href="files/report.html"`: 1,
+		`class="running`:           0,
+	}
+	// Every .bin file the results name is linked from the finished page.
+	for _, c := range run.Cells {
+		t.Logf("cell %s/%d r%d: %s, %d endpoints", c.Mode, c.Cameras, c.Repeat, c.Status, len(c.API))
+		if c.Status != results.StatusOK {
+			t.Logf("cell %s/%d: %s: %s", c.Mode, c.Cameras, c.Status, c.Error)
+		}
+		for _, e := range c.API {
+			if e.BinFile != "" {
+				want[`href="files/`+e.BinFile+`"`] = 1
+			}
+		}
+	}
+	if len(want) == 3 {
+		t.Errorf("no cell wrote a .bin file; want the load's results linked")
+	}
+	checkDash(t, "finished", dom, console, want)
 }
 
 // dashChrome dumps the DOM headless Chromium builds for url and returns it
@@ -124,7 +143,8 @@ func checkDash(t *testing.T, what, dom, console string, want map[string]int) {
 	}
 	for s, n := range want {
 		if got := strings.Count(dom, s); got != n {
-			t.Errorf("%s page: %d × %q; want %d", what, got, s, n)
+			hrefs := regexp.MustCompile(`href="[^"]*"`).FindAllString(dom, -1)
+			t.Errorf("%s page: %d × %q; want %d (links on the page: %v)", what, got, s, n, hrefs)
 		}
 	}
 	if n := strings.Count(dom, "<polyline"); n < 3 {
