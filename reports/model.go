@@ -395,11 +395,10 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 		d.Sections = append(d.Sections, r.growthSection(modes, counts))
 	}
 	d.Sections = append(d.Sections, r.modesSection(modes, counts))
-	// Per-cell sections, in report order. The fleet-side section of
+	// Per-cell sections, in report order; the fleet-side section of
 	// external-system cells (what the fleet saw of the system: sweeps,
-	// revisit intervals, refusals) belongs after the API ones once
-	// results carries it.
-	for _, sec := range []func() (section, bool){r.apiSection, r.capacitySection} {
+	// revisit intervals, refusals) after the API ones.
+	for _, sec := range []func() (section, bool){r.apiSection, r.capacitySection, r.externalSection} {
 		if s, ok := sec(); ok {
 			d.Sections = append(d.Sections, s)
 		}
