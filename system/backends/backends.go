@@ -128,6 +128,9 @@ func Start(ctx context.Context, opts Options) (*Backends, error) {
 	return b, nil
 }
 
+// ferretNewMu serializes ferretdb.New (see startFerret).
+var ferretNewMu sync.Mutex
+
 func (b *Backends) startFerret(opts Options) error {
 	logger := opts.Logger
 	if logger == nil {
@@ -169,7 +172,12 @@ func (b *Backends) startFerret(opts Options) error {
 		}
 	}
 
+	// ferretdb.New writes a package-level version record without a lock:
+	// two embedded servers starting at once (parallel tests, several
+	// runners in one process) would race on it.
+	ferretNewMu.Lock()
 	f, err := ferretdb.New(cfg)
+	ferretNewMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("backends: starting FerretDB (%s): %w", cfg.Handler, err)
 	}
