@@ -32,20 +32,7 @@ type NodeRun struct {
 }
 
 // WriteNode stores n as indented JSON at path, atomically.
-func WriteNode(path string, n *NodeRun) error {
-	b, err := json.MarshalIndent(n, "", "  ")
-	if err != nil {
-		return fmt.Errorf("results: encoding: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	return nil
-}
+func WriteNode(path string, n *NodeRun) error { return writeJSON(path, n) }
 
 // ReadNode loads and checks a node's attack.json.
 func ReadNode(path string) (*NodeRun, error) {

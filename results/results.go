@@ -446,8 +446,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Write stores r as indented JSON at path, atomically (temp file + rename)
 // so a reader never sees half a file.
-func Write(path string, r *Run) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func Write(path string, r *Run) error { return writeJSON(path, r) }
+
+// writeJSON stores v as indented JSON at path, atomically.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("results: encoding: %w", err)
 	}
