@@ -5,11 +5,12 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/camload/camload/internal/chromiumtest"
 	"time"
 
 	"github.com/camload/camload/dashboard"
@@ -25,10 +26,7 @@ import (
 // CAMLOAD_CHROMIUM names the browser (.ci/run); scripts/dashboard-check.sh
 // does the same on a real `camload run scenarios/smoke.yaml --dashboard`.
 func TestDashboardChromium(t *testing.T) {
-	chromium := os.Getenv("CAMLOAD_CHROMIUM")
-	if chromium == "" {
-		t.Skip("CAMLOAD_CHROMIUM not set (.ci/run sets it)")
-	}
+	page := chromiumtest.Page{Browser: chromiumtest.Browser(t, ".ci/run"), ProfileDir: t.TempDir()}
 	if testing.Short() {
 		t.Skip("starts embedded backends and child processes")
 	}
@@ -60,7 +58,10 @@ func TestDashboardChromium(t *testing.T) {
 		for time.Now().Before(deadline) {
 			for _, e := range hub.History() {
 				if bytes.Contains(e, []byte(`"cell":2,"cell_started"`)) {
-					dom, console := dashChrome(t, chromium, srv.URL+"/?once")
+					dom, console, err := page.Load(srv.URL+"/?once", "--dump-dom")
+					if err != nil {
+						console = err.Error()
+					}
 					running <- dom + "\x00" + console
 					return
 				}
@@ -86,7 +87,7 @@ func TestDashboardChromium(t *testing.T) {
 		`class="running`:                       1,
 		`<tr id="cell-row-`:                    1,
 	})
-	dom, console = dashChrome(t, chromium, srv.URL+"/?once")
+	dom, console = page.MustLoad(t, srv.URL+"/?once", "--dump-dom")
 	want := map[string]int{
 		`<tr id="cell-row-`:        2,
 		`href="files/report.html"`: 1,
@@ -110,42 +111,13 @@ func TestDashboardChromium(t *testing.T) {
 	checkDash(t, "finished", dom, console, want)
 }
 
-// dashChrome dumps the DOM headless Chromium builds for url and returns it
-// with the console lines of its log.
-func dashChrome(t *testing.T, chromium, url string) (string, string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--enable-logging=stderr", "--v=0", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", url)
-	var out, log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &log
-	if err := cmd.Run(); err != nil {
-		return "", "chromium: " + err.Error() + "\n" + log.String()
-	}
-	var console []string
-	for _, l := range strings.Split(log.String(), "\n") {
-		if regexp.MustCompile(`CONSOLE|Uncaught|net::ERR_`).MatchString(l) {
-			console = append(console, l)
-		}
-	}
-	return out.String(), strings.Join(console, "\n")
-}
-
+// checkDash checks the page (chromiumtest.Check), lists its links when a
+// count is off, and checks that its charts are drawn.
 func checkDash(t *testing.T, what, dom, console string, want map[string]int) {
 	t.Helper()
-	if !strings.Contains(dom, `<body data-errors="0">`) {
-		m := regexp.MustCompile(`(?s)<pre id="js-errors">(.*?)</pre>`).FindStringSubmatch(dom)
-		t.Errorf("%s page: script errors: %v", what, m)
-	}
-	if console != "" {
-		t.Errorf("%s page: console messages:\n%s", what, console)
-	}
-	for s, n := range want {
-		if got := strings.Count(dom, s); got != n {
-			hrefs := regexp.MustCompile(`href="[^"]*"`).FindAllString(dom, -1)
-			t.Errorf("%s page: %d × %q; want %d (links on the page: %v)", what, got, s, n, hrefs)
-		}
+	chromiumtest.Check(t, what, dom, console, want)
+	if t.Failed() {
+		t.Logf("%s page: links: %v", what, regexp.MustCompile(`href="[^"]*"`).FindAllString(dom, -1))
 	}
 	if n := strings.Count(dom, "<polyline"); n < 3 {
 		t.Errorf("%s page: %d lines drawn; want the cycle, latency and resource charts", what, n)

@@ -1,16 +1,13 @@
 package dashboard
 
 import (
-	"bytes"
-	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/camload/camload/internal/chromiumtest"
 )
 
 // TestChromium loads the page in headless Chromium while a synthetic run
@@ -20,10 +17,7 @@ import (
 // CAMLOAD_CHROMIUM names the browser (scripts/dashboard-check.sh sets it);
 // CAMLOAD_DASHBOARD_PNG saves the running page's screenshot there.
 func TestChromium(t *testing.T) {
-	chromium := os.Getenv("CAMLOAD_CHROMIUM")
-	if chromium == "" {
-		t.Skip("CAMLOAD_CHROMIUM not set (scripts/dashboard-check.sh runs this)")
-	}
+	page := chromiumtest.Page{Browser: chromiumtest.Browser(t, "scripts/dashboard-check.sh"), ProfileDir: t.TempDir()}
 	runDir := t.TempDir()
 	for _, f := range []string{"report.html", "results.json", "cells/sync-100-r0/cpu.pb.gz"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(runDir, f)), 0o755); err != nil {
@@ -61,7 +55,7 @@ func TestChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dom, console := chrome(t, chromium, srv.URL+"/?once", "--dump-dom")
+	dom, console := page.MustLoad(t, srv.URL+"/?once", "--dump-dom")
 	checkDOM(t, "running", dom, console, map[string]int{
 		`viewBox="0 0 720 330"`:                    9,
 		`<button type="button" id="plan-cell-`:     len(run.cells),
@@ -74,19 +68,17 @@ func TestChromium(t *testing.T) {
 			t.Errorf("running page lacks %q", want)
 		}
 	}
-	_, console = chrome(t, chromium, srv.URL+"/?once", "--window-size=1280,2300", "--hide-scrollbars", "--screenshot="+png)
+	_, console = page.MustLoad(t, srv.URL+"/?once", "--window-size=1280,2300", "--hide-scrollbars", "--screenshot="+png)
 	if console != "" {
 		t.Errorf("screenshot: console messages:\n%s", console)
 	}
-	if b, err := os.ReadFile(png); err != nil || len(b) < 10000 || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
-		t.Errorf("screenshot %s: %d bytes, %v; want a PNG of at least 10000 bytes", png, len(b), err)
-	}
+	chromiumtest.CheckPNG(t, png, 10000)
 
 	// The run ends: all cells in the table, the report linked, the stream
 	// told to stop.
 	publishAll(t, h, evs[cut:])
 	_ = h.Close()
-	dom, console = chrome(t, chromium, srv.URL+"/?once", "--dump-dom")
+	dom, console = page.MustLoad(t, srv.URL+"/?once", "--dump-dom")
 	checkDOM(t, "finished", dom, console, map[string]int{
 		`<tr id="cell-row-`:        len(run.cells),
 		`href="files/report.html"`: 1,
@@ -97,47 +89,11 @@ func TestChromium(t *testing.T) {
 	}
 }
 
-// chrome runs headless Chromium on url with extra flags and returns its
-// stdout and the console lines of its log.
-func chrome(t *testing.T, chromium, url string, extra ...string) (string, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--enable-logging=stderr", "--v=0", "--user-data-dir=" + t.TempDir(),
-		// Let the page read its stream and render before the dump.
-		"--virtual-time-budget=10000"}, extra...)
-	cmd := exec.CommandContext(ctx, chromium, append(args, url)...)
-	var out, log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &log
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", chromium, strings.Join(extra, " "), err, log.String())
-	}
-	var console []string
-	for _, l := range strings.Split(log.String(), "\n") {
-		if regexp.MustCompile(`CONSOLE|Uncaught|net::ERR_`).MatchString(l) {
-			console = append(console, l)
-		}
-	}
-	return out.String(), strings.Join(console, "\n")
-}
-
-// checkDOM asserts no script error and the counts of want's substrings.
+// checkDOM checks the page (chromiumtest.Check) and that its charts are
+// drawn.
 func checkDOM(t *testing.T, what, dom, console string, want map[string]int) {
 	t.Helper()
-	if !strings.Contains(dom, `<body data-errors="0">`) || !strings.Contains(dom, `<pre id="js-errors"></pre>`) {
-		m := regexp.MustCompile(`(?s)<pre id="js-errors">(.*?)</pre>`).FindStringSubmatch(dom)
-		t.Errorf("%s page: script errors: %v", what, m)
-	}
-	if console != "" {
-		t.Errorf("%s page: console messages:\n%s", what, console)
-	}
-	for s, n := range want {
-		if got := strings.Count(dom, s); got != n {
-			t.Errorf("%s page: %d × %q; want %d", what, got, s, n)
-		}
-	}
+	chromiumtest.Check(t, what, dom, console, want)
 	if n := strings.Count(dom, "<polyline") + strings.Count(dom, `<rect class="bar"`); n < 8 {
 		t.Errorf("%s page: %d lines and bars drawn; want the charts filled", what, n)
 	}
