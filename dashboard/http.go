@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -8,10 +9,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/camload/camload/internal/webstyle"
 )
 
 //go:embed page.html
-var pageHTML []byte
+var pageSource []byte
+
+// pageHTML is the page with the style sheet it shares with report.html
+// (internal/webstyle.Base) inserted at its marker.
+var pageHTML = bytes.Replace(pageSource, []byte(webstyle.Marker), []byte(webstyle.Base), 1)
 
 // csp keeps the page self-contained: nothing but this origin, no
 // external script, style, font or image.
