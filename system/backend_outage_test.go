@@ -17,7 +17,6 @@ import (
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/cache"
-	"github.com/camload/camload/system/store"
 )
 
 // redisServer is a real redis-server process on a loopback port, without
@@ -98,22 +97,18 @@ func TestRedisServerRestart(t *testing.T) {
 	addr := freePort(t)
 	rs := startRedisServer(t, bin, addr)
 	reg := prometheus.NewRegistry()
-	opts := cache.DefaultOptions
-	opts.L1TTL, opts.L2Backoff, opts.L2Timeout = 50*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
 	rdb, err := cache.NewRedis("redis://" + addr + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	c, err := cache.New(rdb, reg, opts)
+	c, err := cache.New(rdb, reg, outageCacheOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t, envOpts{fleet: quietFleet(cams, 2), mode: system.ModeBatched,
 		options: []system.Option{system.WithCache(cache.Layer{C: c})}})
-	l2 := func(result string) float64 {
-		return metric(t, reg, "camload_cache_requests_total", map[string]string{"level": "l2", "result": result})
-	}
+	l2 := l2Counter(t, reg)
 	if s := e.cycle(t); s.Processed != cams {
 		t.Fatalf("cycle 1: processed %d, errors %v", s.Processed, s.Errors)
 	}
@@ -214,28 +209,7 @@ func testFerretDBRestart(t *testing.T, pg string) {
 	})
 	px := newProxy(t, hostOf(b1))
 	reg := prometheus.NewRegistry()
-	var buf *store.Buffered
-	e := newEnv(t, envOpts{
-		fleet: quietFleet(cams, 2), mode: system.ModeBatched,
-		uri: "mongodb://" + px.addr + "/?serverSelectionTimeoutMS=500&connectTimeoutMS=500",
-		wrap: func(s store.Store) store.Store {
-			opts := store.DefaultBufferOptions
-			opts.MinBackoff, opts.MaxBackoff, opts.AttemptTimeout = 50*time.Millisecond, 200*time.Millisecond, time.Second
-			b, err := store.NewBuffered(noClose{s}, reg, opts)
-			if err != nil {
-				t.Fatalf("NewBuffered: %v", err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := b.Close(ctx); err != nil {
-					t.Errorf("closing the buffer: %v", err)
-				}
-			})
-			buf = b
-			return b
-		},
-	})
+	e, buf := bufferedEnv(t, cams, px.addr, reg)
 	if s := e.cycle(t); s.Processed != cams {
 		t.Fatalf("cycle 1: processed %d, errors %v", s.Processed, s.Errors)
 	}
@@ -261,24 +235,7 @@ func testFerretDBRestart(t *testing.T, pg string) {
 	px.cut()
 	px.upstream = hostOf(b2) // the proxy's goroutines have stopped
 	px.restore(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for buf.Pending() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d observations still pending 30s after FerretDB restarted", buf.Pending())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := e.observations(t); n != 2*cams {
-		t.Fatalf("after the restart %d observations stored; want %d (cycle 1 kept on disk, cycle 2 delivered)", n, 2*cams)
-	}
-	if d := metric(t, reg, "camload_store_buffer_dropped_total", nil); d != 0 {
-		t.Fatalf("%v observations dropped", d)
-	}
-	for _, c := range e.sys.Cameras() {
-		o, err := e.store.Latest(testCtx(t, 30*time.Second), c.ID)
-		if err != nil || o.Cycle != s.Cycle {
-			t.Errorf("Latest(%s) = cycle %d, %v; want cycle %d", c.ID, o.Cycle, err, s.Cycle)
-		}
-	}
+	// Cycle 1 kept on disk, cycle 2 delivered from the buffer.
+	checkDelivered(t, e, buf, reg, "FerretDB restarted", 2*cams, s.Cycle)
 	t.Logf("FerretDB (%s) stopped and restarted: %d buffered, all delivered, 0 dropped", map[bool]string{true: "postgresql", false: "sqlite"}[pg != ""], cams)
 }

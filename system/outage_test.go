@@ -139,16 +139,12 @@ func TestCacheHitsAndMisses(t *testing.T) {
 func TestRedisOutage(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	opts := cache.DefaultOptions
-	opts.L1TTL, opts.L2Backoff, opts.L2Timeout = 50*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
-	mr, c := withCache(t, reg, opts)
+	mr, c := withCache(t, reg, outageCacheOptions())
 	e := newEnv(t, envOpts{fleet: quietFleet(10, 1), mode: system.ModeBatched,
 		options: []system.Option{system.WithCache(cache.Layer{C: c})}})
 	e.cycle(t)
 	url := e.api.URL + "/api/v1/cameras/cam-00002/latest"
-	l2 := func(result string) float64 {
-		return metric(t, reg, "camload_cache_requests_total", map[string]string{"level": "l2", "result": result})
-	}
+	l2 := l2Counter(t, reg)
 	mr.Close()
 	for i := range 10 {
 		if code := getJSON(t, url, nil); code != 200 {
@@ -266,10 +262,31 @@ func TestMongoOutage(t *testing.T) {
 	}
 	px := newProxy(t, upstream)
 	reg := prometheus.NewRegistry()
+	e, buf := bufferedEnv(t, cams, px.addr, reg)
+	if s := e.cycle(t); s.Processed != cams {
+		t.Fatalf("cycle 1: processed %d, errors %v", s.Processed, s.Errors)
+	}
+	px.cut()
+	e.clock.Advance(time.Hour) // every frame new
+	s := e.cycle(t)
+	if s.Processed != cams || errorTotal(s.Errors) != 0 {
+		t.Fatalf("cycle with MongoDB down: processed %d, errors %v; want %d buffered, no errors", s.Processed, s.Errors, cams)
+	}
+	if n := buf.Pending(); n != cams {
+		t.Fatalf("with MongoDB down %d observations pending; want %d", n, cams)
+	}
+	px.restore(t)
+	checkDelivered(t, e, buf, reg, "MongoDB came back", 2*cams, s.Cycle)
+}
+
+// bufferedEnv is a batched system over a write-behind buffer (short
+// back-off) whose MongoDB is reached at addr (a proxy the test cuts).
+func bufferedEnv(t *testing.T, cams int, addr string, reg prometheus.Registerer) (*env, *store.Buffered) {
+	t.Helper()
 	var buf *store.Buffered
 	e := newEnv(t, envOpts{
 		fleet: quietFleet(cams, 2), mode: system.ModeBatched,
-		uri: "mongodb://" + px.addr + "/?serverSelectionTimeoutMS=500&connectTimeoutMS=500",
+		uri: "mongodb://" + addr + "/?serverSelectionTimeoutMS=500&connectTimeoutMS=500",
 		wrap: func(s store.Store) store.Store {
 			opts := store.DefaultBufferOptions
 			opts.MinBackoff, opts.MaxBackoff, opts.AttemptTimeout = 50*time.Millisecond, 200*time.Millisecond, time.Second
@@ -288,28 +305,23 @@ func TestMongoOutage(t *testing.T) {
 			return b
 		},
 	})
-	if s := e.cycle(t); s.Processed != cams {
-		t.Fatalf("cycle 1: processed %d, errors %v", s.Processed, s.Errors)
-	}
-	px.cut()
-	e.clock.Advance(time.Hour) // every frame new
-	s := e.cycle(t)
-	if s.Processed != cams || errorTotal(s.Errors) != 0 {
-		t.Fatalf("cycle with MongoDB down: processed %d, errors %v; want %d buffered, no errors", s.Processed, s.Errors, cams)
-	}
-	if n := buf.Pending(); n != cams {
-		t.Fatalf("with MongoDB down %d observations pending; want %d", n, cams)
-	}
-	px.restore(t)
+	return e, buf
+}
+
+// checkDelivered waits (≤ 30 s) for the buffer to drain after the store
+// came back (when names the event), then checks that want observations are
+// stored, none dropped, and every camera's latest is of cycle.
+func checkDelivered(t *testing.T, e *env, buf *store.Buffered, reg prometheus.Gatherer, when string, want int64, cycle int64) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for buf.Pending() > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d observations still pending 30s after MongoDB came back", buf.Pending())
+			t.Fatalf("%d observations still pending 30s after %s", buf.Pending(), when)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n := e.observations(t); n != 2*cams {
-		t.Fatalf("after recovery %d observations stored; want %d", n, 2*cams)
+	if n := e.observations(t); n != want {
+		t.Fatalf("after %s %d observations stored; want %d", when, n, want)
 	}
 	if d := metric(t, reg, "camload_store_buffer_dropped_total", nil); d != 0 {
 		t.Fatalf("%v observations dropped", d)
@@ -318,9 +330,24 @@ func TestMongoOutage(t *testing.T) {
 	ctx := testCtx(t, 30*time.Second)
 	for _, c := range e.sys.Cameras() {
 		o, err := e.store.Latest(ctx, c.ID)
-		if err != nil || o.Cycle != s.Cycle {
-			t.Errorf("Latest(%s) = cycle %d, %v; want cycle %d", c.ID, o.Cycle, err, s.Cycle)
+		if err != nil || o.Cycle != cycle {
+			t.Errorf("Latest(%s) = cycle %d, %v; want cycle %d", c.ID, o.Cycle, err, cycle)
 		}
+	}
+}
+
+// outageCacheOptions are the cache options of the Redis outage tests:
+// L1 entries and L2 back-off short enough that reads reach L2 often.
+func outageCacheOptions() cache.Options {
+	opts := cache.DefaultOptions
+	opts.L1TTL, opts.L2Backoff, opts.L2Timeout = 50*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
+	return opts
+}
+
+// l2Counter reads the L2 request counter of one result (hit, miss, error).
+func l2Counter(t *testing.T, reg prometheus.Gatherer) func(result string) float64 {
+	return func(result string) float64 {
+		return metric(t, reg, "camload_cache_requests_total", map[string]string{"level": "l2", "result": result})
 	}
 }
 
