@@ -42,15 +42,12 @@ const DefaultEventsEvery = time.Second
 // attackWindow is the length of one dashboard.Attack window.
 const attackWindow = time.Second
 
-// planCells lists sc's cells in the order Run runs them.
+// planCells lists sc's cells in the order Run runs them (cellOrder), with
+// Run's 1-based indexes.
 func planCells(sc *scenarios.Scenario) []dashboard.CellRef {
 	var out []dashboard.CellRef
-	for _, cams := range sc.Fleet.Cameras {
-		for _, mode := range sc.System.Modes {
-			for rep := 0; rep < sc.Repeat; rep++ {
-				out = append(out, dashboard.CellRef{Index: len(out) + 1, Mode: mode, Cameras: cams, Repeat: rep})
-			}
-		}
+	for i, k := range cellOrder(sc) {
+		out = append(out, dashboard.CellRef{Index: i + 1, Mode: k.mode, Cameras: k.cameras, Repeat: k.rep})
 	}
 	return out
 }

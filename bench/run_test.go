@@ -295,6 +295,18 @@ func TestCellOrderInterleaved(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("cellOrder = %v; want %s", got, want)
 	}
+	// The dashboard's plan lists the same cells, in the same order, with
+	// the indexes Run gives them.
+	var plan []string
+	for i, c := range planCells(sc) {
+		if c.Index != i+1 {
+			t.Errorf("plan cell %d has index %d; want %d", i, c.Index, i+1)
+		}
+		plan = append(plan, cellName(c.Mode, c.Cameras, c.Repeat))
+	}
+	if strings.Join(plan, " ") != want {
+		t.Errorf("planCells = %v; want %s", plan, want)
+	}
 }
 
 func TestRepSeed(t *testing.T) {
