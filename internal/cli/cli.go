@@ -1,0 +1,80 @@
+// Package cli holds the flag-binding helpers the camload subcommands
+// share, so that each subcommand only maps its flags to the option struct
+// of the package that does the work. It defines flags and reads them (with
+// their environment variables); it validates nothing itself: the option
+// types' Validate methods do.
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/camload/camload/reports/gate"
+)
+
+// Define defines the flag name on fs with the type of def (int, int64,
+// float64, bool, time.Duration or string; anything else becomes a string
+// flag whose default is fmt.Sprint(def)).
+func Define(fs *pflag.FlagSet, name string, def any, usage string) {
+	switch v := def.(type) {
+	case int:
+		fs.Int(name, v, usage)
+	case int64:
+		fs.Int64(name, v, usage)
+	case float64:
+		fs.Float64(name, v, usage)
+	case bool:
+		fs.Bool(name, v, usage)
+	case time.Duration:
+		fs.Duration(name, v, usage)
+	case string:
+		fs.String(name, v, usage)
+	default:
+		fs.String(name, fmt.Sprint(v), usage)
+	}
+}
+
+// EnvName is the environment variable that sets flag name under prefix:
+// EnvName("CAMLOAD_SERVE", "mongo-uri") = "CAMLOAD_SERVE_MONGO_URI".
+func EnvName(prefix, name string) string {
+	return prefix + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Env returns a viper instance bound to fs and to the PREFIX_<FLAG>
+// environment: a flag given beats its variable, which beats the flag's
+// default.
+func Env(fs *pflag.FlagSet, prefix string) *viper.Viper {
+	v := viper.New()
+	_ = v.BindPFlags(fs)
+	v.SetEnvPrefix(prefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	return v
+}
+
+// EnvSet reports whether flag name's PREFIX_<FLAG> variable is present
+// (even empty).
+func EnvSet(prefix, name string) bool {
+	_, ok := os.LookupEnv(EnvName(prefix, name))
+	return ok
+}
+
+// Gate binds the judgement flags shared by gate, compare and report to o,
+// their defaults gate.DefaultOptions.
+func Gate(fs *pflag.FlagSet, o *gate.Options) {
+	fs.Float64Var(&o.Alpha, "alpha", gate.DefaultOptions.Alpha, "significance level of the comparison, over all its rows (Holm–Bonferroni)")
+	fs.Float64Var(&o.MinEffect, "min-effect", gate.DefaultOptions.MinEffect, "smallest relative change that counts as a regression (0.05 = 5%)")
+	fs.StringSliceVar(&o.Metrics, "metric", nil, "metrics to compare, one value per repetition (default: cycle_p50, cycle_p99, rss_peak, cpu_core, error_rate and api.<endpoint>.p99)")
+	// StringArray, not StringSlice: rules contain commas ({mode:a,cameras:1}).
+	fs.StringArrayVar(&o.Thresholds, "threshold", nil, `add a threshold rule, e.g. 'cycle_p99{mode:batched}: < 1s' (repeatable)`)
+	fs.StringArrayVar(&o.Expect, "expect", nil, `add an expect rule, e.g. 'rss_peak{mode:batched} <= 0.2 * rss_peak{mode:async}' (repeatable)`)
+	fs.BoolVar(&o.AllowInconclusive, "allow-inconclusive", false, "let a rule whose interval straddles its limit pass (default: it fails)")
+	fs.BoolVar(&o.AllowEmpty, "allow-empty", false, "accept results without cells (default: exit 2)")
+	fs.BoolVar(&o.AllowMissingBaseline, "allow-missing-baseline", false, "accept a baseline with no cell in common (default: exit 2)")
+	fs.BoolVar(&o.Strict, "strict", false, "fail when a comparison has too few repetitions or pairs to reach significance (default: warn)")
+}
