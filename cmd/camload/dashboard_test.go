@@ -12,35 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camload/camload/dashboard"
 	"github.com/camload/camload/results"
 )
-
-func TestCheckDashboardAddr(t *testing.T) {
-	for _, tc := range []struct {
-		addr   string
-		expose bool
-		ok     bool
-	}{
-		{"127.0.0.1:5665", false, true},
-		{"127.3.4.5:0", false, true},
-		{"[::1]:5665", false, true},
-		{"localhost:5665", false, true},
-		{":5665", false, false}, // every interface
-		{"0.0.0.0:5665", false, false},
-		{"192.168.1.10:5665", false, false},
-		{"0.0.0.0:5665", true, true},
-		{"5665", false, false}, // not host:port
-		{"5665", true, false},
-	} {
-		err := checkDashboardAddr(tc.addr, tc.expose)
-		if (err == nil) != tc.ok {
-			t.Errorf("checkDashboardAddr(%q, expose=%t) = %v; want ok=%t", tc.addr, tc.expose, err, tc.ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "--dashboard") {
-			t.Errorf("error %q does not name --dashboard", err)
-		}
-	}
-}
 
 func TestRunDashboardNotLoopbackIsUsageError(t *testing.T) {
 	_, errOut, code := camload(t, "run", "--out", t.TempDir(), "--dashboard", "0.0.0.0:0", "../../scenarios/smoke.yaml")
@@ -66,7 +40,7 @@ func TestDashboardServesRunFolder(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", filepath.Join(out, "leak")); err != nil {
 		t.Fatal(err)
 	}
-	d, err := startDashboard("127.0.0.1:0", out)
+	d, err := dashboard.Serve(dashboard.LiveOptions{Addr: "127.0.0.1:0", Dir: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +64,9 @@ func TestDashboardServesRunFolder(t *testing.T) {
 	}
 	run := &results.Run{Schema: results.SchemaVersion, Scenario: "x", Started: time.Now().Add(-time.Second), Finished: time.Now()}
 	var stderr bytes.Buffer
-	if err := d.finish(context.Background(), run, out, 0, &stderr); err != nil {
-		t.Fatalf("finish = %v (%s)", err, stderr.String())
+	finishDashboard(&app{ctx: context.Background(), stderr: &stderr}, d, run, out, 0)
+	if stderr.Len() > 0 {
+		t.Fatalf("finishDashboard: %s", stderr.String())
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "report.html")); err != nil || !bytes.Contains(b, []byte("<html")) {
 		t.Errorf("report.html: %v", err)

@@ -3,32 +3,27 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/camload/camload/bench"
+	"github.com/camload/camload/dashboard"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/cli"
 	"github.com/camload/camload/reports"
-	"github.com/camload/camload/scenarios"
+	"github.com/camload/camload/results"
 )
 
 func init() { register("run", newRunCmd) }
 
 func newRunCmd(a *app) *cobra.Command {
 	var (
-		out, sysBin   string
-		allowRemote   bool
-		keepData      bool
-		cameras       []int
-		modes         []string
+		opts          bench.Options
+		lo            dashboard.LiveOptions
+		sf            *cli.Scenario
 		quiet, detail bool
-		dashAddr      string
-		expose        bool
-		linger        time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run [flags] SCENARIO.yaml",
@@ -58,70 +53,44 @@ set); Ctrl-C ends it.`,
   camload run --dashboard 127.0.0.1:5665 scenarios/smoke.yaml   # open http://127.0.0.1:5665/`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, err := scenarios.Load(args[0])
+			sc, err := bench.LoadScenario(args[0], sf.Overrides(), func(w string) { fmt.Fprintf(a.stderr, "%s: warning: %s\n", args[0], w) })
 			if err != nil {
 				return err
 			}
-			for _, w := range sc.Warnings() {
-				fmt.Fprintf(a.stderr, "%s: warning: %s\n", args[0], w)
+			if opts.OutDir == "" {
+				opts.OutDir = bench.DefaultOutDir(sc.Name, time.Now())
 			}
-			if cmd.Flags().Changed("cameras") {
-				sc.Fleet.Cameras = cameras
-			}
-			if cmd.Flags().Changed("modes") {
-				sc.System.Modes = modes
-			}
-			if err := sc.Validate(); err != nil {
+			if err := bench.CheckSystemBinary(opts.SystemBinary); err != nil {
 				return err
 			}
-			if out == "" {
-				out = filepath.Join("runs", fmt.Sprintf("%s-%s", sc.Name, time.Now().UTC().Format("20060102-150405")))
-			}
-			if sysBin != "" {
-				if _, err := os.Stat(sysBin); err != nil {
-					return cfgerr.Field("--system-binary", "%v", err)
-				}
-			}
 			if !cmd.Flags().Changed("dashboard") {
-				dashAddr = getenv(dashboardEnv)
+				lo.Addr = getenv(dashboardEnv)
 			}
 			if !cmd.Flags().Changed("dashboard-linger") && getenv("CI") != "" {
-				linger = 0
+				lo.Linger = 0
 			}
-			if linger < 0 {
-				return cfgerr.Field("--dashboard-linger", "%s: must be ≥ 0", linger)
+			lo.Dir = opts.OutDir
+			if err := lo.Validate(); err != nil {
+				return err
 			}
-			var dash *liveDashboard
-			if dashAddr != "" {
-				if err := checkDashboardAddr(dashAddr, expose); err != nil {
-					return err
-				}
-				if dash, err = startDashboard(dashAddr, out); err != nil {
+			var dash *dashboard.Live
+			if lo.Addr != "" {
+				if dash, err = dashboard.Serve(lo); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "dashboard: %s\n", dash.URL)
+				opts.Events = dash.Hub
 			}
-			ver, _ := buildInfo()
-			opts := bench.Options{OutDir: out, SystemBinary: sysBin, AllowRemote: allowRemote, KeepData: keepData, Version: ver}
+			opts.Version, _ = buildInfo()
 			if !quiet {
-				opts.Progress = a.stderr
-				if f, ok := a.stderr.(*os.File); ok {
-					opts.IsTTY = isatty.IsTerminal(f.Fd())
-				}
+				opts.Progress, opts.IsTTY = a.stderr, isTTY(a.stderr)
 			}
 			if detail {
 				opts.Logf = func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
 			}
+			run, runErr := runRunner(a.ctx, sc, opts)
 			if dash != nil {
-				opts.Events = dash.Hub
-			}
-			run, runErr := bench.Run(a.ctx, sc, opts)
-			if dash != nil {
-				defer func() {
-					if err := dash.finish(a.ctx, run, out, linger, a.stderr); err != nil {
-						fmt.Fprintf(a.stderr, "dashboard: %v\n", err)
-					}
-				}()
+				defer finishDashboard(a, dash, run, opts.OutDir, lo.Linger)
 			}
 			if errors.Is(runErr, bench.ErrRemote) {
 				return cfgerr.Usage("%v", runErr)
@@ -130,7 +99,7 @@ set); Ctrl-C ends it.`,
 				if err := reports.WriteSummary(a.stdout, run); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "results: %s\n", filepath.Join(out, "results.json"))
+				fmt.Fprintf(a.stdout, "results: %s\n", filepath.Join(opts.OutDir, "results.json"))
 			}
 			if runErr != nil && errors.Is(runErr, bench.ErrCellsFailed) {
 				return fmt.Errorf("%w: %v", errFailed, runErr)
@@ -139,16 +108,39 @@ set); Ctrl-C ends it.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&out, "out", "o", "", "run folder (default runs/<scenario>-<UTC time>)")
-	fl.StringVar(&sysBin, "system-binary", "", "camload binary whose `serve` is the system under test (default: this one)")
-	fl.BoolVar(&allowRemote, "allow-remote", false, "allow backends and targets that are not on loopback")
-	fl.BoolVar(&keepData, "keep-data", false, "keep each cell's database after the cell (default: dropped)")
-	fl.IntSliceVar(&cameras, "cameras", nil, "override fleet.cameras, e.g. 100,1000")
-	fl.StringSliceVar(&modes, "modes", nil, "override system.modes, e.g. sync,batched")
+	fl.StringVarP(&opts.OutDir, "out", "o", "", "run folder (default runs/<scenario>-<UTC time>)")
+	fl.StringVar(&opts.SystemBinary, "system-binary", "", "camload binary whose `serve` is the system under test (default: this one)")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow backends and targets that are not on loopback")
+	fl.BoolVar(&opts.KeepData, "keep-data", false, "keep each cell's database after the cell (default: dropped)")
+	sf = cli.AddScenario(fl, "override fleet.cameras, e.g. 100,1000", "override system.modes, e.g. sync,batched")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
-	fl.StringVar(&dashAddr, "dashboard", "", "serve a live dashboard of the run on this address, e.g. 127.0.0.1:5665 (also "+dashboardEnv+")")
-	fl.BoolVar(&expose, "expose", false, "allow --dashboard on an address that is not loopback")
-	fl.DurationVar(&linger, "dashboard-linger", defaultLinger, "keep the dashboard up this long after the run (0 when CI is set)")
+	fl.StringVar(&lo.Addr, "dashboard", "", "serve a live dashboard of the run on this address, e.g. 127.0.0.1:5665 (also "+dashboardEnv+")")
+	fl.BoolVar(&lo.Expose, "expose", false, "allow --dashboard on an address that is not loopback")
+	fl.DurationVar(&lo.Linger, "dashboard-linger", dashboard.DefaultLinger, "keep the dashboard up this long after the run (0 when CI is set)")
 	fl.BoolVarP(&detail, "verbose", "v", false, "log details (profiles, capacity steps, cell errors) to stderr")
 	return cmd
+}
+
+// dashboardEnv names the variable that sets --dashboard when the flag is
+// not given.
+const dashboardEnv = "CAMLOAD_DASHBOARD"
+
+// runRunner runs a scenario; tests replace it.
+var runRunner = bench.Run
+
+// finishDashboard writes report.html of run (when not nil) into outDir,
+// publishes the final event and lets the dashboard linger, then stops it.
+func finishDashboard(a *app, d *dashboard.Live, run *results.Run, outDir string, linger time.Duration) {
+	report := ""
+	if run != nil {
+		if err := reports.WriteHTMLFile(filepath.Join(outDir, "report.html"), run); err != nil {
+			fmt.Fprintf(a.stderr, "dashboard: report.html: %v\n", err)
+		} else {
+			report = "report.html"
+		}
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
+	if err := d.Finish(a.ctx, bench.RunFinishedEvent(run, report), linger, logf); err != nil {
+		fmt.Fprintf(a.stderr, "dashboard: %v\n", err)
+	}
 }
