@@ -8,12 +8,15 @@ package cli
 import (
 	"fmt"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/reports/gate"
 )
 
@@ -77,4 +80,49 @@ func Gate(fs *pflag.FlagSet, o *gate.Options) {
 	fs.BoolVar(&o.AllowEmpty, "allow-empty", false, "accept results without cells (default: exit 2)")
 	fs.BoolVar(&o.AllowMissingBaseline, "allow-missing-baseline", false, "accept a baseline with no cell in common (default: exit 2)")
 	fs.BoolVar(&o.Strict, "strict", false, "fail when a comparison has too few repetitions or pairs to reach significance (default: warn)")
+}
+
+// Values reads flags through V (see Env) as text and parses them,
+// collecting an error naming the flag for each value that does not parse.
+type Values struct {
+	V    *viper.Viper
+	Errs []error
+}
+
+// String returns name's value.
+func (r *Values) String(name string) string { return r.V.GetString(name) }
+
+// Int returns name's value as an integer.
+func (r *Values) Int(name string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(r.String(name)))
+	if err != nil {
+		r.Errs = append(r.Errs, cfgerr.Field(name, "not an integer: %q", r.String(name)))
+	}
+	return n
+}
+
+// Duration returns name's value as a duration.
+func (r *Values) Duration(name string) time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(r.String(name)))
+	if err != nil {
+		r.Errs = append(r.Errs, cfgerr.Field(name, "not a duration: %q", r.String(name)))
+	}
+	return d
+}
+
+// Bool returns name's value as a boolean.
+func (r *Values) Bool(name string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(r.String(name)))
+	if err != nil {
+		r.Errs = append(r.Errs, cfgerr.Field(name, "not a boolean: %q", r.String(name)))
+	}
+	return b
+}
+
+// Require adds an error naming flag when val is empty: for flags that
+// must state a value where the option's zero value would mean a default.
+func (r *Values) Require(flag string, val any, problem string) {
+	if reflect.ValueOf(val).IsZero() {
+		r.Errs = append(r.Errs, cfgerr.Field(flag, "%s", problem))
+	}
 }
