@@ -93,7 +93,7 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 				return err
 			}
 			if v.Failed() {
-				return errFailed
+				return cli.ErrFailed
 			}
 			return nil
 		},

@@ -59,7 +59,7 @@ malformed rule, a selector that matches no cell, results without cells (unless
 				return err
 			}
 			if v.Failed() {
-				return errFailed
+				return cli.ErrFailed
 			}
 			return nil
 		},

@@ -5,64 +5,26 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/cli"
 )
-
-// Exit codes.
-const (
-	exitOK          = 0
-	exitFailed      = 1 // a failed gate or run
-	exitUsage       = 2 // usage or configuration error
-	exitInterrupted = 130
-)
-
-// errFailed marks a run that completed but failed (gate, threshold). Bare,
-// its message has already been written; wrapped, exitCode prints
-// "camload: failed: <cause>" (no "camload:" of its own, so the prefix is
-// not doubled).
-var errFailed = errors.New("failed")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
 	// The exit code is decided before stop(): stop cancels ctx, which
 	// would make every error look like an interruption (exit 130).
-	code := exitCode(ctx, err, os.Stderr)
+	code := cli.ExitCode(ctx, err, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// exitCode maps err to the process exit code and reports it on stderr.
-func exitCode(ctx context.Context, err error, stderr io.Writer) int {
-	switch {
-	case err == nil:
-		return exitOK
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "camload: interrupted:", err)
-		return exitInterrupted
-	case errors.Is(err, errFailed):
-		if err != errFailed {
-			fmt.Fprintln(stderr, "camload:", err)
-		}
-		return exitFailed
-	case cfgerr.Is(err):
-		fmt.Fprintln(stderr, "camload:", err)
-		return exitUsage
-	default:
-		fmt.Fprintln(stderr, "camload:", err)
-		return exitFailed
-	}
 }
 
 // app is what every subcommand gets: the streams and the context.
@@ -100,23 +62,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		root.AddCommand(subcommands[n](a))
 	}
 	cmd, err := root.ExecuteContextC(ctx)
-	if err != nil && cmd != nil && isCobraUsage(err) {
+	if err != nil && cmd != nil && cli.IsCobraUsage(err) {
 		return cfgerr.Usage("%v (see '%s --help')", err, cmd.CommandPath())
 	}
 	return err
-}
-
-// isCobraUsage reports whether err is one of cobra's own usage errors
-// (unknown command, wrong number of arguments).
-func isCobraUsage(err error) bool {
-	if cfgerr.Is(err) || errors.Is(err, errFailed) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires ", "unknown flag", "unknown shorthand", "invalid argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

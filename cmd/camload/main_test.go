@@ -5,6 +5,20 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/camload/camload/internal/cli"
+)
+
+// The exit-code contract (internal/cli) under the names the tests use.
+const (
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitFailed
+	exitUsage  = cli.ExitUsage
+)
+
+var (
+	errFailed = cli.ErrFailed
+	exitCode  = cli.ExitCode
 )
 
 // camload runs the CLI in-process and returns stdout, stderr and exit code.

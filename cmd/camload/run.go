@@ -102,7 +102,7 @@ set); Ctrl-C ends it.`,
 				fmt.Fprintf(a.stdout, "results: %s\n", filepath.Join(opts.OutDir, "results.json"))
 			}
 			if runErr != nil && errors.Is(runErr, bench.ErrCellsFailed) {
-				return fmt.Errorf("%w: %v", errFailed, runErr)
+				return fmt.Errorf("%w: %v", cli.ErrFailed, runErr)
 			}
 			return runErr
 		},
