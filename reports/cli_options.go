@@ -28,6 +28,52 @@ func ReadResults(path string) (*results.Run, error) {
 	return r, nil
 }
 
+// ReadRunAndBaseline reads the run at path and, when baseline is not "",
+// the baseline run (ReadResults).
+func ReadRunAndBaseline(path, baseline string) (run, base *results.Run, err error) {
+	if run, err = ReadResults(path); err != nil {
+		return nil, nil, err
+	}
+	if baseline != "" {
+		if base, err = ReadResults(baseline); err != nil {
+			return nil, nil, err
+		}
+	}
+	return run, base, nil
+}
+
+// CommandOptions are the arguments of `camload report`: a run folder,
+// two profiles (DiffProfile) or the node folders to merge (Merge). The
+// zero value has no arguments and fails Validate.
+type CommandOptions struct {
+	// Merge: Args are load-node folders merged into Out.
+	Merge bool
+	// DiffProfile: Args are two pprof profiles, A and B.
+	DiffProfile bool
+	// Out is the folder written (required with Merge).
+	Out string
+	// Args are the positional arguments.
+	Args []string
+}
+
+// Validate checks the number of arguments of each form of the command
+// (and --out with Merge).
+func (o CommandOptions) Validate() error {
+	switch n := len(o.Args); {
+	case o.Merge:
+		if n < 2 || o.Out == "" {
+			return cfgerr.Usage("report --merge takes --out DIR and at least two node folders, got %d", n)
+		}
+	case o.DiffProfile:
+		if n != 2 {
+			return cfgerr.Usage("report --diff-profile takes two profiles, got %d arguments", n)
+		}
+	case n != 1:
+		return cfgerr.Usage("report takes one run folder, got %d arguments", n)
+	}
+	return nil
+}
+
 // RunOptions are the settings of `camload report RUN_DIR`: which run,
 // against which baseline, into which folder.
 type RunOptions struct {
@@ -76,15 +122,9 @@ func WriteRunReports(o RunOptions) (*RunReport, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	run, err := ReadResults(o.Run)
+	run, base, err := ReadRunAndBaseline(o.Run, o.Baseline)
 	if err != nil {
 		return nil, err
-	}
-	var base *results.Run
-	if o.Baseline != "" {
-		if base, err = ReadResults(o.Baseline); err != nil {
-			return nil, err
-		}
 	}
 	rep := &RunReport{}
 	rep.Verdict, err = gate.Judge(run, base, gate.ReportOptions(o.Gate))

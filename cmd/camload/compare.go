@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/camload/camload/bench"
@@ -16,13 +13,6 @@ import (
 )
 
 func init() { register("compare", newCompareCmd) }
-
-// isTTY reports whether w is a terminal (progress bars) rather than a pipe
-// or a CI log (plain lines).
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
-}
 
 // compareRunner runs one scenario with one system binary; tests replace it.
 var compareRunner = bench.Run
@@ -82,7 +72,7 @@ printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
 			ver, _ := buildInfo()
 			ps, err := bench.RunPairs(a.ctx, sc, bench.PairOptions{
 				BaseBinary: co.Base, HeadBinary: co.Head, Pairs: co.Pairs, Order: co.Order, OutDir: outDir,
-				Run:      bench.Options{AllowRemote: allowRemote, Progress: a.stderr, IsTTY: isTTY(a.stderr), Version: ver},
+				Run:      bench.Options{AllowRemote: allowRemote, Progress: a.stderr, IsTTY: cli.IsTTY(a.stderr), Version: ver},
 				Progress: a.stderr, Runner: compareRunner,
 			})
 			if err != nil {

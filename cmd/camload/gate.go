@@ -6,7 +6,6 @@ import (
 	"github.com/camload/camload/internal/cli"
 	"github.com/camload/camload/reports"
 	"github.com/camload/camload/reports/gate"
-	"github.com/camload/camload/results"
 )
 
 func init() { register("gate", newGateCmd) }
@@ -41,15 +40,9 @@ malformed rule, a selector that matches no cell, results without cells (unless
 --allow-missing-baseline).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			head, err := reports.ReadResults(args[0])
+			head, base, err := reports.ReadRunAndBaseline(args[0], baseline)
 			if err != nil {
 				return err
-			}
-			var base *results.Run
-			if baseline != "" {
-				if base, err = reports.ReadResults(baseline); err != nil {
-					return err
-				}
 			}
 			v, err := gate.Judge(head, base, g)
 			if err != nil {

@@ -41,23 +41,8 @@ DIR/api-<target>.bin, and DIR/attack.json + DIR/report.md with the merged and
 per-node figures.
 
 report never fails on a failed threshold or regression: that is camload gate's job.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if merge {
-				if len(args) < 2 || o.Out == "" {
-					return cfgerr.Usage("report --merge takes --out DIR and at least two node folders, got %d", len(args))
-				}
-				return nil
-			}
-			if diffProfile {
-				if len(args) != 2 {
-					return cfgerr.Usage("report --diff-profile takes two profiles, got %d arguments", len(args))
-				}
-				return nil
-			}
-			if len(args) != 1 {
-				return cfgerr.Usage("report takes one run folder, got %d arguments", len(args))
-			}
-			return nil
+		Args: func(_ *cobra.Command, args []string) error {
+			return reports.CommandOptions{Merge: merge, DiffProfile: diffProfile, Out: o.Out, Args: args}.Validate()
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if merge {

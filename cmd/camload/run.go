@@ -83,7 +83,7 @@ set); Ctrl-C ends it.`,
 			}
 			opts.Version, _ = buildInfo()
 			if !quiet {
-				opts.Progress, opts.IsTTY = a.stderr, isTTY(a.stderr)
+				opts.Progress, opts.IsTTY = a.stderr, cli.IsTTY(a.stderr)
 			}
 			if detail {
 				opts.Logf = func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }

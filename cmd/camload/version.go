@@ -3,9 +3,10 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/camload/camload/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -13,22 +14,8 @@ var version = "dev"
 
 func init() { register("version", newVersionCmd) }
 
-// buildInfo returns the camload version and the VCS commit it was built
-// from, when the Go toolchain recorded one.
-func buildInfo() (ver, commit string) {
-	ver, commit = version, "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				commit = s.Value
-			}
-			if s.Key == "vcs.modified" && s.Value == "true" {
-				commit += "-dirty"
-			}
-		}
-	}
-	return ver, commit
-}
+// buildInfo returns the camload version and the commit it was built from.
+func buildInfo() (ver, commit string) { return cli.BuildInfo(version) }
 
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{

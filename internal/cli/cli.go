@@ -7,12 +7,15 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
@@ -125,4 +128,29 @@ func (r *Values) Require(flag string, val any, problem string) {
 	if reflect.ValueOf(val).IsZero() {
 		r.Errs = append(r.Errs, cfgerr.Field(flag, "%s", problem))
 	}
+}
+
+// IsTTY reports whether w is a terminal (progress bars) rather than a
+// pipe or a CI log (plain lines).
+func IsTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// BuildInfo returns version and the VCS commit this binary was built
+// from ("unknown" when the Go toolchain recorded none; "-dirty" appended
+// for a modified tree).
+func BuildInfo(version string) (ver, commit string) {
+	ver, commit = version, "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+			if s.Key == "vcs.modified" && s.Value == "true" {
+				commit += "-dirty"
+			}
+		}
+	}
+	return ver, commit
 }
