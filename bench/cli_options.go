@@ -140,3 +140,12 @@ func (o *CompareOptions) ResolvePairs(sc *scenarios.Scenario, opts gate.Options)
 	}
 	return ""
 }
+
+// Validate reports a missing BaseURL or OutDir as the usage error of
+// `camload attack` (its --target and --out).
+func (o NodeOptions) Validate() error {
+	if o.BaseURL == "" || o.OutDir == "" {
+		return cfgerr.Usage("attack needs --target and --out")
+	}
+	return nil
+}

@@ -1,8 +1,10 @@
 package simulator
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -205,4 +207,26 @@ func WriteBanner(w io.Writer, f *Fleet, ui bool) error {
 		_, err = fmt.Fprintf(w, "camera wall %s/ui\n", f.ControlURL())
 	}
 	return err
+}
+
+// ConfigFromSettings is the fleet of `camload sim`: DefaultConfig, then
+// the fleet: section of the scenario file (when file is not ""), then the
+// settings get reports given (ApplySettings), validated.
+func ConfigFromSettings(file string, get func(flag string) (v any, given bool)) (Config, error) {
+	cfg := DefaultConfig
+	if file != "" {
+		var err error
+		if cfg, err = LoadConfigFile(file, cfg); err != nil {
+			return cfg, err
+		}
+	}
+	return ApplySettings(cfg, get)
+}
+
+// FetchInventory reads the cameras of the fleet whose control URL is
+// controlURL (FetchFleetCameras), giving up after 30 s (10 s a request).
+func FetchInventory(ctx context.Context, controlURL string) ([]Camera, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return FetchFleetCameras(ctx, &http.Client{Timeout: 10 * time.Second}, controlURL)
 }

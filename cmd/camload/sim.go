@@ -78,14 +78,7 @@ probability after that.`,
 // CAMLOAD_SIM_* environment and flags into a fleet configuration.
 func simConfig(fl *pflag.FlagSet) (simulator.Config, error) {
 	v := cli.Env(fl, simulator.EnvPrefix)
-	cfg := simulator.DefaultConfig
-	if path := v.GetString("config"); path != "" {
-		var err error
-		if cfg, err = simulator.LoadConfigFile(path, cfg); err != nil {
-			return cfg, err
-		}
-	}
-	return simulator.ApplySettings(cfg, func(flag string) (any, bool) {
+	return simulator.ConfigFromSettings(v.GetString("config"), func(flag string) (any, bool) {
 		return v.Get(flag), fl.Changed(flag) || cli.EnvSet(simulator.EnvPrefix, flag)
 	})
 }
