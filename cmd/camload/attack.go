@@ -22,17 +22,10 @@ func newAttackCmd(a *app) *cobra.Command {
 		fleet string
 	)
 	cmd := &cobra.Command{
-		Use:   "attack --target URL [--fleet URL] --out DIR SCENARIO.yaml",
-		Short: "Run only a scenario's load targets against a system, as one load node",
-		Long: `attack runs the steady part of every load target of a scenario (rate ×
-duration, open loop, vegeta) against the API at --target and writes
-DIR/api-<target>.bin and DIR/attack.json. Run it on several machines at once
-against one system, then merge their folders with
-camload report --merge --out DIR node1/ node2/ …
-
-{{id}} in target paths is drawn from the fleet's inventory (--fleet, the
-fleet's control URL); give each node its own --seed so they draw different URLs.`,
-		Example: `  camload attack --target http://127.0.0.1:8080 --fleet http://127.0.0.1:9090 --out node1 scenarios/blog-before-after.yaml`,
+		Use:     "attack --target URL [--fleet URL] --out DIR SCENARIO.yaml",
+		Short:   "Run only a scenario's load targets against a system, as one load node",
+		Long:    help("attack"),
+		Example: help("attack.example"),
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.Load(args[0])

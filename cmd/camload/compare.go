@@ -28,27 +28,8 @@ func newCompareCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "compare --base OLD_BINARY --head NEW_BINARY [--pairs N] scenario.yaml",
 		Short: "Run two builds of the system interleaved (A B A B …) and judge the head pair by pair",
-		Long: `compare runs the scenario with the base build of the system, then with the
-head build, and repeats the pair --pairs times on this machine, each run with
-repeat forced to 1. Runs are interleaved, and by default the order within a
-pair alternates (A B, B A, A B, …) so that a bias towards the first or the
-second run of a pair does not read as a difference between the builds; an
-A/A comparison measured here (5 pairs, smoke scenario) showed the second run
-of every pair with ~5% more RSS. --order fixed runs A B, A B, …. Each pair gives a head ÷ base ratio per
-(mode, cameras) cell and metric; a metric regresses when the median ratio is
-worse than 1 + --min-effect and a sign test over the pairs is significant
-at --alpha, the rows judged together (Holm–Bonferroni). n pairs reach at best
-p = 2·0.5^n, so the default --pairs is derived from alpha: the smallest n with
-2·0.5^n ≤ alpha ÷ rows, rows = cells × compared metrics (at alpha 0.05, one
-cell and one metric need 6; 14 rows need 10). Fewer pairs are "insufficient
-samples" (a warning, or a failure with --strict). Noise that hits the machine
-hits both members of a pair alike, which is why this is the way to gate on a
-noisy CI machine.
-
-Each run's folder is OUT/pair-NN-base and OUT/pair-NN-head; the verdict is
-printed and written to OUT/verdict.txt and OUT/junit.xml. Exit 0 pass,
-1 regression or threshold failed, 2 bad input, 130 interrupted.`,
-		Args: cobra.ExactArgs(1),
+		Long:  help("compare"),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			co.PairsGiven = cmd.Flags().Changed("pairs")
 			if err := g.Validate(); err != nil {

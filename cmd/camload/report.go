@@ -27,20 +27,7 @@ func newReportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report RUN_DIR | report --diff-profile A.pb.gz B.pb.gz | report --merge --out DIR NODE_DIR…",
 		Short: "Write report.md, report.html and junit.xml for a run folder",
-		Long: `report reads RUN_DIR/results.json and writes report.md (the blog's tables),
-report.html (one self-contained file with charts) and junit.xml into the run
-folder (or --out). When GITHUB_STEP_SUMMARY is set, the Markdown is appended
-to it. With --baseline, the reports include the comparison with that run.
-
-report --diff-profile A.pb.gz B.pb.gz lists the functions whose flat value
-grew from profile A to profile B (CPU time or in-use heap).
-
-report --merge --out DIR NODE_DIR… merges the folders of several load nodes
-(camload attack): each target's vegeta results ordered by timestamp into
-DIR/api-<target>.bin, and DIR/attack.json + DIR/report.md with the merged and
-per-node figures.
-
-report never fails on a failed threshold or regression: that is camload gate's job.`,
+		Long:  help("report"),
 		Args: func(_ *cobra.Command, args []string) error {
 			return reports.CommandOptions{Merge: merge, DiffProfile: diffProfile, Out: o.Out, Args: args}.Validate()
 		},

@@ -26,32 +26,11 @@ func newRunCmd(a *app) *cobra.Command {
 		quiet, detail bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run [flags] SCENARIO.yaml",
-		Short: "Run a scenario: every mode × camera count × repetition, measured",
-		Long: `Run a scenario (see scenarios/README.md): for every cell of its matrix it starts
-the fake-camera fleet in this process, the system under test as a child process
-(camload serve), runs the measured cycles, attacks the API with vegeta, samples
-resources and profiles, and writes a run folder: results.json, vegeta .bin
-files, pprof profiles and the system's log per cell. A plain-text summary goes
-to stdout; progress to stderr (bars on a terminal).
-
-Exit codes: 0 every cell ran (thresholds are judged by camload gate), 1 a
-cell failed, 2 bad scenario or usage, 130 interrupted (partial results are
-written, children are stopped).
-
---dashboard ADDR (or CAMLOAD_DASHBOARD) serves a live page of the run on
-ADDR: the plan and progress, charts of the running cell (cycle times,
-per-frame latency, CPU and RSS of the system and the runner, errors beside
-the fleet's faults, API latency and throughput, capacity steps), finished
-cells with links to their profiles and .bin files, and report.html (written
-into the run folder) when the run ends. Loopback only unless --expose. After
-the run the page stays up for --dashboard-linger (default 30s; 0 when CI is
-set); Ctrl-C ends it.`,
-		Example: `  camload run scenarios/smoke.yaml
-  camload run --out runs/modes --modes sync,batched --cameras 100 scenarios/modes.yaml
-  vegeta report runs/modes/cells/sync-100-r0/api-latest.bin
-  camload run --dashboard 127.0.0.1:5665 scenarios/smoke.yaml   # open http://127.0.0.1:5665/`,
-		Args: cobra.ExactArgs(1),
+		Use:     "run [flags] SCENARIO.yaml",
+		Short:   "Run a scenario: every mode × camera count × repetition, measured",
+		Long:    help("run"),
+		Example: help("run.example"),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := bench.LoadScenario(args[0], sf.Overrides(), func(w string) { fmt.Fprintf(a.stderr, "%s: warning: %s\n", args[0], w) })
 			if err != nil {

@@ -21,16 +21,8 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the camera-processing system under test (poll → analyze → store → API)",
-		Long: `serve runs the camera-processing system: it loads the camera registry from
-the fleet, runs cycles (POST /api/v1/cycles, or every --interval) and serves the
-JSON API on --listen and /metrics, /debug/pprof, /healthz, /readyz on --admin.
-Both listen on loopback only unless --expose is given.
-Every flag can also be set as CAMLOAD_SERVE_<FLAG> (upper case, - → _).
-Pass URIs with passwords that way (CAMLOAD_SERVE_MONGO_URI,
-CAMLOAD_SERVE_REDIS_URL, CAMLOAD_SERVE_FERRETDB_POSTGRES): the command line
-is visible to every user (ps); /debug/pprof/cmdline hides passwords.
-Knob flags override the preset of --mode.`,
-		Args: cobra.NoArgs,
+		Long:  help("serve"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, level, err := serveConfig(cli.Env(cmd.Flags(), serveEnv))
 			if err != nil {

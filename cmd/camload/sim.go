@@ -14,28 +14,11 @@ func init() { register("sim", newSimCmd) }
 
 func newSimCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "sim",
-		Short: "Run a fake-camera fleet until interrupted",
-		Long: `Run a fake-camera fleet: a control API on --listen (GET /cameras, /cameras/{id}/truth,
-/faults, /fetches, /fetches/stats, /metrics, /healthz) and --hosts camera hosts on
-the next ports, serving GET /cameras/{id}/snapshot.jpg. --shard k/n serves only
-hosts h with h%n = k-1 and their cameras (same ids as the whole fleet); with
---peers the other shards' control URLs, GET /cameras lists the whole fleet. --ui
-adds the camera wall on the control listener (GET /ui): every camera's current
-frame and state (serving, idle, hung, faulting, offline), each host's req/s,
-in-flight requests and queue depth, refreshed every second. Settings come from, lowest first: defaults, the
-fleet: section of --config, CAMLOAD_SIM_* environment variables (e.g.
-CAMLOAD_SIM_CAMERAS=1000, CAMLOAD_SIM_FAULT_RATE=0), and flags.
-
---latency takes "0" (none), "200ms" (constant), "uniform:100ms,2s" or
-"lognormal:MEDIAN,P99". --fault-rate spreads one probability over the
-per-request fault kinds in the default proportions; --fault-rate 0 also turns
-offline periods off unless --offline is given. --fault-KIND sets one kind's
-probability after that.`,
-		Example: `  camload sim --cameras 1000 --hosts 10 --listen 127.0.0.1:8700
-  camload sim --cameras 1000 --hosts 1 --latency 0 --fault-rate 0
-  camload sim --config scenarios/modes.yaml --cameras 1000   # first of fleet.cameras unless --cameras`,
-		Args: cobra.NoArgs,
+		Use:     "sim",
+		Short:   "Run a fake-camera fleet until interrupted",
+		Long:    help("sim"),
+		Example: help("sim.example"),
+		Args:    cobra.NoArgs,
 	}
 	fl := cmd.Flags()
 	fl.String("config", "", "scenario YAML whose fleet: section fills the configuration")
