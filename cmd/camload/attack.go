@@ -14,8 +14,6 @@ import (
 	"github.com/camload/camload/simulator"
 )
 
-func init() { register("attack", newAttackCmd) }
-
 func newAttackCmd(a *app) *cobra.Command {
 	var (
 		o     bench.NodeOptions

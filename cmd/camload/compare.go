@@ -12,8 +12,6 @@ import (
 	"github.com/camload/camload/reports/gate"
 )
 
-func init() { register("compare", newCompareCmd) }
-
 // compareRunner runs one scenario with one system binary; tests replace it.
 var compareRunner = bench.Run
 

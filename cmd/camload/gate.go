@@ -8,8 +8,6 @@ import (
 	"github.com/camload/camload/reports/gate"
 )
 
-func init() { register("gate", newGateCmd) }
-
 func newGateCmd(a *app) *cobra.Command {
 	var (
 		g        gate.Options

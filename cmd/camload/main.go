@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -34,36 +33,34 @@ type app struct {
 	stderr io.Writer
 }
 
-// subcommands are added by the init functions of this package's files, one
-// file per subcommand.
-var subcommands = map[string]func(*app) *cobra.Command{}
-
-func register(name string, f func(*app) *cobra.Command) { subcommands[name] = f }
+// subcommands are the commands under camload, one file each.
+var subcommands = []func(*app) *cobra.Command{newAttackCmd, newCompareCmd, newGateCmd, newReportCmd,
+	newRunCmd, newScenarioCmd, newServeCmd, newSimCmd, newVersionCmd}
 
 // run builds the command tree and executes args. It never exits.
 func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	a := &app{ctx: ctx, stdout: stdout, stderr: stderr}
+	root := newRoot(&app{ctx: ctx, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && cmd != nil && cli.IsCobraUsage(err) {
+		return cfgerr.Usage("%v (see '%s --help')", err, cmd.CommandPath())
+	}
+	return err
+}
+
+// newRoot returns the command tree writing to a's streams.
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "camload",
 		Short:         "Load-testing and benchmarking harness for camera-processing backends",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cfgerr.Usage("%v", err) })
-	names := make([]string, 0, len(subcommands))
-	for n := range subcommands {
-		names = append(names, n)
+	for _, f := range subcommands {
+		root.AddCommand(f(a))
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		root.AddCommand(subcommands[n](a))
-	}
-	cmd, err := root.ExecuteContextC(ctx)
-	if err != nil && cmd != nil && cli.IsCobraUsage(err) {
-		return cfgerr.Usage("%v (see '%s --help')", err, cmd.CommandPath())
-	}
-	return err
+	return root
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/camload/camload/reports"
 )
 
-func init() { register("report", newReportCmd) }
-
 // getenv is os.Getenv; tests replace it.
 var getenv = os.Getenv
 

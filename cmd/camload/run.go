@@ -16,8 +16,6 @@ import (
 	"github.com/camload/camload/results"
 )
 
-func init() { register("run", newRunCmd) }
-
 func newRunCmd(a *app) *cobra.Command {
 	var (
 		opts          bench.Options

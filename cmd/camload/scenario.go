@@ -9,8 +9,6 @@ import (
 	"github.com/camload/camload/scenarios"
 )
 
-func init() { register("scenario", newScenarioCmd) }
-
 func newScenarioCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scenario",

@@ -15,8 +15,6 @@ import (
 	"github.com/camload/camload/system/server"
 )
 
-func init() { register("serve", newServeCmd) }
-
 func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",

@@ -10,8 +10,6 @@ import (
 	"github.com/camload/camload/simulator"
 )
 
-func init() { register("sim", newSimCmd) }
-
 func newSimCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "sim",

@@ -12,8 +12,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func init() { register("version", newVersionCmd) }
-
 // buildInfo returns the camload version and the commit it was built from.
 func buildInfo() (ver, commit string) { return cli.BuildInfo(version) }
 
