@@ -281,3 +281,16 @@ func WriteComparison(w io.Writer, c Comparison) (*gate.Verdict, error) {
 	}
 	return v, nil
 }
+
+// WriteFinalHTML writes run's report.html into outDir at the end of a
+// run and returns its name relative to outDir, "report.html"; with no run
+// (nil) it writes nothing and returns "".
+func WriteFinalHTML(outDir string, run *results.Run) (string, error) {
+	if run == nil {
+		return "", nil
+	}
+	if err := WriteHTMLFile(filepath.Join(outDir, "report.html"), run); err != nil {
+		return "", err
+	}
+	return "report.html", nil
+}

@@ -48,7 +48,7 @@ func newCompareCmd(a *app) *cobra.Command {
 			if note := co.ResolvePairs(sc, g); note != "" {
 				fmt.Fprintln(a.stderr, note)
 			}
-			ver, _ := buildInfo()
+			ver, _ := cli.BuildInfo(version)
 			ps, err := bench.RunPairs(a.ctx, sc, bench.PairOptions{
 				BaseBinary: co.Base, HeadBinary: co.Head, Pairs: co.Pairs, Order: co.Order, OutDir: outDir,
 				Run:      bench.Options{AllowRemote: allowRemote, Progress: a.stderr, IsTTY: cli.IsTTY(a.stderr), Version: ver},

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camload/camload/bench"
 	"github.com/camload/camload/dashboard"
+	"github.com/camload/camload/reports"
 	"github.com/camload/camload/results"
 )
 
@@ -63,10 +65,13 @@ func TestDashboardServesRunFolder(t *testing.T) {
 		t.Errorf("GET /files/leak (a symlink out of the run folder) = 200")
 	}
 	run := &results.Run{Schema: results.SchemaVersion, Scenario: "x", Started: time.Now().Add(-time.Second), Finished: time.Now()}
-	var stderr bytes.Buffer
-	finishDashboard(&app{ctx: context.Background(), stderr: &stderr}, d, run, out, 0)
-	if stderr.Len() > 0 {
-		t.Fatalf("finishDashboard: %s", stderr.String())
+	// What camload run does at the end of a run with --dashboard.
+	report, err := reports.WriteFinalHTML(out, run)
+	if err != nil || report != "report.html" {
+		t.Fatalf("WriteFinalHTML = %q, %v", report, err)
+	}
+	if err := d.Finish(context.Background(), bench.RunFinishedEvent(run, report), 0, t.Logf); err != nil {
+		t.Fatalf("Finish = %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "report.html")); err != nil || !bytes.Contains(b, []byte("<html")) {
 		t.Errorf("report.html: %v", err)

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -26,12 +27,30 @@ func main() {
 	os.Exit(code)
 }
 
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print camload's version, commit and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(a.stdout, cli.VersionLine(version))
+			return err
+		},
+	}
+}
+
 // app is what every subcommand gets: the streams and the context.
 type app struct {
 	ctx    context.Context
 	stdout io.Writer
 	stderr io.Writer
 }
+
+// logf writes one line to stderr.
+func (a *app) logf(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
 
 // subcommands are the commands under camload, one file each.
 var subcommands = []func(*app) *cobra.Command{newAttackCmd, newCompareCmd, newGateCmd, newReportCmd,

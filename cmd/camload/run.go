@@ -13,7 +13,6 @@ import (
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/internal/cli"
 	"github.com/camload/camload/reports"
-	"github.com/camload/camload/results"
 )
 
 func newRunCmd(a *app) *cobra.Command {
@@ -58,16 +57,24 @@ func newRunCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stderr, "dashboard: %s\n", dash.URL)
 				opts.Events = dash.Hub
 			}
-			opts.Version, _ = buildInfo()
+			opts.Version, _ = cli.BuildInfo(version)
 			if !quiet {
 				opts.Progress, opts.IsTTY = a.stderr, cli.IsTTY(a.stderr)
 			}
 			if detail {
-				opts.Logf = func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
+				opts.Logf = a.logf
 			}
 			run, runErr := runRunner(a.ctx, sc, opts)
 			if dash != nil {
-				defer finishDashboard(a, dash, run, opts.OutDir, lo.Linger)
+				defer func() {
+					report, err := reports.WriteFinalHTML(opts.OutDir, run)
+					if err != nil {
+						a.logf("dashboard: report.html: %v", err)
+					}
+					if err := dash.Finish(a.ctx, bench.RunFinishedEvent(run, report), lo.Linger, a.logf); err != nil {
+						a.logf("dashboard: %v", err)
+					}
+				}()
 			}
 			if errors.Is(runErr, bench.ErrRemote) {
 				return cfgerr.Usage("%v", runErr)
@@ -104,20 +111,3 @@ const dashboardEnv = "CAMLOAD_DASHBOARD"
 
 // runRunner runs a scenario; tests replace it.
 var runRunner = bench.Run
-
-// finishDashboard writes report.html of run (when not nil) into outDir,
-// publishes the final event and lets the dashboard linger, then stops it.
-func finishDashboard(a *app, d *dashboard.Live, run *results.Run, outDir string, linger time.Duration) {
-	report := ""
-	if run != nil {
-		if err := reports.WriteHTMLFile(filepath.Join(outDir, "report.html"), run); err != nil {
-			fmt.Fprintf(a.stderr, "dashboard: report.html: %v\n", err)
-		} else {
-			report = "report.html"
-		}
-	}
-	logf := func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
-	if err := d.Finish(a.ctx, bench.RunFinishedEvent(run, report), linger, logf); err != nil {
-		fmt.Fprintf(a.stderr, "dashboard: %v\n", err)
-	}
-}

@@ -27,11 +27,7 @@ func newServeCmd(a *app) *cobra.Command {
 				return err
 			}
 			o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			for _, name := range server.SecretFlags() {
-				if f := cmd.Flags().Lookup(name); f != nil && f.Changed && server.HasPassword(f.Value.String()) {
-					o.Logger.Warn("--"+name+" has a password on the command line, where ps shows it to every user; set "+cli.EnvName(serveEnv, name)+" instead", "flag", name)
-				}
-			}
+			cli.WarnSecrets(cmd.Flags(), serveEnv, server.SecretFlags(), server.HasPassword, func(msg, flag string) { o.Logger.Warn(msg, "flag", flag) })
 			return server.Run(cmd.Context(), o)
 		},
 	}

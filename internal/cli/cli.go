@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -153,4 +154,23 @@ func BuildInfo(version string) (ver, commit string) {
 		}
 	}
 	return ver, commit
+}
+
+// VersionLine is what `camload version` prints: the version, the commit
+// (BuildInfo), the Go version and the platform.
+func VersionLine(version string) string {
+	ver, commit := BuildInfo(version)
+	return fmt.Sprintf("camload %s (commit %s, %s %s/%s)", ver, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// WarnSecrets calls warn for every flag of names given on the command
+// line with a value hasPassword reports, with a message pointing to the
+// flag's PREFIX_<FLAG> variable (the command line is visible to every
+// user).
+func WarnSecrets(fs *pflag.FlagSet, prefix string, names []string, hasPassword func(string) bool, warn func(msg, flag string)) {
+	for _, name := range names {
+		if f := fs.Lookup(name); f != nil && f.Changed && hasPassword(f.Value.String()) {
+			warn("--"+name+" has a password on the command line, where ps shows it to every user; set "+EnvName(prefix, name)+" instead", name)
+		}
+	}
 }
