@@ -1,13 +1,16 @@
 package bench
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/camload/camload/internal/cfgerr"
 	"github.com/camload/camload/reports/gate"
+	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 )
 
@@ -89,6 +92,20 @@ type CompareOptions struct {
 	// Order is OrderAlternate or OrderFixed; "" fails Validate (the flag's
 	// default is OrderAlternate).
 	Order string
+	// OutDir receives the runs and the verdict; "" means
+	// DefaultOutDir("compare-"+scenario name, now), set by ResolvePairs.
+	OutDir string
+	// AllowRemote permits backend URIs that are not loopback.
+	AllowRemote bool
+}
+
+// PairOptions returns the RunPairs options of o (after ResolvePairs):
+// run is the template of every run (its AllowRemote is o's), progress
+// receives the pair lines, runner runs one scenario (nil: Run).
+func (o CompareOptions) PairOptions(run Options, progress io.Writer, runner func(context.Context, *scenarios.Scenario, Options) (*results.Run, error)) PairOptions {
+	run.AllowRemote = o.AllowRemote
+	return PairOptions{BaseBinary: o.Base, HeadBinary: o.Head, Pairs: o.Pairs, Order: o.Order, OutDir: o.OutDir,
+		Run: run, Progress: progress, Runner: runner}
 }
 
 // Validate reports every bad field, each a *cfgerr.Error naming its flag.
@@ -123,11 +140,14 @@ func ComparedRows(sc *scenarios.Scenario, opts gate.Options) int {
 	return cells * (len(gate.DefaultMetrics) + len(sc.Load))
 }
 
-// ResolvePairs sets o.Pairs, when not given, to the fewest pairs whose
-// sign test can reach opts.Alpha over sc's ComparedRows (at most
-// MaxPairs), and returns the line that says so; with too few pairs given
-// it returns a warning; else "".
+// ResolvePairs sets o.OutDir when "" and o.Pairs, when not given, to the
+// fewest pairs whose sign test can reach opts.Alpha over sc's
+// ComparedRows (at most MaxPairs), and returns the line that says so;
+// with too few pairs given it returns a warning; else "".
 func (o *CompareOptions) ResolvePairs(sc *scenarios.Scenario, opts gate.Options) string {
+	if o.OutDir == "" {
+		o.OutDir = DefaultOutDir("compare-"+sc.Name, time.Now())
+	}
 	rows := ComparedRows(sc, opts)
 	level := opts.Alpha / float64(max(rows, 1))
 	need := min(gate.PairsNeeded(level), MaxPairs)

@@ -29,6 +29,23 @@ type LiveOptions struct {
 	Linger time.Duration
 }
 
+// EnvAddr names the variable that sets Addr when --dashboard is not
+// given (WithEnv).
+const EnvAddr = "CAMLOAD_DASHBOARD"
+
+// WithEnv returns o completed from the environment (getenv): Addr from
+// EnvAddr unless addrGiven, and Linger 0 when CI is set unless
+// lingerGiven (nobody looks at a dashboard in CI).
+func (o LiveOptions) WithEnv(getenv func(string) string, addrGiven, lingerGiven bool) LiveOptions {
+	if !addrGiven {
+		o.Addr = getenv(EnvAddr)
+	}
+	if !lingerGiven && getenv("CI") != "" {
+		o.Linger = 0
+	}
+	return o
+}
+
 // DefaultLinger is the Linger of `camload run` outside CI: time to look
 // at the final state and open report.html.
 const DefaultLinger = 30 * time.Second

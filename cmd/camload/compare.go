@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,11 +16,9 @@ var compareRunner = bench.Run
 
 func newCompareCmd(a *app) *cobra.Command {
 	var (
-		g           gate.Options
-		co          bench.CompareOptions
-		outDir      string
-		allowRemote bool
-		sf          *cli.Scenario
+		g  gate.Options
+		co bench.CompareOptions
+		sf *cli.Scenario
 	)
 	cmd := &cobra.Command{
 		Use:   "compare --base OLD_BINARY --head NEW_BINARY [--pairs N] scenario.yaml",
@@ -42,22 +39,16 @@ func newCompareCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if outDir == "" {
-				outDir = bench.DefaultOutDir("compare-"+sc.Name, time.Now())
-			}
 			if note := co.ResolvePairs(sc, g); note != "" {
 				fmt.Fprintln(a.stderr, note)
 			}
 			ver, _ := cli.BuildInfo(version)
-			ps, err := bench.RunPairs(a.ctx, sc, bench.PairOptions{
-				BaseBinary: co.Base, HeadBinary: co.Head, Pairs: co.Pairs, Order: co.Order, OutDir: outDir,
-				Run:      bench.Options{AllowRemote: allowRemote, Progress: a.stderr, IsTTY: cli.IsTTY(a.stderr), Version: ver},
-				Progress: a.stderr, Runner: compareRunner,
-			})
+			run := bench.Options{Progress: a.stderr, IsTTY: cli.IsTTY(a.stderr), Version: ver}
+			ps, err := bench.RunPairs(a.ctx, sc, co.PairOptions(run, a.stderr, compareRunner))
 			if err != nil {
 				return err
 			}
-			v, err := reports.WriteComparison(a.stdout, reports.Comparison{Scenario: sc.Name, Base: co.Base, Head: co.Head, Pairs: ps, Gate: g, OutDir: outDir})
+			v, err := reports.WriteComparison(a.stdout, reports.Comparison{Scenario: sc.Name, Base: co.Base, Head: co.Head, Pairs: ps, Gate: g, OutDir: co.OutDir})
 			if err != nil {
 				return err
 			}
@@ -71,8 +62,8 @@ func newCompareCmd(a *app) *cobra.Command {
 	fl.StringVar(&co.Base, "base", "", "camload binary of the base build (its `serve` is the system)")
 	fl.StringVar(&co.Head, "head", "", "camload binary of the head build")
 	fl.IntVar(&co.Pairs, "pairs", 0, "number of interleaved base/head pairs, 1 … 100 (default: the fewest that can reach --alpha, see above)")
-	fl.StringVar(&outDir, "out", "", "folder for the runs and the verdict (default runs/compare-<scenario>-<time>)")
-	fl.BoolVar(&allowRemote, "allow-remote", false, "allow backend URIs that are not loopback")
+	fl.StringVar(&co.OutDir, "out", "", "folder for the runs and the verdict (default runs/compare-<scenario>-<time>)")
+	fl.BoolVar(&co.AllowRemote, "allow-remote", false, "allow backend URIs that are not loopback")
 	fl.StringVar(&co.Order, "order", bench.OrderAlternate, `order within pairs: "alternate" (A B, B A, …: cancels a bias towards the first or second run of a pair) or "fixed" (A B, A B, …)`)
 	sf = cli.AddScenario(fl, "override the scenario's camera counts", "override the scenario's modes")
 	cli.Gate(fl, &g)

@@ -23,10 +23,10 @@ func TestRunDashboardNotLoopbackIsUsageError(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "--expose") {
 		t.Errorf("exit %d, stderr %q; want %d naming --expose", code, errOut, exitUsage)
 	}
-	t.Setenv(dashboardEnv, "192.0.2.1:5665")
+	t.Setenv(dashboard.EnvAddr, "192.0.2.1:5665")
 	_, errOut, code = camload(t, "run", "--out", t.TempDir(), "../../scenarios/smoke.yaml")
 	if code != exitUsage || !strings.Contains(errOut, "192.0.2.1") {
-		t.Errorf("%s: exit %d, stderr %q; want %d", dashboardEnv, code, errOut, exitUsage)
+		t.Errorf("%s: exit %d, stderr %q; want %d", dashboard.EnvAddr, code, errOut, exitUsage)
 	}
 }
 

@@ -39,12 +39,7 @@ func newRunCmd(a *app) *cobra.Command {
 			if err := bench.CheckSystemBinary(opts.SystemBinary); err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("dashboard") {
-				lo.Addr = getenv(dashboardEnv)
-			}
-			if !cmd.Flags().Changed("dashboard-linger") && getenv("CI") != "" {
-				lo.Linger = 0
-			}
+			lo = lo.WithEnv(getenv, cmd.Flags().Changed("dashboard"), cmd.Flags().Changed("dashboard-linger"))
 			lo.Dir = opts.OutDir
 			if err := lo.Validate(); err != nil {
 				return err
@@ -98,16 +93,12 @@ func newRunCmd(a *app) *cobra.Command {
 	fl.BoolVar(&opts.KeepData, "keep-data", false, "keep each cell's database after the cell (default: dropped)")
 	sf = cli.AddScenario(fl, "override fleet.cameras, e.g. 100,1000", "override system.modes, e.g. sync,batched")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
-	fl.StringVar(&lo.Addr, "dashboard", "", "serve a live dashboard of the run on this address, e.g. 127.0.0.1:5665 (also "+dashboardEnv+")")
+	fl.StringVar(&lo.Addr, "dashboard", "", "serve a live dashboard of the run on this address, e.g. 127.0.0.1:5665 (also "+dashboard.EnvAddr+")")
 	fl.BoolVar(&lo.Expose, "expose", false, "allow --dashboard on an address that is not loopback")
 	fl.DurationVar(&lo.Linger, "dashboard-linger", dashboard.DefaultLinger, "keep the dashboard up this long after the run (0 when CI is set)")
 	fl.BoolVarP(&detail, "verbose", "v", false, "log details (profiles, capacity steps, cell errors) to stderr")
 	return cmd
 }
-
-// dashboardEnv names the variable that sets --dashboard when the flag is
-// not given.
-const dashboardEnv = "CAMLOAD_DASHBOARD"
 
 // runRunner runs a scenario; tests replace it.
 var runRunner = bench.Run
