@@ -86,7 +86,8 @@ type RunOptions struct {
 	// folder (the folder of Run when Run is a file).
 	Out string
 	// Gate are the judgement options (the rules added, alpha, …); the
-	// reports judge with gate.ReportOptions(Gate).
+	// reports judge with gate.ReportOptions(Gate). Start from
+	// gate.DefaultOptions: the zero Options' Alpha 0 is refused.
 	Gate gate.Options
 	// StepSummary is a file the Markdown is appended to (GitHub's
 	// GITHUB_STEP_SUMMARY); "" means none.
@@ -242,7 +243,7 @@ type Comparison struct {
 	Base, Head string
 	// Pairs are the runs, at least one.
 	Pairs []gate.Pair
-	// Gate are the judgement options.
+	// Gate are the judgement options; start from gate.DefaultOptions.
 	Gate gate.Options
 	// OutDir receives verdict.txt and junit.xml. Required.
 	OutDir string
