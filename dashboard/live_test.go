@@ -1,9 +1,14 @@
 package dashboard
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestLiveOptionsValidate(t *testing.T) {
@@ -41,5 +46,34 @@ func TestLiveOptionsNegativeLinger(t *testing.T) {
 	}
 	if _, err := Serve(LiveOptions{}); err == nil {
 		t.Errorf("Serve without Addr: nil error")
+	}
+}
+
+// TestServeStops: Serve's server goroutine ends with Finish, and the
+// page answered before.
+func TestServeStops(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	d, err := Serve(LiveOptions{Addr: "127.0.0.1:0", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET / = %d", resp.StatusCode)
+	}
+	var lines []string
+	if err := d.Finish(context.Background(), Event{Kind: KindRunFinished, RunFinished: &RunFinished{Results: "results.json"}}, time.Millisecond, func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "stays up for 1ms") {
+		t.Errorf("Finish said %q; want the linger line", lines)
+	}
+	if _, err := c.Get(d.URL); err == nil {
+		t.Errorf("the dashboard answers after Finish")
 	}
 }
