@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,45 +14,31 @@ import (
 	"github.com/camload/camload/simulator"
 )
 
-func init() { register("attack", newAttackCmd) }
-
 func newAttackCmd(a *app) *cobra.Command {
 	var (
-		target, fleet, out string
-		allowRemote        bool
-		seed               int64
+		o     bench.NodeOptions
+		fleet string
 	)
 	cmd := &cobra.Command{
-		Use:   "attack --target URL [--fleet URL] --out DIR SCENARIO.yaml",
-		Short: "Run only a scenario's load targets against a system, as one load node",
-		Long: `attack runs the steady part of every load target of a scenario (rate ×
-duration, open loop, vegeta) against the API at --target and writes
-DIR/api-<target>.bin and DIR/attack.json. Run it on several machines at once
-against one system, then merge their folders with
-camload report --merge --out DIR node1/ node2/ …
-
-{{id}} in target paths is drawn from the fleet's inventory (--fleet, the
-fleet's control URL); give each node its own --seed so they draw different URLs.`,
-		Example: `  camload attack --target http://127.0.0.1:8080 --fleet http://127.0.0.1:9090 --out node1 scenarios/blog-before-after.yaml`,
+		Use:     "attack --target URL [--fleet URL] --out DIR SCENARIO.yaml",
+		Short:   "Run only a scenario's load targets against a system, as one load node",
+		Long:    help("attack"),
+		Example: help("attack.example"),
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.Load(args[0])
 			if err != nil {
 				return err
 			}
-			if target == "" || out == "" {
-				return cfgerr.Usage("attack needs --target and --out")
+			if err := o.Validate(); err != nil {
+				return err
 			}
-			var cams []simulator.Camera
 			if fleet != "" {
-				ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
-				cams, err = simulator.FetchFleetCameras(ctx, &http.Client{Timeout: 10 * time.Second}, fleet)
-				cancel()
-				if err != nil {
+				if o.Cameras, err = simulator.FetchInventory(a.ctx, fleet); err != nil {
 					return fmt.Errorf("attack: reading the fleet's cameras: %w", err)
 				}
 			}
-			n, err := bench.AttackNode(a.ctx, sc, bench.NodeOptions{BaseURL: target, OutDir: out, Cameras: cams, AllowRemote: allowRemote, Seed: seed})
+			n, err := bench.AttackNode(a.ctx, sc, o)
 			if errors.Is(err, bench.ErrRemote) {
 				return cfgerr.Usage("--target: %v", err)
 			}
@@ -65,15 +48,15 @@ fleet's control URL); give each node its own --seed so they draw different URLs.
 			if err := reports.WriteNodeMarkdown(a.stdout, n); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "results: %s\n", filepath.Join(out, "attack.json"))
+			fmt.Fprintf(a.stdout, "results: %s\n", filepath.Join(o.OutDir, "attack.json"))
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&target, "target", "", "base URL of the system's API, e.g. http://127.0.0.1:8080")
+	fl.StringVar(&o.BaseURL, "target", "", "base URL of the system's API, e.g. http://127.0.0.1:8080")
 	fl.StringVar(&fleet, "fleet", "", "the fleet's control URL, for {{id}} in target paths")
-	fl.StringVarP(&out, "out", "o", "", "node folder to write (.bin files, attack.json)")
-	fl.BoolVar(&allowRemote, "allow-remote", false, "allow a target that is not on loopback")
-	fl.Int64Var(&seed, "seed", 0, "seed of the URL draws (default: the scenario's)")
+	fl.StringVarP(&o.OutDir, "out", "o", "", "node folder to write (.bin files, attack.json)")
+	fl.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a target that is not on loopback")
+	fl.Int64Var(&o.Seed, "seed", 0, "seed of the URL draws (default: the scenario's)")
 	return cmd
 }

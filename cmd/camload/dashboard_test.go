@@ -12,45 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camload/camload/bench"
+	"github.com/camload/camload/dashboard"
+	"github.com/camload/camload/reports"
 	"github.com/camload/camload/results"
 )
-
-func TestCheckDashboardAddr(t *testing.T) {
-	for _, tc := range []struct {
-		addr   string
-		expose bool
-		ok     bool
-	}{
-		{"127.0.0.1:5665", false, true},
-		{"127.3.4.5:0", false, true},
-		{"[::1]:5665", false, true},
-		{"localhost:5665", false, true},
-		{":5665", false, false}, // every interface
-		{"0.0.0.0:5665", false, false},
-		{"192.168.1.10:5665", false, false},
-		{"0.0.0.0:5665", true, true},
-		{"5665", false, false}, // not host:port
-		{"5665", true, false},
-	} {
-		err := checkDashboardAddr(tc.addr, tc.expose)
-		if (err == nil) != tc.ok {
-			t.Errorf("checkDashboardAddr(%q, expose=%t) = %v; want ok=%t", tc.addr, tc.expose, err, tc.ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "--dashboard") {
-			t.Errorf("error %q does not name --dashboard", err)
-		}
-	}
-}
 
 func TestRunDashboardNotLoopbackIsUsageError(t *testing.T) {
 	_, errOut, code := camload(t, "run", "--out", t.TempDir(), "--dashboard", "0.0.0.0:0", "../../scenarios/smoke.yaml")
 	if code != exitUsage || !strings.Contains(errOut, "--expose") {
 		t.Errorf("exit %d, stderr %q; want %d naming --expose", code, errOut, exitUsage)
 	}
-	t.Setenv(dashboardEnv, "192.0.2.1:5665")
+	t.Setenv(dashboard.EnvAddr, "192.0.2.1:5665")
 	_, errOut, code = camload(t, "run", "--out", t.TempDir(), "../../scenarios/smoke.yaml")
 	if code != exitUsage || !strings.Contains(errOut, "192.0.2.1") {
-		t.Errorf("%s: exit %d, stderr %q; want %d", dashboardEnv, code, errOut, exitUsage)
+		t.Errorf("%s: exit %d, stderr %q; want %d", dashboard.EnvAddr, code, errOut, exitUsage)
 	}
 }
 
@@ -66,7 +42,7 @@ func TestDashboardServesRunFolder(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", filepath.Join(out, "leak")); err != nil {
 		t.Fatal(err)
 	}
-	d, err := startDashboard("127.0.0.1:0", out)
+	d, err := dashboard.Serve(dashboard.LiveOptions{Addr: "127.0.0.1:0", Dir: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +65,13 @@ func TestDashboardServesRunFolder(t *testing.T) {
 		t.Errorf("GET /files/leak (a symlink out of the run folder) = 200")
 	}
 	run := &results.Run{Schema: results.SchemaVersion, Scenario: "x", Started: time.Now().Add(-time.Second), Finished: time.Now()}
-	var stderr bytes.Buffer
-	if err := d.finish(context.Background(), run, out, 0, &stderr); err != nil {
-		t.Fatalf("finish = %v (%s)", err, stderr.String())
+	// What camload run does at the end of a run with --dashboard.
+	report, err := reports.WriteFinalHTML(out, run)
+	if err != nil || report != "report.html" {
+		t.Fatalf("WriteFinalHTML = %q, %v", report, err)
+	}
+	if err := d.Finish(context.Background(), bench.RunFinishedEvent(run, report), 0, t.Logf); err != nil {
+		t.Fatalf("Finish = %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "report.html")); err != nil || !bytes.Contains(b, []byte("<html")) {
 		t.Errorf("report.html: %v", err)

@@ -22,14 +22,14 @@ func TestDocsCommands(t *testing.T) {
 	cmdRE := regexp.MustCompile(`camload(?:-head|-base)? (run|report|gate|compare)\b([^\n|;&]*)`)
 	flagRE := regexp.MustCompile(`(?:^|\s)--([a-z][a-z-]*)`)
 	a := &app{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard}
+	root := newRoot(a)
 	seen := 0
 	for _, m := range cmdRE.FindAllStringSubmatch(text, -1) {
-		f, ok := subcommands[m[1]]
-		if !ok {
+		cmd, _, err := root.Find([]string{m[1]})
+		if err != nil || cmd == root {
 			t.Errorf("docs: camload %s is not a subcommand", m[1])
 			continue
 		}
-		cmd := f(a)
 		for _, fm := range flagRE.FindAllStringSubmatch(m[2], -1) {
 			if cmd.Flags().Lookup(fm[1]) == nil {
 				t.Errorf("docs: camload %s has no flag --%s (in %q)", m[1], fm[1], strings.TrimSpace(m[0]))

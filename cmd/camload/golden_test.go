@@ -11,21 +11,48 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the CLI golden files in testdata")
 
+// testdataDir is this package's testdata, absolute so that goldens still
+// find it in a test that changed directory (t.Chdir).
+var testdataDir = func() string {
+	d, err := filepath.Abs("testdata")
+	if err != nil {
+		panic(err)
+	}
+	return d
+}()
+
 // golden runs the CLI in-process with args and compares its exit code,
 // stdout and stderr with testdata/NAME.golden. On a mismatch it writes
 // what it got to testdata/NAME.golden.got; -update accepts it.
 func golden(t *testing.T, name string, args ...string) {
 	t.Helper()
+	goldenNorm(t, name, nil, args...)
+}
+
+// goldenNorm is golden with stdout and stderr passed through norm (when
+// not nil) first: for output with measured values, which norm masks.
+func goldenNorm(t *testing.T, name string, norm func(string) string, args ...string) {
+	t.Helper()
 	stdout, stderr, code := camload(t, args...)
+	if norm != nil {
+		stdout, stderr = norm(stdout), norm(stderr)
+	}
 	var got bytes.Buffer
 	fmt.Fprintf(&got, "$ camload")
 	for _, a := range args {
 		fmt.Fprintf(&got, " %s", a)
 	}
 	fmt.Fprintf(&got, "\nexit %d\n--- stdout\n%s--- stderr\n%s", code, stdout, stderr)
-	path := filepath.Join("testdata", name+".golden")
+	goldenBytes(t, name, got.Bytes())
+}
+
+// goldenBytes compares got with testdata/NAME.golden (.got on a
+// mismatch, -update accepts).
+func goldenBytes(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join(testdataDir, name+".golden")
 	if *update {
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		os.Remove(path + ".got")
@@ -35,11 +62,11 @@ func golden(t *testing.T, name string, args ...string) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	if !bytes.Equal(got.Bytes(), want) {
-		if err := os.WriteFile(path+".got", got.Bytes(), 0o644); err != nil {
+	if !bytes.Equal(got, want) {
+		if err := os.WriteFile(path+".got", got, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Errorf("camload %v differs from %s; got %s.got (diff them; -update accepts)", args, path, path)
+		t.Errorf("%s differs from %s; got %s.got (diff them; -update accepts)", name, path, path)
 	} else {
 		os.Remove(path + ".got")
 	}

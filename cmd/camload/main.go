@@ -5,63 +5,40 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/cli"
 )
-
-// Exit codes.
-const (
-	exitOK          = 0
-	exitFailed      = 1 // a failed gate or run
-	exitUsage       = 2 // usage or configuration error
-	exitInterrupted = 130
-)
-
-// errFailed marks a run that completed but failed (gate, threshold). Bare,
-// its message has already been written; wrapped, exitCode prints
-// "camload: failed: <cause>" (no "camload:" of its own, so the prefix is
-// not doubled).
-var errFailed = errors.New("failed")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Stdout, os.Stderr, os.Args[1:])
 	// The exit code is decided before stop(): stop cancels ctx, which
 	// would make every error look like an interruption (exit 130).
-	code := exitCode(ctx, err, os.Stderr)
+	code := cli.ExitCode(ctx, err, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// exitCode maps err to the process exit code and reports it on stderr.
-func exitCode(ctx context.Context, err error, stderr io.Writer) int {
-	switch {
-	case err == nil:
-		return exitOK
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "camload: interrupted:", err)
-		return exitInterrupted
-	case errors.Is(err, errFailed):
-		if err != errFailed {
-			fmt.Fprintln(stderr, "camload:", err)
-		}
-		return exitFailed
-	case cfgerr.Is(err):
-		fmt.Fprintln(stderr, "camload:", err)
-		return exitUsage
-	default:
-		fmt.Fprintln(stderr, "camload:", err)
-		return exitFailed
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print camload's version, commit and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(a.stdout, cli.VersionLine(version))
+			return err
+		},
 	}
 }
 
@@ -72,51 +49,37 @@ type app struct {
 	stderr io.Writer
 }
 
-// subcommands are added by the init functions of this package's files, one
-// file per subcommand.
-var subcommands = map[string]func(*app) *cobra.Command{}
+// logf writes one line to stderr.
+func (a *app) logf(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
 
-func register(name string, f func(*app) *cobra.Command) { subcommands[name] = f }
+// subcommands are the commands under camload, one file each.
+var subcommands = []func(*app) *cobra.Command{newAttackCmd, newCompareCmd, newGateCmd, newReportCmd,
+	newRunCmd, newScenarioCmd, newServeCmd, newSimCmd, newVersionCmd}
 
 // run builds the command tree and executes args. It never exits.
 func run(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	a := &app{ctx: ctx, stdout: stdout, stderr: stderr}
+	root := newRoot(&app{ctx: ctx, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && cmd != nil && cli.IsCobraUsage(err) {
+		return cfgerr.Usage("%v (see '%s --help')", err, cmd.CommandPath())
+	}
+	return err
+}
+
+// newRoot returns the command tree writing to a's streams.
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "camload",
 		Short:         "Load-testing and benchmarking harness for camera-processing backends",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cfgerr.Usage("%v", err) })
-	names := make([]string, 0, len(subcommands))
-	for n := range subcommands {
-		names = append(names, n)
+	for _, f := range subcommands {
+		root.AddCommand(f(a))
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		root.AddCommand(subcommands[n](a))
-	}
-	cmd, err := root.ExecuteContextC(ctx)
-	if err != nil && cmd != nil && isCobraUsage(err) {
-		return cfgerr.Usage("%v (see '%s --help')", err, cmd.CommandPath())
-	}
-	return err
-}
-
-// isCobraUsage reports whether err is one of cobra's own usage errors
-// (unknown command, wrong number of arguments).
-func isCobraUsage(err error) bool {
-	if cfgerr.Is(err) || errors.Is(err, errFailed) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires ", "unknown flag", "unknown shorthand", "invalid argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
+	return root
 }

@@ -3,9 +3,35 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/camload/camload/internal/cli"
 )
+
+// The exit-code contract (internal/cli) under the names the tests use.
+const (
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitFailed
+	exitUsage  = cli.ExitUsage
+)
+
+var (
+	errFailed = cli.ErrFailed
+	exitCode  = cli.ExitCode
+)
+
+// asCamloadEnv makes this test binary act as camload itself (TestMain),
+// so that camload run can start it as the system: `TESTBINARY serve …`.
+const asCamloadEnv = "CAMLOAD_CMD_TEST_AS_CAMLOAD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asCamloadEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "serve" {
+		main()
+	}
+	os.Exit(m.Run())
+}
 
 // camload runs the CLI in-process and returns stdout, stderr and exit code.
 func camload(t *testing.T, args ...string) (string, string, int) {

@@ -9,19 +9,16 @@ import (
 	"github.com/camload/camload/scenarios"
 )
 
-func init() { register("scenario", newScenarioCmd) }
-
 func newScenarioCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scenario",
 		Short: "Work with scenario files",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "validate FILE...",
-		Short: "Check scenario files: prints OK, or every error with file, line and field (exit 2)",
-		Example: `  camload scenario validate scenarios/smoke.yaml
-  CAMLOAD_SYSTEM_CYCLES=10 camload scenario validate scenarios/modes.yaml`,
-		Args: cobra.MinimumNArgs(1),
+		Use:     "validate FILE...",
+		Short:   "Check scenario files: prints OK, or every error with file, line and field (exit 2)",
+		Example: help("scenario-validate.example"),
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var errs []error
 			for _, f := range args {

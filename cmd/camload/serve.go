@@ -3,58 +3,31 @@ package main
 import (
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/cli"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/group"
 	"github.com/camload/camload/system/server"
 )
 
-func init() { register("serve", newServeCmd) }
-
-// serveViper returns the viper instance bound to cmd's flags and the
-// CAMLOAD_SERVE_* environment.
-func serveViper(cmd *cobra.Command) *viper.Viper {
-	v := viper.New()
-	_ = v.BindPFlags(cmd.Flags())
-	v.SetEnvPrefix("CAMLOAD_SERVE")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	return v
-}
-
 func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the camera-processing system under test (poll → analyze → store → API)",
-		Long: `serve runs the camera-processing system: it loads the camera registry from
-the fleet, runs cycles (POST /api/v1/cycles, or every --interval) and serves the
-JSON API on --listen and /metrics, /debug/pprof, /healthz, /readyz on --admin.
-Both listen on loopback only unless --expose is given.
-Every flag can also be set as CAMLOAD_SERVE_<FLAG> (upper case, - → _).
-Pass URIs with passwords that way (CAMLOAD_SERVE_MONGO_URI,
-CAMLOAD_SERVE_REDIS_URL, CAMLOAD_SERVE_FERRETDB_POSTGRES): the command line
-is visible to every user (ps); /debug/pprof/cmdline hides passwords.
-Knob flags override the preset of --mode.`,
-		Args: cobra.NoArgs,
+		Long:  help("serve"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, level, err := serveConfig(serveViper(cmd))
+			o, level, err := serveConfig(cli.Env(cmd.Flags(), serveEnv))
 			if err != nil {
 				return err
 			}
 			o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			for _, name := range server.SecretFlags() {
-				if f := cmd.Flags().Lookup(name); f != nil && f.Changed && server.HasPassword(f.Value.String()) {
-					o.Logger.Warn("--"+name+" has a password on the command line, where ps shows it to every user; set "+envName(name)+" instead", "flag", name)
-				}
-			}
+			cli.WarnSecrets(cmd.Flags(), serveEnv, server.SecretFlags(), server.HasPassword, func(msg, flag string) { o.Logger.Warn(msg, "flag", flag) })
 			return server.Run(cmd.Context(), o)
 		},
 	}
@@ -81,108 +54,63 @@ Knob flags override the preset of --mode.`,
 	f.Duration("group-lease-ttl", group.DefaultLeaseTTL, "lifetime of the group's coordinator lease")
 	k, _ := system.Preset(system.ModeBatched)
 	for _, spec := range system.KnobTable {
-		name, usage := spec.Flag(), "knob: "+spec.Usage
-		switch v := spec.Value(k).(type) {
-		case int:
-			f.Int(name, v, usage)
-		case int64:
-			f.Int64(name, v, usage)
-		case bool:
-			f.Bool(name, v, usage)
-		case time.Duration:
-			f.Duration(name, v, usage)
-		default:
-			f.String(name, spec.Format(k), usage)
+		def := spec.Value(k)
+		if _, ok := def.(float64); ok {
+			def = spec.Format(k) // a text flag, as the knobs of named types
 		}
+		cli.Define(f, spec.Flag(), def, "knob: "+spec.Usage)
 	}
 	return cmd
 }
 
-// envName is the environment variable that sets the serve flag name.
-func envName(name string) string {
-	return "CAMLOAD_SERVE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-}
+// serveEnv is the prefix of the variables that set serve's flags.
+const serveEnv = "CAMLOAD_SERVE"
 
 // serveConfig maps the flags to server options and a log level, and
 // validates them; every bad value is a *cfgerr.Error naming its flag.
 func serveConfig(v *viper.Viper) (server.Options, slog.Level, error) {
-	var errs []error
-	str := func(name string) string { return v.GetString(name) }
-	num := func(name string) int {
-		n, err := strconv.Atoi(strings.TrimSpace(str(name)))
-		if err != nil {
-			errs = append(errs, cfgerr.Field(name, "not an integer: %q", str(name)))
-		}
-		return n
-	}
-	dur := func(name string) time.Duration {
-		d, err := time.ParseDuration(strings.TrimSpace(str(name)))
-		if err != nil {
-			errs = append(errs, cfgerr.Field(name, "not a duration: %q", str(name)))
-		}
-		return d
-	}
-	boolean := func(name string) bool {
-		b, err := strconv.ParseBool(strings.TrimSpace(str(name)))
-		if err != nil {
-			errs = append(errs, cfgerr.Field(name, "not a boolean: %q", str(name)))
-		}
-		return b
-	}
+	r := &cli.Values{V: v}
 	o := server.Options{
-		Listen: str("listen"), Admin: str("admin"), MongoURI: str("mongo-uri"), RedisURL: str("redis-url"),
-		FerretDBPostgres: str("ferretdb-postgres"), DB: str("db"), ReadyFile: str("ready-file"),
-		ParentPID: num("parent-pid"), RegistryTimeout: dur("registry-timeout"),
-		ShutdownTimeout: dur("shutdown-timeout"), BufferSize: num("buffer"),
-		Group: str("group"), GroupClaimIdle: dur("group-claim-idle"), GroupLeaseTTL: dur("group-lease-ttl"),
+		Listen: r.String("listen"), Admin: r.String("admin"), MongoURI: r.String("mongo-uri"), RedisURL: r.String("redis-url"),
+		FerretDBPostgres: r.String("ferretdb-postgres"), DB: r.String("db"), ReadyFile: r.String("ready-file"),
+		ParentPID: r.Int("parent-pid"), RegistryTimeout: r.Duration("registry-timeout"),
+		ShutdownTimeout: r.Duration("shutdown-timeout"), BufferSize: r.Int("buffer"),
+		Group: r.String("group"), GroupClaimIdle: r.Duration("group-claim-idle"), GroupLeaseTTL: r.Duration("group-lease-ttl"),
 	}
-	o.Expose = boolean("expose")
-	if boolean("exit-with-stdin") {
+	o.Expose = r.Bool("expose")
+	if r.Bool("exit-with-stdin") {
 		o.Stdin = os.Stdin
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(str("log-level"))); err != nil {
-		errs = append(errs, cfgerr.Field("log-level", "want debug, info, warn or error, got %q", str("log-level")))
+	if err := level.UnmarshalText([]byte(r.String("log-level"))); err != nil {
+		r.Errs = append(r.Errs, cfgerr.Field("log-level", "want debug, info, warn or error, got %q", r.String("log-level")))
 	}
-	mode := system.Mode(str("mode"))
-	cfg, ok := system.DefaultConfig(mode, str("fleet"))
+	mode := system.Mode(r.String("mode"))
+	cfg, ok := system.DefaultConfig(mode, r.String("fleet"))
 	if !ok {
 		return o, level, cfgerr.Field("mode", "unknown mode %q (want sync, async, pooled, cached, batched or resilient)", mode)
 	}
-	cfg.Interval = dur("interval")
-	cfg.RegistryTimeout = o.RegistryTimeout
+	cfg.Interval, cfg.RegistryTimeout = r.Duration("interval"), o.RegistryTimeout
 	for _, spec := range system.KnobTable {
 		if v.IsSet(spec.Flag()) {
-			if err := spec.Set(&cfg.Knobs, str(spec.Flag())); err != nil {
-				errs = append(errs, &cfgerr.Error{Field: spec.Flag(), Err: err})
+			if err := spec.Set(&cfg.Knobs, r.String(spec.Flag())); err != nil {
+				r.Errs = append(r.Errs, &cfgerr.Error{Field: spec.Flag(), Err: err})
 			}
 		}
 	}
-	if err := cfgerr.Join(errs...); err != nil {
+	if err := cfgerr.Join(r.Errs...); err != nil {
 		return o, level, err
 	}
 	// Flags state every value: an empty or zero one is an error here,
 	// where in server.Options it would mean the default.
-	for _, f := range []struct{ name, val, want string }{
-		{"mongo-uri", o.MongoURI, "must be a mongodb:// URI or embedded"},
-		{"redis-url", o.RedisURL, "must be a redis:// URL or embedded"},
-		{"db", o.DB, "must be set"},
-		{"listen", o.Listen, "not host:port: \"\""},
-		{"admin", o.Admin, "not host:port: \"\""},
-	} {
-		if f.val == "" {
-			errs = append(errs, cfgerr.Field(f.name, "%s", f.want))
-		}
-	}
-	if o.BufferSize == 0 {
-		errs = append(errs, cfgerr.Field("buffer", "must be ≥ 1"))
-	}
-	if o.ShutdownTimeout == 0 {
-		errs = append(errs, cfgerr.Field("shutdown-timeout", "must be > 0"))
-	}
-	if o.RegistryTimeout == 0 {
-		errs = append(errs, cfgerr.Field("registry-timeout", "must be > 0"))
-	}
+	r.Require("mongo-uri", o.MongoURI, "must be a mongodb:// URI or embedded")
+	r.Require("redis-url", o.RedisURL, "must be a redis:// URL or embedded")
+	r.Require("db", o.DB, "must be set")
+	r.Require("listen", o.Listen, `not host:port: ""`)
+	r.Require("admin", o.Admin, `not host:port: ""`)
+	r.Require("buffer", o.BufferSize, "must be ≥ 1")
+	r.Require("shutdown-timeout", o.ShutdownTimeout, "must be > 0")
+	r.Require("registry-timeout", o.RegistryTimeout, "must be > 0")
 	o.Config = cfg
-	return o, level, cfgerr.Join(append(errs, o.Validate())...)
+	return o, level, cfgerr.Join(append(r.Errs, o.Validate())...)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camload/camload/internal/cli"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/server"
@@ -52,7 +53,7 @@ func TestServeEnvOverridesPreset(t *testing.T) {
 	if err := v.Parse([]string{"--mode", "cached", "--batch-size", "9"}); err != nil {
 		t.Fatal(err)
 	}
-	o, _, err := serveConfig(serveViper(cmd))
+	o, _, err := serveConfig(cli.Env(cmd.Flags(), serveEnv))
 	if err != nil {
 		t.Fatalf("serveConfig: %v", err)
 	}
@@ -184,7 +185,7 @@ func TestServeHasEveryKnobFlag(t *testing.T) {
 	if err := cmd.Flags().Parse(append(args, "--mode", "batched")); err != nil {
 		t.Fatal(err)
 	}
-	o, _, err := serveConfig(serveViper(cmd))
+	o, _, err := serveConfig(cli.Env(cmd.Flags(), serveEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestServeExpose(t *testing.T) {
 	if err := cmd.Flags().Parse([]string{"--admin", ":0", "--expose"}); err != nil {
 		t.Fatal(err)
 	}
-	o, _, err := serveConfig(serveViper(cmd))
+	o, _, err := serveConfig(cli.Env(cmd.Flags(), serveEnv))
 	if err != nil || !o.Expose || o.Admin != ":0" {
 		t.Errorf("serve --admin :0 --expose: %+v, %v; want Expose and no error", o, err)
 	}
