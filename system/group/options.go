@@ -22,8 +22,14 @@ const (
 	DefaultLeaseTTL = 10 * time.Second
 	// DefaultBlock is Options.Block when zero.
 	DefaultBlock = time.Second
-	// DefaultBatch is Options.Batch when zero.
-	DefaultBatch = 8
+	// DefaultBatch is Options.Batch when zero: one job per read. A worker
+	// runs its batch's jobs one after another, so a replica holds up to
+	// Workers × Batch jobs at once; with 64 workers and batches of 8 the
+	// first two replicas to read could take up to 1024 jobs between them,
+	// the whole of a 1000-camera cycle, leaving a third replica none. One
+	// XREADGROUP per job costs a round trip on loopback, far below a
+	// camera's fetch and analysis.
+	DefaultBatch = 1
 	// DefaultWorkers is Options.Workers when zero.
 	DefaultWorkers = 1
 	// DefaultRetention is Options.Retention when zero.
