@@ -275,6 +275,15 @@ func TestReplicaSIGKILLMidCycle(t *testing.T) {
 		t.Skip("starts two camload serve processes")
 	}
 	bin := camloadBinary(t)
+	for _, tc := range []struct{ name, server string }{
+		{"redis-server", ""},         // on PATH, if there
+		{"miniredis", NoRedisServer}, // hosted by the runner
+	} {
+		t.Run(tc.name, func(t *testing.T) { sigkillMidCycle(t, bin, tc.server) })
+	}
+}
+
+func sigkillMidCycle(t *testing.T, bin, server string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	be, err := backends.Start(ctx, backends.DefaultOptions)
@@ -283,12 +292,15 @@ func TestReplicaSIGKILLMidCycle(t *testing.T) {
 	}
 	defer be.Close()
 	dir := t.TempDir()
-	rd, err := startReplicaRedis(ctx, backends.Embedded, be.RedisURL(), "", dir, 5*time.Second)
+	rd, err := startReplicaRedis(ctx, backends.Embedded, be.RedisURL(), server, dir, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rd.stop()
 	t.Logf("redis: %s", rd.describe)
+	if server == "" && !strings.HasPrefix(rd.describe, "redis-server") {
+		t.Skip("no redis-server on PATH")
+	}
 
 	const cameras = 300
 	cfg := simulator.DefaultConfig
