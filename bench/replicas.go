@@ -181,11 +181,17 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 		rep.Throughput = float64(rep.Processed) / seconds
 		rep.PerReplica = rep.Throughput / float64(c.replicas)
 	}
+	// The cell's cycles window is the group's: the CPU of every replica
+	// summed, the resident-set peak of the largest replica.
+	var group results.Window
 	for i, m := range set.members {
 		w, _ := wins[i].stop(context.WithoutCancel(ctx))
 		if i == 0 {
 			rep.CPUMachinePercent = w.CPUMachinePercent
-			c.cell.Windows.Cycles = &w
+			group = w
+		} else {
+			group.CPUSecondsSystem += w.CPUSecondsSystem
+			group.RSSPeak = max(group.RSSPeak, w.RSSPeak)
 		}
 		cpu := -1.0
 		if w.CPUSecondsSystem > 0 || alive(m.Pid) {
@@ -195,8 +201,14 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 		r.Consumer, r.Processed = consumerOf(byConsumer, m.Pid)
 		rep.Members = append(rep.Members, r)
 	}
+	c.cell.Windows.Cycles = &group
 	c.cell.Cycles = cyc.summary()
 	c.cell.Faults = faultDelta(before, fleet.Faults())
+	drip := slowDrip(frameSizes(fleet), cfg.Faults.SlowDripRate, knobs.FetchTimeout)
+	if knobs.AdaptiveDeadline && drip != dripNone {
+		drip = dripEither
+	}
+	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, c.cell.Faults, c.cell.Cycles.Retries, drip)
 
 	if len(c.sc.Load) > 0 {
 		cams := fleet.Cameras()
@@ -687,12 +699,15 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 		base := byKey[k][1]
 		for _, n := range counts {
 			reps := byKey[k][n]
-			var thr, per, mach, eff []float64
+			var thr, per, mach, eff, cpu []float64
 			p := results.ScalePoint{Replicas: n}
 			for r, x := range reps {
 				thr = append(thr, x.Throughput)
 				per = append(per, x.PerReplica)
 				mach = append(mach, x.CPUMachinePercent)
+				if v, ok := cpuPerCamera(x); ok {
+					cpu = append(cpu, v)
+				}
 				p.Cycles += x.Cycles
 				if b, ok := base[r]; ok && b.Throughput > 0 {
 					eff = append(eff, x.Throughput/(float64(n)*b.Throughput))
@@ -702,6 +717,9 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 			p.Throughput, p.ThroughputCI = medianCI(thr)
 			p.PerReplica = results.Median(per)
 			p.CPUMachinePercent = results.Median(mach)
+			if len(cpu) > 0 {
+				p.CPUPerCamera = results.Median(cpu)
+			}
 			if len(eff) > 0 {
 				e, ci := medianCI(eff)
 				p.Efficiency, p.EfficiencyN, p.EfficiencyCI = &e, len(eff), ci
@@ -711,6 +729,22 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 		out = append(out, so)
 	}
 	return out
+}
+
+// cpuPerCamera is the replicas' CPU seconds over the window ÷ the cameras
+// processed; ok is false when a replica's CPU is unknown.
+func cpuPerCamera(x *results.Replicas) (float64, bool) {
+	var sum float64
+	for _, m := range x.Members {
+		if m.CPUSeconds < 0 {
+			return 0, false
+		}
+		sum += m.CPUSeconds
+	}
+	if x.Processed == 0 || len(x.Members) == 0 {
+		return 0, false
+	}
+	return sum / float64(x.Processed), true
 }
 
 // medianCI is the median of vs and, from 5 values on, the percentile

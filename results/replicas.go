@@ -10,7 +10,9 @@ const StatusSkipped = "skipped"
 // Replicas is what a cell run as a group of system replicas (scenario key
 // system.replicas) measured. Every figure covers the cycles window: the
 // measured cycles, from just before the first is posted to the
-// coordinator to the last one's answer.
+// coordinator to the last one's answer. The cell's Windows.Cycles is the
+// group's over the same span: the CPU of every replica's process tree
+// summed, the resident-set peak of the largest replica.
 type Replicas struct {
 	// Count is the number of replicas (n), each a `camload serve --group`
 	// process.
@@ -96,6 +98,11 @@ type ScalePoint struct {
 	// CPUMachinePercent is the median machine busy share over the cycles
 	// windows: a point near 100% had no core left to scale onto.
 	CPUMachinePercent float64 `json:"cpu_machine_percent"`
+	// CPUPerCamera is the median over repetitions of the replicas' CPU
+	// time summed over the cycles window ÷ the cameras processed in it,
+	// in seconds: the work per camera, coordination included, whatever
+	// share of the cores the replicas got; 0 when unknown.
+	CPUPerCamera float64 `json:"cpu_per_camera_seconds,omitempty"`
 }
 
 // groupKey is the key of a cell's Group: "sync/1000", with "×N" for N
