@@ -59,11 +59,14 @@ func (e *skipError) Error() string { return "skipped: " + e.reason }
 
 // name is the cell's folder and database suffix: sync-100-r0, or
 // batched-1000-x2-r0 for a cell of 2 replicas.
-func (c *cellRun) name() string {
-	if c.replicas > 0 {
-		return fmt.Sprintf("%s-%d-x%d-r%d", c.mode, c.cameras, c.replicas, c.rep)
+func (c *cellRun) name() string { return cellNameN(c.mode, c.cameras, c.replicas, c.rep) }
+
+// cellNameN is cellName with the replica count (0: a plain cell).
+func cellNameN(mode string, cameras, replicas, rep int) string {
+	if replicas > 0 {
+		return fmt.Sprintf("%s-%d-x%d-r%d", mode, cameras, replicas, rep)
 	}
-	return cellName(c.mode, c.cameras, c.rep)
+	return cellName(mode, cameras, rep)
 }
 
 // gomaxprocsEnv is the environment entry of the scenario's
