@@ -702,7 +702,7 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 		base := byKey[k][1]
 		for _, n := range counts {
 			reps := byKey[k][n]
-			var thr, per, mach, eff, cpu []float64
+			var thr, per, mach, eff, cpu, share []float64
 			p := results.ScalePoint{Replicas: n}
 			for r, x := range reps {
 				thr = append(thr, x.Throughput)
@@ -710,6 +710,9 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 				mach = append(mach, x.CPUMachinePercent)
 				if v, ok := cpuPerCamera(x); ok {
 					cpu = append(cpu, v)
+				}
+				if v, ok := coreShare(x); ok {
+					share = append(share, v)
 				}
 				p.Cycles += x.Cycles
 				if b, ok := base[r]; ok && b.Throughput > 0 {
@@ -722,6 +725,9 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 			p.CPUMachinePercent = results.Median(mach)
 			if len(cpu) > 0 {
 				p.CPUPerCamera = results.Median(cpu)
+			}
+			if len(share) > 0 {
+				p.CoreShare = results.Median(share)
 			}
 			if len(eff) > 0 {
 				e, ci := medianCI(eff)
@@ -748,6 +754,23 @@ func cpuPerCamera(x *results.Replicas) (float64, bool) {
 		return 0, false
 	}
 	return sum / float64(x.Processed), true
+}
+
+// coreShare is the replicas' CPU seconds over the window ÷ (the window ×
+// Count × GOMAXPROCS); ok is false without a GOMAXPROCS or a CPU reading.
+func coreShare(x *results.Replicas) (float64, bool) {
+	win := x.Window.End.Sub(x.Window.Start).Seconds()
+	if x.GOMAXPROCS <= 0 || win <= 0 || x.Count == 0 {
+		return 0, false
+	}
+	var sum float64
+	for _, m := range x.Members {
+		if m.CPUSeconds < 0 {
+			return 0, false
+		}
+		sum += m.CPUSeconds
+	}
+	return sum / (win * float64(x.Count*x.GOMAXPROCS)), true
 }
 
 // medianCI is the median of vs and, from 5 values on, the percentile

@@ -41,9 +41,20 @@ func TestScaleouts(t *testing.T) {
 		cell(1, 1, 50, results.StatusOK), cell(2, 1, 100, results.StatusOK), cell(3, 1, 999, results.StatusFailed),
 		{Mode: "batched", Cameras: 1000, Status: results.StatusOK}, // a plain cell: not a point
 	}
+	// Repetition 0 of 2 replicas: 10 s window, 2 × 4 CPU s, 1000 cameras.
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := cells[1].Replicas
+	r.GOMAXPROCS, r.Processed, r.Window = 1, 1000, results.Span{Start: t0, End: t0.Add(10 * time.Second)}
+	r.Members = []results.Replica{{CPUSeconds: 4}, {CPUSeconds: 4}}
 	got := Scaleouts(cells)
 	if len(got) != 1 || len(got[0].Points) != 3 {
 		t.Fatalf("Scaleouts = %+v; want 1 entry of 3 points", got)
+	}
+	if p := got[0].Points[1]; math.Abs(p.CoreShare-0.4) > 1e-9 || math.Abs(p.CPUPerCamera-0.008) > 1e-9 {
+		t.Errorf("2 replicas: core share %g, CPU per camera %g; want 0.4 (8 CPU s ÷ (10 s × 2 × 1)) and 0.008 (8 s ÷ 1000)", p.CoreShare, p.CPUPerCamera)
+	}
+	if p := got[0].Points[0]; p.CoreShare != 0 || p.CPUPerCamera != 0 {
+		t.Errorf("1 replica without CPU readings: core share %g, CPU per camera %g; want 0, 0 (unknown)", p.CoreShare, p.CPUPerCamera)
 	}
 	want := []struct {
 		n, reps int

@@ -16,7 +16,7 @@ import (
 func scaleoutSections(run *results.Run) []section {
 	var out []section
 	for _, so := range run.Scaleout {
-		t := table{Header: []string{"Replicas (n)", "Cameras/s (all)", "Cameras/s per replica", "Efficiency thr(n) ÷ (n × thr(1))", "Repetitions / cycles", "CPU per camera (all replicas)", "Reclaimed", "Machine busy (cycles window)", "Redis"}, Bold: 3}
+		t := table{Header: []string{"Replicas (n)", "Cameras/s (all)", "Cameras/s per replica", "Efficiency thr(n) ÷ (n × thr(1))", "Repetitions / cycles", "CPU per camera (all replicas)", "Core share per replica", "Reclaimed", "Machine busy (cycles window)", "Redis"}, Bold: 3}
 		for _, p := range so.Points {
 			eff := "—"
 			if p.Efficiency != nil {
@@ -32,6 +32,10 @@ func scaleoutSections(run *results.Run) []section {
 			cpuCam := "—"
 			if p.CPUPerCamera > 0 {
 				cpuCam = results.FormatDuration(time.Duration(p.CPUPerCamera * float64(time.Second)))
+			}
+			share := "—"
+			if p.CoreShare > 0 {
+				share = fmt.Sprintf("%.2f", p.CoreShare)
 			}
 			reclaimed, redis := 0, map[string]bool{}
 			var redisNames []string
@@ -53,11 +57,11 @@ func scaleoutSections(run *results.Run) []section {
 				}
 			}
 			t.Rows = append(t.Rows, []string{strconv.Itoa(p.Replicas), thr, fmt.Sprintf("%.1f", p.PerReplica), eff,
-				fmt.Sprintf("%d / %d", p.N, p.Cycles), cpuCam, strconv.Itoa(reclaimed), fmt.Sprintf("%.0f%%", p.CPUMachinePercent), strings.Join(redisNames, "; ")})
+				fmt.Sprintf("%d / %d", p.N, p.Cycles), cpuCam, share, strconv.Itoa(reclaimed), fmt.Sprintf("%.0f%%", p.CPUMachinePercent), strings.Join(redisNames, "; ")})
 		}
 		intro := fmt.Sprintf("%s at %d cameras as n `camload serve --group` replicas sharing each cycle's cameras through a Redis Stream. Window: %s. "+
 			"Figures are medians over repetitions (n = repetitions; efficiency pairs repetition r of n replicas with repetition r of one; 95%% CI from 5 repetitions on). "+
-			"Efficiency is never clipped: above 1, one replica alone did not use its core (bound by latency, not CPU); a machine busy near 100%% left no core to scale onto, while a steady CPU per camera shows the coordination itself costs little.",
+			"Efficiency is never clipped: above 1, one replica alone did not use its core (bound by latency, not CPU); a machine busy near 100%% left no core to scale onto. Core share per replica = the replicas' CPU ÷ (window × n × GOMAXPROCS): below 1 a replica did not get its core; a steady CPU per camera shows that the coordination itself costs little.",
 			so.Mode, so.Cameras, so.Window)
 		out = append(out, section{ID: "scaleout-" + so.Mode + "-" + strconv.Itoa(so.Cameras),
 			Title: fmt.Sprintf("Scale-out: %s at %d cameras, 1…n replicas", so.Mode, so.Cameras), Intro: intro, Tables: []table{t}})
@@ -85,8 +89,8 @@ func writeScaleoutText(w io.Writer, run *results.Run) {
 			if p.Efficiency != nil {
 				eff = fmt.Sprintf("%.2f (n=%d)", *p.Efficiency, p.EfficiencyN)
 			}
-			fmt.Fprintf(w, "\n  n=%d replicas: %.1f cameras/s, %.1f per replica, efficiency %s, %d repetitions / %d cycles, CPU per camera %s, machine busy %.0f%%",
-				p.Replicas, p.Throughput, p.PerReplica, eff, p.N, p.Cycles, results.FormatDuration(time.Duration(p.CPUPerCamera*float64(time.Second))), p.CPUMachinePercent)
+			fmt.Fprintf(w, "\n  n=%d replicas: %.1f cameras/s, %.1f per replica, efficiency %s, %d repetitions / %d cycles, CPU per camera %s, core share per replica %.2f, machine busy %.0f%%",
+				p.Replicas, p.Throughput, p.PerReplica, eff, p.N, p.Cycles, results.FormatDuration(time.Duration(p.CPUPerCamera*float64(time.Second))), p.CoreShare, p.CPUMachinePercent)
 		}
 	}
 }

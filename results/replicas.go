@@ -103,6 +103,11 @@ type ScalePoint struct {
 	// in seconds: the work per camera, coordination included, whatever
 	// share of the cores the replicas got; 0 when unknown.
 	CPUPerCamera float64 `json:"cpu_per_camera_seconds,omitempty"`
+	// CoreShare is the median over repetitions of the replicas' CPU time
+	// over the cycles window ÷ (the window × n × GOMAXPROCS): the share of
+	// its cores a replica got. Below 1 the replicas waited for CPU (or
+	// for I/O); 0 when GOMAXPROCS is the default or a CPU is unknown.
+	CoreShare float64 `json:"core_share,omitempty"`
 }
 
 // groupKey is the key of a cell's Group: "sync/1000", with "×N" for N
