@@ -150,6 +150,7 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 
 	// The cycles window.
 	before := fleet.Faults()
+	redis0, redisOK := readTree(rd.pid)
 	wins := make([]*window, len(set.members))
 	for i, m := range set.members {
 		wins[i] = startWindow(ctx, m.Pid, "", c.opts.SampleEvery)
@@ -178,6 +179,9 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 		}
 	}
 	winEnd := time.Now()
+	if redis1, ok := readTree(rd.pid); ok && redisOK && rd.pid > 0 {
+		rep.CPUSecondsRedis = max(redis1.CPUSeconds-redis0.CPUSeconds, 0)
+	}
 	rep.Window = results.Span{Start: winStart.UTC(), End: winEnd.UTC()}
 	rep.Cycles, rep.CycleSeconds = c.sc.System.Cycles, seconds
 	if seconds > 0 {
@@ -190,7 +194,7 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 	for i, m := range set.members {
 		w, _ := wins[i].stop(context.WithoutCancel(ctx))
 		if i == 0 {
-			rep.CPUMachinePercent = w.CPUMachinePercent
+			rep.CPUMachinePercent, rep.CPUSecondsRunner = w.CPUMachinePercent, w.CPUSecondsRunner
 			group = w
 		} else {
 			group.CPUSecondsSystem += w.CPUSecondsSystem
@@ -386,6 +390,7 @@ func postGroupCycle(ctx context.Context, client *http.Client, api string) (*syst
 type replicaRedis struct {
 	url      string
 	describe string
+	pid      int // of the redis-server the runner started, else 0
 	stop     func() error
 }
 
@@ -524,7 +529,7 @@ func startRedisServer(ctx context.Context, path, dir string, grace time.Duration
 				version += " " + strings.TrimPrefix(f[2], "v=")
 			}
 		}
-		return &replicaRedis{url: url, describe: version + " (started by the runner on 127.0.0.1:" + strconv.Itoa(port) + ")", stop: p.stop}, nil
+		return &replicaRedis{url: url, describe: version + " (started by the runner on 127.0.0.1:" + strconv.Itoa(port) + ")", pid: p.pid, stop: p.stop}, nil
 	}
 	return nil, lastErr
 }
@@ -702,7 +707,7 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 		base := byKey[k][1]
 		for _, n := range counts {
 			reps := byKey[k][n]
-			var thr, per, mach, eff, cpu, share []float64
+			var thr, per, mach, eff, cpu, share, support []float64
 			p := results.ScalePoint{Replicas: n}
 			for r, x := range reps {
 				thr = append(thr, x.Throughput)
@@ -713,6 +718,9 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 				}
 				if v, ok := coreShare(x); ok {
 					share = append(share, v)
+				}
+				if win := x.Window.End.Sub(x.Window.Start).Seconds(); win > 0 {
+					support = append(support, (x.CPUSecondsRunner+x.CPUSecondsRedis)/win)
 				}
 				p.Cycles += x.Cycles
 				if b, ok := base[r]; ok && b.Throughput > 0 {
@@ -728,6 +736,9 @@ func Scaleouts(cells []results.Cell) []results.Scaleout {
 			}
 			if len(share) > 0 {
 				p.CoreShare = results.Median(share)
+			}
+			if len(support) > 0 {
+				p.SupportCores = results.Median(support)
 			}
 			if len(eff) > 0 {
 				e, ci := medianCI(eff)

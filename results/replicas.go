@@ -48,6 +48,12 @@ type Replicas struct {
 	// CPUMachinePercent is the machine's busy share over the window
 	// (every process on it, not only the replicas).
 	CPUMachinePercent float64 `json:"cpu_machine_percent"`
+	// CPUSecondsRunner is the runner's CPU time over the window: the
+	// fleet, embedded FerretDB and hosted miniredis run in it.
+	// CPUSecondsRedis is that of the redis-server the runner started (0
+	// for another Redis).
+	CPUSecondsRunner float64 `json:"cpu_seconds_runner"`
+	CPUSecondsRedis  float64 `json:"cpu_seconds_redis,omitempty"`
 }
 
 // Replica is one member of a cell's group over the cycles window.
@@ -108,6 +114,12 @@ type ScalePoint struct {
 	// its cores a replica got. Below 1 the replicas waited for CPU (or
 	// for I/O); 0 when GOMAXPROCS is the default or a CPU is unknown.
 	CoreShare float64 `json:"core_share,omitempty"`
+	// SupportCores is the median over repetitions of the cores the
+	// runner (fleet, embedded FerretDB, hosted miniredis) and the
+	// runner's redis-server used over the cycles window: CPU seconds ÷
+	// the window. On a machine of C cores, n replicas get at most
+	// C − SupportCores − what other processes take.
+	SupportCores float64 `json:"support_cores"`
 }
 
 // groupKey is the key of a cell's Group: "sync/1000", with "×N" for N
