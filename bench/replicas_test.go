@@ -230,21 +230,71 @@ func TestHostedMiniredisCarriesGroup(t *testing.T) {
 // command, and startReplicaRedis turns it into a skip with the reason.
 func TestProbeStreamsRejects(t *testing.T) {
 	t.Parallel()
+	url := noStreamsRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := startReplicaRedis(ctx, url, url, "", t.TempDir(), time.Second)
+	var skip *skipError
+	if !errors.As(err, &skip) || !strings.Contains(err.Error(), "XGROUP CREATE") {
+		t.Fatalf("startReplicaRedis(no streams) = %v; want a skip naming XGROUP CREATE", err)
+	}
+}
+
+// TestRunSkipsReplicasWithoutStreams: a replicas cell on a Redis that
+// cannot carry a group is recorded as skipped with the reason, and the
+// run does not fail for it.
+func TestRunSkipsReplicasWithoutStreams(t *testing.T) {
+	t.Parallel()
+	url := noStreamsRedis(t)
+	sc := scenarios.Default.Clone()
+	sc.Name, sc.File = "replicas-skip", "test"
+	sc.Fleet.Cameras = []int{10}
+	sc.System.Modes = []string{"batched"}
+	sc.System.Replicas = []int{2}
+	sc.Backends.Redis = url
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := Run(ctx, sc, Options{OutDir: t.TempDir(), SystemBinary: "/nonexistent/camload"})
+	if err != nil {
+		t.Fatalf("Run = %v; want no error (a skipped cell is not a failure)", err)
+	}
+	if len(run.Cells) != 1 || run.Cells[0].Status != results.StatusSkipped || !strings.Contains(run.Cells[0].Error, "cannot carry a group of replicas") {
+		t.Fatalf("cells = %+v; want one skipped cell with the reason", run.Cells)
+	}
+}
+
+// noStreamsRedis serves, on a loopback port until the test ends, a "Redis"
+// that answers every command with an error, and returns its URL.
+func noStreamsRedis(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer l.Close()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	wg.Add(1)
-	go func() { // owner: this test; ends when l closes
+	go func() { // owner: the test's cleanup, which closes l and the connections and waits
 		defer wg.Done()
 		for {
 			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -264,14 +314,7 @@ func TestProbeStreamsRejects(t *testing.T) {
 			}()
 		}
 	}()
-	url := "redis://" + l.Addr().String() + "/0"
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, err = startReplicaRedis(ctx, url, url, "", t.TempDir(), time.Second)
-	var skip *skipError
-	if !errors.As(err, &skip) || !strings.Contains(err.Error(), "XGROUP CREATE") {
-		t.Fatalf("startReplicaRedis(no streams) = %v; want a skip naming XGROUP CREATE", err)
-	}
+	return "redis://" + l.Addr().String() + "/0"
 }
 
 // TestReplicaSIGKILLMidCycle runs two real `camload serve --group`
