@@ -19,7 +19,9 @@ func scaleoutSections(run *results.Run) []section {
 		t := table{Header: []string{"Replicas (n)", "Cameras/s (all)", "Cameras/s per replica", "Efficiency thr(n) ÷ (n × thr(1))", "Repetitions / cycles", "CPU per camera (all replicas)", "Core share per replica", "Runner + Redis (cores)", "Reclaimed", "Machine busy (cycles window)", "Redis"}, Bold: 3}
 		for _, p := range so.Points {
 			eff := "—"
-			if p.Efficiency != nil {
+			if p.Replicas == 1 && p.Efficiency != nil {
+				eff = "1 (the baseline)"
+			} else if p.Efficiency != nil {
 				eff = fmt.Sprintf("%.2f (n=%d)", *p.Efficiency, p.EfficiencyN)
 				if p.EfficiencyCI != nil {
 					eff += fmt.Sprintf(" [%.2f, %.2f]", p.EfficiencyCI[0], p.EfficiencyCI[1])
