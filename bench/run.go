@@ -16,6 +16,10 @@
 //	    cpu.pb.gz, heap.pb.gz         pprof profiles: go tool pprof FILE
 //	    system.log                    the system's stdout and stderr
 //	    ready.json                    the system's ready file (ports, pid)
+//	cells/<mode>-<cameras>-x<n>-r<rep>/  a cell of n replicas (system.replicas,
+//	    replica-<i>/system.log        replicas.go): each replica's log and
+//	    redis/redis.log               ready file; the redis-server the runner
+//	                                  started for the group, if any
 //
 // How each figure is measured:
 //
