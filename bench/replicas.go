@@ -200,8 +200,8 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 			group.CPUSecondsSystem += w.CPUSecondsSystem
 			group.RSSPeak = max(group.RSSPeak, w.RSSPeak)
 		}
-		cpu := -1.0
-		if w.CPUSecondsSystem > 0 || alive(m.Pid) {
+		cpu := -1.0 // unknown unless the process tree was read at both ends
+		if wins[i].sysOK && alive(m.Pid) {
 			cpu = w.CPUSecondsSystem
 		}
 		r := results.Replica{Pid: m.Pid, CPUSeconds: cpu, Coordinator: i == set.coord}
