@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Packages whose tests run goroutines concurrently get the race detector.
 RACE_PKGS ?= ./simulator/... ./system/... ./bench/... ./internal/...
 
-.PHONY: build test test-faults test-fuzz soak test-short lint fmt vet bench bench-quick bench-modes bench-scale report gate clean
+.PHONY: build test test-faults test-fuzz soak test-short lint fmt vet bench bench-quick bench-modes bench-scale bench-scaleout report gate clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/camload
@@ -91,6 +91,16 @@ bench-modes: build
 bench-scale: build
 	@rc=0; $(BIN) run --out $(BENCH_OUT)/scale-10k scenarios/scale-10k.yaml || rc=$$?; \
 	$(BIN) report $(BENCH_OUT)/scale-10k || rc=$$?; exit $$rc
+
+# bench-scaleout: scenarios/scaleout.yaml — batched as 1, 2 and 3 replicas
+# (camload serve --group, GOMAXPROCS=1 each) on 1000 cameras, sharing the
+# cycles through a Redis Stream (a redis-server the runner starts when on
+# PATH, else miniredis it hosts); prints `uptime` before and after (the
+# efficiency depends on what else the cores run). Not part of make bench
+# (~3 min a repetition; CAMLOAD_REPEAT=5 for a CI on the efficiency).
+bench-scaleout: build
+	@uptime; rc=0; $(BIN) run --out $(BENCH_OUT)/scaleout scenarios/scaleout.yaml || rc=$$?; \
+	$(BIN) report $(BENCH_OUT)/scaleout || rc=$$?; uptime; exit $$rc
 
 # report: rewrite the reports of every run folder under $(BENCH_OUT).
 report: build

@@ -23,15 +23,16 @@ import (
 
 // cellRun is one matrix cell in progress.
 type cellRun struct {
-	sc      *scenarios.Scenario
-	opts    Options
-	be      *backends.Backends
-	mode    string
-	cameras int
-	rep     int
-	seed    int64 // this repetition's (RepSeed)
-	index   int
-	prog    *progress
+	sc       *scenarios.Scenario
+	opts     Options
+	be       *backends.Backends
+	mode     string
+	cameras  int
+	replicas int // system.replicas entry; 0: one plain system
+	rep      int
+	seed     int64 // this repetition's (RepSeed)
+	index    int
+	prog     *progress
 
 	cell  results.Cell
 	dir   string // absolute cell folder
@@ -43,7 +44,7 @@ type cellRun struct {
 // leaves no process or listener behind.
 func (c *cellRun) run(ctx context.Context) (cell results.Cell) {
 	c.prog.cellStarted(c)
-	name := cellName(c.mode, c.cameras, c.rep)
+	name := c.name()
 	c.rel = filepath.Join("cells", name)
 	c.dir = filepath.Join(c.opts.OutDir, c.rel)
 	c.cell = results.Cell{Mode: c.mode, Cameras: c.cameras, Hosts: c.sc.Fleet.ConfigFor(c.cameras).Hosts, Repeat: c.rep, Seed: uint64(c.seed), Started: time.Now().UTC(), Status: results.StatusOK}
@@ -63,6 +64,8 @@ func (c *cellRun) run(ctx context.Context) (cell results.Cell) {
 		c.cell.Status, c.cell.Error = results.StatusInterrupted, "interrupted"
 	case errors.Is(err, context.DeadlineExceeded) && cellCtx.Err() != nil:
 		c.cell.Status, c.cell.Error = results.StatusOverBudget, fmt.Sprintf("over its %s budget: %v", c.sc.CellBudget, err)
+	case errors.As(err, new(*skipError)):
+		c.cell.Status, c.cell.Error = results.StatusSkipped, err.Error()
 	case err != nil:
 		c.cell.Status, c.cell.Error = results.StatusFailed, err.Error()
 	}
@@ -87,6 +90,9 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}
 	c.knobs = knobs
 	c.cell.Knobs = scenarios.KnobMap(knobs)
+	if c.replicas > 0 { // a group of replicas: replicas.go
+		return c.measureReplicas(ctx)
+	}
 
 	// a) the fleet, in process, on free loopback ports.
 	cfg := c.sc.Fleet.ConfigFor(c.cameras)
@@ -130,7 +136,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		"--analyze-cost", c.sc.System.AnalyzeCost.String()}
 	args = append(args, c.sc.KnobFlags(knobs)...)
 	c.prog.step(c, "starting system")
-	sys, err := startChild(ctx, c.opts.SystemBinary, args, c.dir, filepath.Join(c.dir, "system.log"), c.sc.System.ReadyTimeout, c.opts.StopGrace)
+	sys, err := startChildEnv(ctx, c.opts.SystemBinary, args, gomaxprocsEnv(c.sc), c.dir, filepath.Join(c.dir, "system.log"), c.sc.System.ReadyTimeout, c.opts.StopGrace)
 	if err != nil {
 		return err
 	}

@@ -48,9 +48,16 @@ type child struct {
 // child's environment (CAMLOAD_SERVE_MONGO_URI, …), which only its owner
 // can.
 func startChild(ctx context.Context, bin string, args []string, dir, logPath string, timeout, grace time.Duration) (*child, error) {
+	return startChildEnv(ctx, bin, args, nil, dir, logPath, timeout, grace)
+}
+
+// startChildEnv is startChild with extra environment entries for the
+// child (e.g. GOMAXPROCS=1); the secrets' entries come after them.
+func startChildEnv(ctx context.Context, bin string, args, extraEnv []string, dir, logPath string, timeout, grace time.Duration) (*child, error) {
 	readyFile := filepath.Join(dir, "ready.json")
 	_ = os.Remove(readyFile)
 	args, env := secretsToEnv(args)
+	env = append(append([]string(nil), extraEnv...), env...)
 	args = append(args, "--ready-file", readyFile, "--exit-with-stdin")
 	logf, err := os.Create(logPath)
 	if err != nil {

@@ -98,7 +98,7 @@ func (p *progress) cellStarted(c *cellRun) {
 	}
 	p.endCell() // a previous cell whose cellDone never came
 	ce := &cellEvents{p: p, ref: dashboard.CellRef{Index: c.index, Mode: c.mode, Cameras: c.cameras, Repeat: c.rep},
-		rel: filepath.ToSlash(filepath.Join("cells", cellName(c.mode, c.cameras, c.rep))), started: time.Now()}
+		rel: filepath.ToSlash(filepath.Join("cells", c.name())), started: time.Now()}
 	p.cur = ce
 	p.publish(dashboard.Event{Cell: c.index, CellStarted: &dashboard.CellStarted{CellRef: ce.ref, Hosts: c.sc.Fleet.ConfigFor(c.cameras).Hosts, Dir: ce.rel}})
 	ce.setPhase(dashboard.Phase{Name: dashboard.PhaseStarting})
@@ -232,7 +232,14 @@ func cellFinished(idx int, c results.Cell, outDir string) *dashboard.CellFinishe
 			link(filepath.Base(b), b)
 		}
 	}
-	link("system.log", filepath.Join("cells", cellName(c.Mode, c.Cameras, c.Repeat), "system.log"))
+	if c.Replicas != nil { // replicas.go: one log per replica
+		for i := range c.Replicas.Count {
+			dir := cellNameN(c.Mode, c.Cameras, c.Replicas.Count, c.Repeat)
+			link(fmt.Sprintf("replica-%d/system.log", i+1), filepath.Join("cells", dir, fmt.Sprintf("replica-%d", i+1), "system.log"))
+		}
+	} else {
+		link("system.log", filepath.Join("cells", cellName(c.Mode, c.Cameras, c.Repeat), "system.log"))
+	}
 	return cf
 }
 

@@ -16,6 +16,10 @@
 //	    cpu.pb.gz, heap.pb.gz         pprof profiles: go tool pprof FILE
 //	    system.log                    the system's stdout and stderr
 //	    ready.json                    the system's ready file (ports, pid)
+//	cells/<mode>-<cameras>-x<n>-r<rep>/  a cell of n replicas (system.replicas,
+//	    replica-<i>/system.log        replicas.go): each replica's log and
+//	    redis/redis.log               ready file; the redis-server the runner
+//	                                  started for the group, if any
 //
 // How each figure is measured:
 //
@@ -105,6 +109,11 @@ type Options struct {
 	// default) drops it once the system has stopped, so that a run on
 	// external backends leaves nothing behind.
 	KeepData bool
+	// RedisServer is the redis-server the runner starts for the cells of
+	// system.replicas when backends.redis is embedded: "" looks it up on
+	// PATH, NoRedisServer never starts one (miniredis is hosted on a
+	// loopback port instead). See replicas.go.
+	RedisServer string
 }
 
 // Defaults of the zero Options tuning fields.
@@ -207,12 +216,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		if ctx.Err() != nil {
 			break
 		}
-		cr := &cellRun{sc: sc, opts: opts, be: be, mode: k.mode, cameras: k.cameras, rep: k.rep, seed: RepSeed(sc.Seed, k.rep), index: idx, prog: prog}
+		cr := &cellRun{sc: sc, opts: opts, be: be, mode: k.mode, cameras: k.cameras, replicas: k.replicas, rep: k.rep, seed: RepSeed(sc.Seed, k.rep), index: idx, prog: prog}
 		cell := cr.run(ctx)
 		if cell.Status == results.StatusFailed {
 			failed++
 		}
 		run.Cells = append(run.Cells, cell)
+		run.Scaleout = Scaleouts(run.Cells) // nil without replica cells
 		prog.cellDone(cell)
 		run.Finished = time.Now().UTC()
 		run.Interrupted = ctx.Err() != nil
@@ -236,19 +246,26 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 
 // cellKey names one cell of the matrix.
 type cellKey struct {
-	mode    string
-	cameras int
-	rep     int
+	mode     string
+	cameras  int
+	rep      int
+	replicas int // 0: one plain system, not a group
 }
 
 // cellOrder is the order Run runs sc's cells in: repetition-major, then
-// camera count, then mode.
+// camera count, then replica count (system.replicas), then mode.
 func cellOrder(sc *scenarios.Scenario) []cellKey {
+	replicas := sc.System.Replicas
+	if len(replicas) == 0 {
+		replicas = []int{0}
+	}
 	var out []cellKey
 	for rep := 0; rep < sc.Repeat; rep++ {
 		for _, cams := range sc.Fleet.Cameras {
-			for _, mode := range sc.System.Modes {
-				out = append(out, cellKey{mode, cams, rep})
+			for _, n := range replicas {
+				for _, mode := range sc.System.Modes {
+					out = append(out, cellKey{mode, cams, rep, n})
+				}
 			}
 		}
 	}

@@ -391,6 +391,7 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 				Tables: []table{t}})
 		}
 	}
+	d.Sections = append(d.Sections, scaleoutSections(run)...) // scaleout.go
 	if len(counts) >= 3 {
 		d.Sections = append(d.Sections, r.growthSection(modes, counts))
 	}

@@ -27,7 +27,7 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 	fmt.Fprintln(tw, "\nmode\tcameras\trep\tstatus\tcycle p50\tcycle p99\tframe p99\terrors\treconciled\tRSS peak (cycles)\tCPU sys % core (cycles)\tideal\tefficiency")
 	for _, c := range r.Cells {
 		if c.Status != results.StatusOK && c.Status != "" {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\n", c.Mode, c.Cameras, c.Repeat, strings.ReplaceAll(rd.cellStatus(c), " ", "_"))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\n", modeLabel(c), c.Cameras, c.Repeat, strings.ReplaceAll(rd.cellStatus(c), " ", "_"))
 			continue
 		}
 		rec := "yes"
@@ -49,7 +49,7 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 			eff += " BUG: > 1"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%s\t%s\t%s\n",
-			c.Mode, c.Cameras, c.Repeat, c.Status, quantText(c.Cycles.Latency, "p50"), quantText(c.Cycles.Latency, "p99"), quantText(c.Cycles.PerCamera, "p99"),
+			modeLabel(c), c.Cameras, c.Repeat, c.Status, quantText(c.Cycles.Latency, "p50"), quantText(c.Cycles.Latency, "p99"), quantText(c.Cycles.PerCamera, "p99"),
 			100*c.Cycles.ErrorRate, rec, rss, cpu, round(c.Ideal.CycleTime), eff)
 	}
 	var api []string
@@ -89,6 +89,7 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 			fmt.Fprintf(tw, "\n%s × %d (r%d) errors vs injected faults: %s", c.Mode, c.Cameras, c.Repeat, c.Cycles.Mismatch)
 		}
 	}
+	writeScaleoutText(tw, r) // scaleout.go
 	fmt.Fprintln(tw)
 	return tw.Flush()
 }

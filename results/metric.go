@@ -420,11 +420,20 @@ func trimFloat(v float64, sig int) string {
 type Group struct {
 	Mode    string
 	Cameras int
-	Cells   []Cell // in repetition order
+	// Replicas is the replica count of a group of replica cells
+	// (Cell.Replicas), 0 otherwise.
+	Replicas int
+	Cells    []Cell // in repetition order
 }
 
-// Key names the group: "sync/1000".
-func (g Group) Key() string { return g.Mode + "/" + strconv.Itoa(g.Cameras) }
+// Key names the group: "sync/1000", "batched/1000×2" for 2 replicas.
+func (g Group) Key() string {
+	k := g.Mode + "/" + strconv.Itoa(g.Cameras)
+	if g.Replicas > 0 {
+		k += "×" + strconv.Itoa(g.Replicas)
+	}
+	return k
+}
 
 // OK returns the repetitions whose status is ok.
 func (g Group) OK() []Cell {
@@ -500,12 +509,16 @@ func Groups(r *Run) []Group {
 		if _, ok := modeOrder[c.Mode]; !ok {
 			modeOrder[c.Mode] = len(modeOrder)
 		}
-		k := c.Mode + "/" + strconv.Itoa(c.Cameras)
+		k := groupKey(c)
 		i, ok := idx[k]
 		if !ok {
 			i = len(gs)
 			idx[k] = i
-			gs = append(gs, Group{Mode: c.Mode, Cameras: c.Cameras})
+			g := Group{Mode: c.Mode, Cameras: c.Cameras}
+			if c.Replicas != nil {
+				g.Replicas = c.Replicas.Count
+			}
+			gs = append(gs, g)
 		}
 		gs[i].Cells = append(gs[i].Cells, c)
 	}
@@ -516,7 +529,10 @@ func Groups(r *Run) []Group {
 		if gs[a].Mode != gs[b].Mode {
 			return modeOrder[gs[a].Mode] < modeOrder[gs[b].Mode]
 		}
-		return gs[a].Cameras < gs[b].Cameras
+		if gs[a].Cameras != gs[b].Cameras {
+			return gs[a].Cameras < gs[b].Cameras
+		}
+		return gs[a].Replicas < gs[b].Replicas
 	})
 	return gs
 }

@@ -46,6 +46,9 @@ type Run struct {
 	// from it for its repetition (Cell.Seed).
 	Seed  int64  `json:"seed,omitempty"`
 	Cells []Cell `json:"cells"`
+	// Scaleout is the scaling across replica counts, one entry per
+	// (mode, cameras) run with system.replicas; nil otherwise.
+	Scaleout []Scaleout `json:"scaleout,omitempty"`
 }
 
 // Comparisons are the tables a scenario declares for its report.
@@ -130,6 +133,9 @@ type Cell struct {
 	Ideal     Ideal               `json:"ideal"`
 	// External is set for an external system under test (see External).
 	External *External `json:"external,omitempty"`
+	// Replicas is set for a cell run as a group of replicas
+	// (system.replicas; see Replicas).
+	Replicas *Replicas `json:"replicas,omitempty"`
 }
 
 // Cycles summarizes the measured processing cycles of a cell.

@@ -120,6 +120,12 @@ func Parse(name string, data []byte, env LookupEnv) (*Scenario, error) {
 			}
 		}
 	}
+	// system.replicas from the environment: "1,2,3", as fleet.cameras.
+	if sys, ok := settings["system"].(map[string]any); ok {
+		if str, ok := sys["replicas"].(string); ok {
+			sys["replicas"] = strings.Split(str, ",")
+		}
+	}
 	// A load target starts from DefaultTarget, its capacity search from
 	// DefaultCapacity: decode each list entry over a copy of them.
 	var loads []any

@@ -124,6 +124,16 @@ type System struct {
 	// External), run by their names in Modes. See External.
 	External      External            `mapstructure:"external"`
 	ExternalModes map[string]External `mapstructure:"external_modes"`
+
+	// Replicas, when set, runs the system as that many `camload serve
+	// --group` processes sharing the cycles' cameras through a Redis
+	// Stream (system/group), one matrix column per entry, e.g. [1, 2, 3];
+	// empty: one plain `camload serve`. See replicas.go.
+	Replicas []int `mapstructure:"replicas"`
+	// GOMAXPROCS, when > 0, is the GOMAXPROCS of every system process (the
+	// cores each replica may use at once); 0 leaves the Go default (every
+	// core).
+	GOMAXPROCS int `mapstructure:"gomaxprocs"`
 }
 
 // Backends is the `backends:` section. "embedded" runs the backend in the
@@ -276,6 +286,7 @@ func (s *Scenario) Clone() *Scenario {
 	c := *s
 	c.Fleet.Cameras = append([]int(nil), s.Fleet.Cameras...)
 	c.System.Modes = append([]string(nil), s.System.Modes...)
+	c.System.Replicas = append([]int(nil), s.System.Replicas...)
 	if s.System.Knobs != nil {
 		c.System.Knobs = make(map[string]any, len(s.System.Knobs))
 		for k, v := range s.System.Knobs {
@@ -316,7 +327,8 @@ func (s *Scenario) Clone() *Scenario {
 	return &c
 }
 
-// Cells is the number of matrix cells: cameras × modes × repeat.
+// Cells is the number of matrix cells: cameras × modes × replicas (when
+// system.replicas is set) × repeat.
 func (s *Scenario) Cells() int {
-	return len(s.Fleet.Cameras) * len(s.System.Modes) * s.Repeat
+	return len(s.Fleet.Cameras) * len(s.System.Modes) * max(1, len(s.System.Replicas)) * s.Repeat
 }

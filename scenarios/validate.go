@@ -76,6 +76,7 @@ func (s *Scenario) check() []*cfgerr.Error {
 		}
 	}
 	errs = append(errs, s.checkExternal()...)
+	errs = append(errs, s.checkReplicas()...)
 	if _, err := s.KnobsFor("sync"); err != nil {
 		knobErrs := []error{err}
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
