@@ -91,6 +91,7 @@ func newRunCmd(a *app) *cobra.Command {
 	fl.StringVar(&opts.SystemBinary, "system-binary", "", "camload binary whose `serve` is the system under test (default: this one)")
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow backends and targets that are not on loopback")
 	fl.BoolVar(&opts.KeepData, "keep-data", false, "keep each cell's database after the cell (default: dropped)")
+	fl.StringVar(&opts.RedisServer, "redis-server", "", "redis-server binary for replica cells (default: from PATH; \""+bench.NoRedisServer+"\": host miniredis instead)")
 	sf = cli.AddScenario(fl, "override fleet.cameras, e.g. 100,1000", "override system.modes, e.g. sync,batched")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	fl.StringVar(&lo.Addr, "dashboard", "", "serve a live dashboard of the run on this address, e.g. 127.0.0.1:5665 (also "+dashboard.EnvAddr+")")
