@@ -23,9 +23,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"sync"
 	"time"
+
+	"github.com/camload/camload/system/analyze/internal/jpeg"
 )
 
 // ErrBadImage is wrapped by every error about input that is not a
@@ -121,6 +122,7 @@ type frame struct {
 	mem  []float32 // the model's input and arena, model.floats() long
 	bufs modelBuffers
 	rd   bytes.Reader
+	dec  jpeg.Decoder // its planes are the decoded image's
 }
 
 func (p *Pool) get() *frame {
@@ -164,7 +166,7 @@ func Analyze(jpg []byte, opts Options) (Result, error) {
 	f := opts.Pool.get()
 	defer opts.Pool.put(f)
 	f.rd.Reset(jpg)
-	img, err := jpeg.Decode(&f.rd)
+	img, err := f.dec.Decode(&f.rd)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: decoding %d bytes: %v", ErrBadImage, len(jpg), err)
 	}
