@@ -160,6 +160,14 @@ func idct(b *block) {
 // Inputs are UQ8.0; outputs are Q9.20.
 func idctRows(b *block) {
 	for i := range 8 {
+		idctRow(b, i)
+	}
+}
+
+// idctRow is idctRows on row i alone (an all-zero row stays all zero: the
+// row pass is linear, with no rounding term).
+func idctRow(b *block, i int) {
+	{
 		x := b[8*i : 8*i+8 : 8*i+8]
 		x0 := x[0]
 		x7 := x[1]

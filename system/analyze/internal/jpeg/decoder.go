@@ -120,3 +120,43 @@ func (d *decoder) reconstructDCBlock(dc int32, bx, by, compIndex int) error {
 	}
 	return nil
 }
+
+// reconstructSequential is reconstructBlock for a sequential scan's block,
+// already dequantized (each coefficient multiplied by its quantizer as it
+// was decoded: the same int32 products): the row pass runs only on the
+// rows set in rows (the others are all zero, and stay so), and the level
+// shift and clip are branch-free.
+func (d *decoder) reconstructSequential(b *block, rows uint8, bx, by, compIndex int) error {
+	for i := range 8 {
+		if rows&(1<<i) != 0 {
+			idctRow(b, i)
+		}
+	}
+	idctCols(b)
+	dst, stride := []byte(nil), 0
+	if d.nComp == 1 {
+		dst, stride = d.img1.Pix[8*(by*d.img1.Stride+bx):], d.img1.Stride
+	} else {
+		switch compIndex {
+		case 0:
+			dst, stride = d.img3.Y[8*(by*d.img3.YStride+bx):], d.img3.YStride
+		case 1:
+			dst, stride = d.img3.Cb[8*(by*d.img3.CStride+bx):], d.img3.CStride
+		case 2:
+			dst, stride = d.img3.Cr[8*(by*d.img3.CStride+bx):], d.img3.CStride
+		case 3:
+			dst, stride = d.blackPix[8*(by*d.blackStride+bx):], d.blackStride
+		default:
+			return UnsupportedError("too many components")
+		}
+	}
+	for y := range 8 {
+		row := dst[y*stride : y*stride+8 : y*stride+8]
+		src := b[8*y : 8*y+8 : 8*y+8]
+		for x, c := range src {
+			// c < -128 → 0, c > 127 → 255, else c+128 (|c| < 2¹⁴).
+			row[x] = uint8(min(max(c+128, 0), 255))
+		}
+	}
+	return nil
+}

@@ -125,11 +125,11 @@ type decoder struct {
 	}
 	width, height int
 
-	img1        *image.Gray
-	img3        *image.YCbCr
+	img1 *image.Gray
+	img3 *image.YCbCr
 	// pix and ycc are the reused storage of img3 (see makeImg).
-	pix []byte
-	ycc image.YCbCr
+	pix         []byte
+	ycc         image.YCbCr
 	blackPix    []byte
 	blackStride int
 
@@ -775,4 +775,3 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 	}
 	return img, nil
 }
-

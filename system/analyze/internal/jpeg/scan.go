@@ -219,7 +219,11 @@ func (d *decoder) processSOS(n int) error {
 					} else {
 						b = block{}
 					}
-					acSet := false
+					// Sequential scans dequantize as they decode and
+					// note the rows with a coefficient (see
+					// reconstructSequential).
+					acSet, rows := false, uint8(0)
+					qt := &d.quant[d.comp[compIndex].tq]
 
 					if ah != 0 {
 						if err := d.refine(&b, &d.huff[acTable][scan[i].ta], zigStart, zigEnd, 1<<al); err != nil {
@@ -266,7 +270,13 @@ func (d *decoder) processSOS(n int) error {
 									if err != nil {
 										return err
 									}
-									b[unzig[zig]] = ac << al
+									if d.progressive {
+										b[unzig[zig]] = ac << al
+									} else {
+										u := unzig[zig]
+										b[u] = (ac << al) * qt[zig]
+										rows |= 1 << (u >> 3)
+									}
 									acSet = true
 								} else {
 									if val0 != 0x0f {
@@ -305,7 +315,8 @@ func (d *decoder) processSOS(n int) error {
 						}
 						continue
 					}
-					if err := d.reconstructBlock(&b, bx, by, int(compIndex)); err != nil {
+					b[0] *= qt[0]
+					if err := d.reconstructSequential(&b, rows|1, bx, by, int(compIndex)); err != nil {
 						return err
 					}
 				} // for j
