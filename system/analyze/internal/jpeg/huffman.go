@@ -56,6 +56,7 @@ func (d *decoder) ensureNBits(n int32) error {
 		}
 		d.bits.a = d.bits.a<<8 | uint32(c)
 		d.bits.n += 8
+		d.bits.s = d.bits.s<<1 | uint32(d.bytes.nUnreadable>>1)
 		if d.bits.m == 0 {
 			d.bits.m = 1 << 7
 		} else {
@@ -65,7 +66,52 @@ func (d *decoder) ensureNBits(n int32) error {
 			break
 		}
 	}
+	d.fillPlain()
 	return nil
+}
+
+// keepBytes is how many consumed bytes fill keeps for unreading: three
+// whole bytes in the accumulator, each possibly stuffed, and the stdlib's
+// two.
+const keepBytes = 8
+
+// fillPlain tops the accumulator up (to at most 24 bits) with the buffered
+// bytes that need no unstuffing, stopping at the first 0xff: the fork's
+// change to the standard library's byte-at-a-time refill. The bytes are
+// the ones the next ensureNBits calls would read, in the same order, so
+// the bits consumed are unchanged; it never fails and never reads a
+// marker, so errors arise where the standard library's do; whole unread
+// bytes are given back at the end of a segment by unreadWholeBytes.
+func (d *decoder) fillPlain() {
+	for d.bits.n <= 16 && d.bytes.i < d.bytes.j {
+		c := d.bytes.buf[d.bytes.i]
+		if c == 0xff {
+			return
+		}
+		d.bytes.i++
+		d.bytes.nUnreadable = 1
+		d.bits.a = d.bits.a<<8 | uint32(c)
+		d.bits.n += 8
+		d.bits.s <<= 1
+		if d.bits.m == 0 {
+			d.bits.m = 1 << 7
+		} else {
+			d.bits.m <<= 8
+		}
+	}
+}
+
+// unreadWholeBytes gives every whole unread byte of the accumulator back
+// to the byte buffer (the standard library gives back at most the one its
+// refill can overshoot by; with fillPlain there can be three).
+func (d *decoder) unreadWholeBytes() {
+	for d.bits.n >= 8 {
+		d.bytes.i -= 1 + int(d.bits.s&1)
+		d.bits.s >>= 1
+		d.bits.a >>= 8
+		d.bits.n -= 8
+		d.bits.m >>= 8
+	}
 }
 
 // receiveExtend is the composition of RECEIVE and EXTEND, specified in section

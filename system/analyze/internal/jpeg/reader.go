@@ -106,6 +106,10 @@ type bits struct {
 	a uint32 // accumulator.
 	m uint32 // mask. m==1<<(n-1) when n>0, with m==0 when n==0.
 	n int32  // the number of unread bits in a.
+	// s has a bit per byte of a, the latest lowest: 1 if the byte was
+	// byte-stuffed (0xff 0x00, two bytes of input), so that every whole
+	// unread byte can be given back (see unreadWholeBytes).
+	s uint32
 }
 
 type decoder struct {
@@ -162,12 +166,13 @@ func (d *decoder) fill() error {
 	if d.bytes.i != d.bytes.j {
 		panic("jpeg: fill called when unread bytes exist")
 	}
-	// Move the last 2 bytes to the start of the buffer, in case we need
+	// Move the last bytes to the start of the buffer, in case we need
 	// to call unreadByteStuffedByte.
-	if d.bytes.j > 2 {
-		d.bytes.buf[0] = d.bytes.buf[d.bytes.j-2]
-		d.bytes.buf[1] = d.bytes.buf[d.bytes.j-1]
-		d.bytes.i, d.bytes.j = 2, 2
+	// (The fork keeps keepBytes: fillPlain may have read up to three bytes
+	// ahead, each of which may have been stuffed.)
+	if d.bytes.j > keepBytes {
+		copy(d.bytes.buf[:keepBytes], d.bytes.buf[d.bytes.j-keepBytes:d.bytes.j])
+		d.bytes.i, d.bytes.j = keepBytes, keepBytes
 	}
 	// Fill in the rest of the buffer.
 	n, err := d.r.Read(d.bytes.buf[d.bytes.j:])
@@ -259,9 +264,7 @@ func (d *decoder) readByteStuffedByte() (x byte, err error) {
 func (d *decoder) readFull(p []byte) error {
 	// Unread the overshot bytes, if any.
 	if d.bytes.nUnreadable != 0 {
-		if d.bits.n >= 8 {
-			d.unreadByteStuffedByte()
-		}
+		d.unreadWholeBytes()
 		d.bytes.nUnreadable = 0
 	}
 
@@ -283,9 +286,7 @@ func (d *decoder) readFull(p []byte) error {
 func (d *decoder) ignore(n int) error {
 	// Unread the overshot bytes, if any.
 	if d.bytes.nUnreadable != 0 {
-		if d.bits.n >= 8 {
-			d.unreadByteStuffedByte()
-		}
+		d.unreadWholeBytes()
 		d.bytes.nUnreadable = 0
 	}
 

@@ -255,9 +255,19 @@ func (d *decoder) processSOS(n int) error {
 							// Decode the AC coefficients, as specified in section F.2.2.2.
 							huff := &d.huff[acTable][scan[i].ta]
 							for ; zig <= zigEnd; zig++ {
-								value, err := d.decodeHuffman(huff)
-								if err != nil {
-									return err
+								// decodeHuffman's and receiveExtend's
+								// paths that need no refill, inlined.
+								var value uint8
+								if v := huff.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; d.bits.n >= lutSize && v != 0 && huff.nCodes != 0 {
+									n := (v & 0xff) - 1
+									d.bits.n -= int32(n)
+									d.bits.m >>= n
+									value = uint8(v >> 8)
+								} else {
+									var err error
+									if value, err = d.decodeHuffman(huff); err != nil {
+										return err
+									}
 								}
 								val0 := value >> 4
 								val1 := value & 0x0f
@@ -266,9 +276,20 @@ func (d *decoder) processSOS(n int) error {
 									if zig > zigEnd {
 										break
 									}
-									ac, err := d.receiveExtend(val1)
-									if err != nil {
-										return err
+									var ac int32
+									if t := val1; d.bits.n >= int32(t) {
+										d.bits.n -= int32(t)
+										d.bits.m >>= t
+										s := int32(1) << t
+										ac = int32(d.bits.a>>uint8(d.bits.n)) & (s - 1)
+										if ac < s>>1 {
+											ac += ((-1) << t) + 1
+										}
+									} else {
+										var err error
+										if ac, err = d.receiveExtend(val1); err != nil {
+											return err
+										}
 									}
 									if d.progressive {
 										b[unzig[zig]] = ac << al
