@@ -54,7 +54,7 @@ func (d *decoder) ensureNBits(n int32) error {
 			}
 			return err
 		}
-		d.bits.a = d.bits.a<<8 | uint32(c)
+		d.bits.a = d.bits.a<<8 | uint64(c)
 		d.bits.n += 8
 		d.bits.s = d.bits.s<<1 | uint32(d.bytes.nUnreadable>>1)
 		if d.bits.m == 0 {
@@ -70,12 +70,12 @@ func (d *decoder) ensureNBits(n int32) error {
 	return nil
 }
 
-// keepBytes is how many consumed bytes fill keeps for unreading: three
+// keepBytes is how many consumed bytes fill keeps for unreading: seven
 // whole bytes in the accumulator, each possibly stuffed, and the stdlib's
 // two.
-const keepBytes = 8
+const keepBytes = 16
 
-// fillPlain tops the accumulator up (to at most 24 bits) with the buffered
+// fillPlain tops the accumulator up (to at most 56 bits) with the buffered
 // bytes that need no unstuffing, stopping at the first 0xff: the fork's
 // change to the standard library's byte-at-a-time refill. The bytes are
 // the ones the next ensureNBits calls would read, in the same order, so
@@ -83,14 +83,14 @@ const keepBytes = 8
 // marker, so errors arise where the standard library's do; whole unread
 // bytes are given back at the end of a segment by unreadWholeBytes.
 func (d *decoder) fillPlain() {
-	for d.bits.n <= 16 && d.bytes.i < d.bytes.j {
+	for d.bits.n <= 48 && d.bytes.i < d.bytes.j {
 		c := d.bytes.buf[d.bytes.i]
 		if c == 0xff {
 			return
 		}
 		d.bytes.i++
 		d.bytes.nUnreadable = 1
-		d.bits.a = d.bits.a<<8 | uint32(c)
+		d.bits.a = d.bits.a<<8 | uint64(c)
 		d.bits.n += 8
 		d.bits.s <<= 1
 		if d.bits.m == 0 {
@@ -103,7 +103,7 @@ func (d *decoder) fillPlain() {
 
 // unreadWholeBytes gives every whole unread byte of the accumulator back
 // to the byte buffer (the standard library gives back at most the one its
-// refill can overshoot by; with fillPlain there can be three).
+// refill can overshoot by; with fillPlain there can be seven).
 func (d *decoder) unreadWholeBytes() {
 	for d.bits.n >= 8 {
 		d.bytes.i -= 1 + int(d.bits.s&1)
@@ -287,5 +287,5 @@ func (d *decoder) decodeBits(n int32) (uint32, error) {
 	ret &= (1 << uint32(n)) - 1
 	d.bits.n -= n
 	d.bits.m >>= uint32(n)
-	return ret, nil
+	return uint32(ret), nil
 }

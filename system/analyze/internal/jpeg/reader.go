@@ -103,8 +103,8 @@ type Reader interface {
 // The n least significant bits of a form the unread bits, to be read in MSB to
 // LSB order.
 type bits struct {
-	a uint32 // accumulator.
-	m uint32 // mask. m==1<<(n-1) when n>0, with m==0 when n==0.
+	a uint64 // accumulator (the fork's is 64 bits wide: see fillPlain).
+	m uint64 // mask. m==1<<(n-1) when n>0, with m==0 when n==0.
 	n int32  // the number of unread bits in a.
 	// s has a bit per byte of a, the latest lowest: 1 if the byte was
 	// byte-stuffed (0xff 0x00, two bytes of input), so that every whole
@@ -168,7 +168,7 @@ func (d *decoder) fill() error {
 	}
 	// Move the last bytes to the start of the buffer, in case we need
 	// to call unreadByteStuffedByte.
-	// (The fork keeps keepBytes: fillPlain may have read up to three bytes
+	// (The fork keeps keepBytes: fillPlain may have read up to seven bytes
 	// ahead, each of which may have been stuffed.)
 	if d.bytes.j > keepBytes {
 		copy(d.bytes.buf[:keepBytes], d.bytes.buf[d.bytes.j-keepBytes:d.bytes.j])

@@ -234,9 +234,18 @@ func (d *decoder) processSOS(n int) error {
 						if zig == 0 {
 							zig++
 							// Decode the DC coefficient, as specified in section F.2.2.1.
-							value, err := d.decodeHuffman(&d.huff[dcTable][scan[i].td])
-							if err != nil {
-								return err
+							var value uint8
+							if h := &d.huff[dcTable][scan[i].td]; d.bits.n >= lutSize && h.nCodes != 0 && h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff] != 0 {
+								v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]
+								n := (v & 0xff) - 1
+								d.bits.n -= int32(n)
+								d.bits.m >>= n
+								value = uint8(v >> 8)
+							} else {
+								var err error
+								if value, err = d.decodeHuffman(h); err != nil {
+									return err
+								}
 							}
 							if value > 16 {
 								return UnsupportedError("excessive DC component")
