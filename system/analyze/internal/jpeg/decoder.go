@@ -82,6 +82,21 @@ func dcOnly(v int32) int32 {
 	return (x0 >> 2) >> 18
 }
 
+// colsRow0 is idctCols for a block whose rows 1–7 are zero: a column whose
+// only non-zero input is x0 goes through idctCols's butterflies and
+// rotations as x0 alone (the others are linear in inputs that are 0), so
+// each of its 8 outputs is the rounding term and shifts applied to x0 (as
+// in dcOnly). TestColsRow0MatchesIDCT checks it against idctCols.
+func colsRow0(b *block) {
+	for i := range 8 {
+		x0 := b[i] + 1<<19
+		v := (x0 >> 2) >> 18
+		for y := range 8 {
+			b[8*y+i] = v
+		}
+	}
+}
+
 // reconstructDCBlock is reconstructBlock for a block whose only non-zero
 // coefficient is dc: 64 equal samples, without the inverse DCT.
 func (d *decoder) reconstructDCBlock(dc int32, bx, by, compIndex int) error {
@@ -132,7 +147,11 @@ func (d *decoder) reconstructSequential(b *block, rows uint8, bx, by, compIndex 
 			idctRow(b, i)
 		}
 	}
-	idctCols(b)
+	if rows == 1 {
+		colsRow0(b)
+	} else {
+		idctCols(b)
+	}
 	dst, stride := []byte(nil), 0
 	if d.nComp == 1 {
 		dst, stride = d.img1.Pix[8*(by*d.img1.Stride+bx):], d.img1.Stride

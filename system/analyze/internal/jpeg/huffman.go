@@ -246,6 +246,20 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 	}
 
 slowPath:
+	if d.bits.n >= maxCodeLength {
+		// The fork's change: with 16 bits in hand, the loop below reads
+		// no byte, so run it on the peeked bits (the same comparisons,
+		// code by code length) and consume once.
+		for i := range int32(maxCodeLength) {
+			code := int32(d.bits.a>>uint32(d.bits.n-i-1)) & (1<<(i+1) - 1)
+			if code <= h.maxCodes[i] {
+				d.bits.n -= i + 1
+				d.bits.m >>= uint32(i + 1)
+				return h.vals[h.valsIndices[i]+code-h.minCodes[i]], nil
+			}
+		}
+		return 0, FormatError("bad Huffman code")
+	}
 	for i, code := 0, int32(0); i < maxCodeLength; i++ {
 		if d.bits.n == 0 {
 			if err := d.ensureNBits(1); err != nil {
