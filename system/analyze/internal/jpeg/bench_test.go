@@ -23,6 +23,10 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportAllocs()
 		var dec Decoder
 		var r bytes.Reader
+		r.Reset(jpg)
+		if _, err := dec.Decode(&r); err != nil { // steady state: planes exist
+			b.Fatal(err)
+		}
 		for b.Loop() {
 			r.Reset(jpg)
 			if _, err := dec.Decode(&r); err != nil {
