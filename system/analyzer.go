@@ -15,9 +15,9 @@ func DefaultAnalyzer(frame []byte, cost time.Duration) (Analysis, error) {
 	return analyzeWith(frame, cost, nil)
 }
 
-// PooledAnalyzer returns an analyzer that lends the tensor, scratch and
-// model buffers from pool, so that in steady state a frame allocates only
-// the JPEG decoder's own buffers. The pool keeps as many buffer sets as
+// PooledAnalyzer returns an analyzer that lends the decoder's planes, the
+// tensor, scratch and model buffers from pool, so that in steady state a
+// frame allocates nothing. The pool keeps as many buffer sets as
 // analyses ever ran at once: use it where analysis is bounded
 // (Knobs.AnalyzeWorkers > 0). It is safe for concurrent use.
 func PooledAnalyzer(pool *analyze.Pool) Analyzer {

@@ -12,7 +12,7 @@ import (
 )
 
 // fetcher builds a System with just enough to fetch.
-func fetcher(t *testing.T, k Knobs) *System {
+func fetcher(t testing.TB, k Knobs) *System {
 	t.Helper()
 	s := &System{cfg: Config{Knobs: k}, now: time.Now}
 	s.client = newCameraClient(k, defaultTransport)

@@ -6,11 +6,14 @@
 //
 // The "model" is a colour-class segmentation on a coarse grid followed by
 // connected components: vehicles are the only saturated objects in a frame.
-// The fast path fuses the YCbCr → planar float32 tensor conversion with the
-// detector's per-cell sums over the decoder's planes, and a Pool lends the
-// tensor and scratch buffers, so that a bounded set of workers allocates
-// nothing beyond the JPEG decoder; the original per-pixel path is kept in
-// the tests as the reference the fast path must equal exactly.
+// The fast path decodes with internal/jpeg (the standard library's decoder,
+// forked to decode into reused planes and to skip work that cannot change
+// a sample: every decoded sample is image/jpeg's), fuses the YCbCr →
+// planar float32 tensor conversion with the detector's per-cell sums over
+// the decoder's planes, and a Pool lends the decoder, tensor and scratch
+// buffers, so that a bounded set of workers allocates nothing per frame;
+// the original path (image/jpeg, per-pixel conversion) is kept in the
+// tests as the reference the fast path must equal exactly.
 //
 // Options.Cost adds real CPU work per frame (convolution passes over the
 // memory of a modelled detector, YOLOXNano: 6.9 MB per frame in flight),
@@ -23,9 +26,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"sync"
 	"time"
+
+	"github.com/camload/camload/system/analyze/internal/jpeg"
 )
 
 // ErrBadImage is wrapped by every error about input that is not a
@@ -50,10 +54,10 @@ type Options struct {
 	// core (0: none). It is real computation, not a sleep, over the
 	// memory of the modelled detector (YOLOXNano).
 	Cost time.Duration
-	// Pool, if not nil, lends the tensor, the detector's scratch and the
-	// model's buffers, so that a steady stream of frames allocates nothing
-	// beyond the JPEG decoder's own buffers. Nil: every call allocates its
-	// own (a frame per goroutine, as an unbounded fan-out does).
+	// Pool, if not nil, lends the decoder's planes, the tensor, the
+	// detector's scratch and the model's buffers, so that a steady stream
+	// of frames allocates nothing. Nil: every call allocates its own (a
+	// frame per goroutine, as an unbounded fan-out does).
 	Pool *Pool
 }
 
@@ -97,8 +101,8 @@ var placeholderRGB = [3]float32{52.0 / 255, 52.0 / 255, 56.0 / 255}
 // cost). It is a free list, not a sync.Pool: it keeps as many buffer sets
 // as were ever in use at once, and the garbage collector does not empty it,
 // so a bounded number of analysis workers reaches a steady state that
-// allocates nothing beyond the JPEG decoder's own buffers (about 2.8 MB
-// per worker at 640×360, plus YOLOXNano.Bytes() once a cost is set). Under
+// allocates nothing (about 3.2 MB per worker at 640×360: tensor 2.8 MB,
+// decoder planes 0.35 MB; plus YOLOXNano.Bytes() once a cost is set). Under
 // unbounded concurrency it would keep the peak; leave Options.Pool nil
 // there. The zero value is ready to use; a Pool is safe for concurrent use
 // and must not be copied after first use.
@@ -121,6 +125,7 @@ type frame struct {
 	mem  []float32 // the model's input and arena, model.floats() long
 	bufs modelBuffers
 	rd   bytes.Reader
+	dec  jpeg.Decoder // its planes are the decoded image's
 }
 
 func (p *Pool) get() *frame {
@@ -164,7 +169,7 @@ func Analyze(jpg []byte, opts Options) (Result, error) {
 	f := opts.Pool.get()
 	defer opts.Pool.put(f)
 	f.rd.Reset(jpg)
-	img, err := jpeg.Decode(&f.rd)
+	img, err := f.dec.Decode(&f.rd)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: decoding %d bytes: %v", ErrBadImage, len(jpg), err)
 	}

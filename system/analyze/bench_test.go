@@ -16,8 +16,9 @@ func benchFrame(b *testing.B) []byte {
 }
 
 // BenchmarkAnalyzeFrame is the whole pooled analysis of one frame at cost 0:
-// decode, tensor, detect, with a Pool as the bounded modes run it (steady
-// state: the pool's buffers are reused). Compare with BenchmarkStdlibDecode in the same
+// decode (internal/jpeg into the pool's planes), tensor, detect, with a
+// Pool as the bounded modes run it (steady state: the pool's buffers are
+// reused). Compare with BenchmarkStdlibDecode in the same
 // run (the README states the ratio). Both report cpu-ns/op, the
 // benchmark thread's CPU time, which a busy machine inflates less than
 // ns/op.

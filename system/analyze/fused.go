@@ -67,6 +67,17 @@ func analyzeYCbCr(m *image.YCbCr, hx, vy uint, t *Tensor, d *detector) Result {
 		}
 		split := gw * cell
 		acc := d.acc[:gw]
+		if hx == 1 && cell%2 == 0 {
+			if cell == 4 {
+				cellRow2x4(yrow, cb, cr, rr, gg, bb, acc)
+			} else {
+				cellRow2(yrow, cb, cr, rr, gg, bb, acc, cell)
+			}
+			if split < w {
+				convertRow2(yrow[split:], cb[split/2:], cr[split/2:], rr[split:], gg[split:], bb[split:])
+			}
+			continue
+		}
 		if hx == 1 {
 			r8, g8, b8 := d.rgb[:w], d.rgb[w:2*w], d.rgb[2*w:3*w]
 			rgbRow2(yrow, cb, cr, r8, g8, b8)

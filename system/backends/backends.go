@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -47,6 +48,10 @@ type Options struct {
 	// which is how MongoDB acknowledges a default (w:1) write: before its
 	// journal commit, every 100 ms.
 	SQLiteSync string
+	// SQLiteCacheKiB is SQLite's page cache per connection for embedded
+	// FerretDB, in KiB (the cache_size pragma); 0 means SQLite's default,
+	// 2000 KiB. BenchmarkSQLiteCache measures what a larger one buys.
+	SQLiteCacheKiB int
 	// Logger receives FerretDB's logs. nil discards them: FerretDB logs
 	// every error response at WARN with a wire dump, which would drown a
 	// benchmark's output.
@@ -165,6 +170,9 @@ func (b *Backends) startFerret(opts Options) error {
 			sync = SyncNormal
 		}
 		q := url.Values{"_pragma": {"synchronous(" + sync + ")"}}
+		if opts.SQLiteCacheKiB > 0 {
+			q.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.SQLiteCacheKiB)+")")
+		}
 		cfg.SQLiteURL = (&url.URL{Scheme: "file", Path: strings.TrimSuffix(dir, "/") + "/", RawQuery: q.Encode()}).String()
 		b.describe.Mongo = "ferretdb " + version + " sqlite (embedded)"
 		if sync != SyncNormal {
@@ -256,6 +264,8 @@ func (o Options) validate() error {
 		return cfgerr.Field("ferretdb-postgres", "%s: must be a postgres:// URL", Redact(o.FerretDBPostgres))
 	case o.SQLiteSync != "" && o.SQLiteSync != SyncNormal && o.SQLiteSync != SyncFull:
 		return cfgerr.Field("sqlite-sync", "%q: must be %q or %q", o.SQLiteSync, SyncNormal, SyncFull)
+	case o.SQLiteCacheKiB < 0:
+		return cfgerr.Field("sqlite-cache", "%d KiB: must be ≥ 0 (0: SQLite's default)", o.SQLiteCacheKiB)
 	case o.FerretDBPostgres != "" && o.Mongo != Embedded:
 		return cfgerr.Field("ferretdb-postgres", "only applies to an embedded MongoDB (mongo = %q)", Embedded)
 	}
