@@ -43,13 +43,17 @@ FUZZ_TARGETS ?= \
 	./simulator:FuzzParseLatency ./simulator:FuzzParseConfigYAML \
 	./scenarios:FuzzParse \
 	./results/rule:FuzzParseExpect ./results/rule:FuzzParseThreshold \
+	./results:FuzzParseCellSelector \
 	./system:FuzzParseListQuery ./system:FuzzParseRegistry \
 	./system/backends:FuzzRedact \
 	./system/analyze:FuzzScanHeader ./system/analyze:FuzzAnalyze \
-	./reports:FuzzReports ./reports/gate:FuzzParseThreshold
+	./system/analyze/internal/jpeg:FuzzDecodeEqualsStdlib \
+	./bench:FuzzCheckPlaceholders ./reports:FuzzReports
 test-fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -list "^$$fn\$$" $$pkg | grep -qx "$$fn" \
+	    || { echo "test-fuzz: $$pkg has no fuzz target $$fn"; exit 1; }; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
