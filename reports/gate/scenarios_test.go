@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ type recorded struct {
 	faults, visits   int
 	capacity         float64
 	censored, budget bool // capacity censored; cell over budget
+	floor            bool // the capacity search failed at its floor (capacity)
 }
 
 const mib = 1 << 20
@@ -44,7 +46,11 @@ func runOf(sc *scenarios.Scenario, cells []recorded) *results.Run {
 		c.Faults = map[string]int{"http_5xx": x.faults}
 		c.Resources.RSSPeak = int64(x.rss)
 		rate := x.capacity
-		c.API = map[string]results.Endpoint{"list": {Requests: 100, Success: 1, Capacity: &results.Capacity{Rate: rate, LastPass: &rate, Censored: x.censored}}}
+		capy := &results.Capacity{Rate: rate, LastPass: &rate, Censored: x.censored}
+		if x.floor {
+			capy = &results.Capacity{FirstFail: &rate}
+		}
+		c.API = map[string]results.Endpoint{"list": {Requests: 100, Success: 1, Capacity: capy}}
 		r.Cells = append(r.Cells, c)
 	}
 	return r
@@ -111,6 +117,33 @@ func TestShippedScenarioRules(t *testing.T) {
 				t.Errorf("blog-before-after, optimized %s: verdict lacks %q:\n%s", tc.name, w, text)
 			}
 		}
+	}
+
+	// The unoptimized list failed its search's floor (25 req/s): its
+	// capacity is below 25, and the rule is judged on that bound.
+	floor := before
+	floor.capacity, floor.floor = 25, true
+	fast := after
+	fast.capacity, fast.censored = 3200, false
+	if v, text := judgeText(t, runOf(ba, []recorded{floor, fast})); v.Failed() ||
+		!strings.Contains(text, "capacity.list of async/1000 = < 25 (n=1, upper bound: capacity search failed at its floor)") ||
+		!strings.Contains(text, "passes on the upper bound of a censored value") {
+		t.Errorf("blog-before-after, async's capacity < 25 and batched's 3200: want a pass on the bound, saying so:\n%s", text)
+	}
+	// Golden: the text and JUnit say "<" for the bound.
+	{
+		r := runOf(ba, []recorded{floor, fast})
+		v, text := judgeText(t, r)
+		golden(t, "gate-upper-bound.golden", []byte(text))
+		var x bytes.Buffer
+		if err := WriteJUnit(&x, r, v); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "gate-upper-bound.junit.xml.golden", x.Bytes())
+	}
+	fast.capacity = 1000 // < 50 × 25: the bound cannot settle it
+	if v, text := judgeText(t, runOf(ba, []recorded{floor, fast})); !v.Failed() || !strings.Contains(text, "INCONCLUSIVE capacity.list{mode:batched,cameras:1000} >= 50 * capacity.list{mode:async,cameras:1000}: measured 1000, need >= (< 1250)") {
+		t.Errorf("blog-before-after, async's capacity < 25 and batched's 1000: want INCONCLUSIVE (a failure) on the bound:\n%s", text)
 	}
 
 	sc := load(t, "blog-scaling.yaml")
