@@ -47,6 +47,10 @@ type AttackResult struct {
 	Latency  *hist // corrected
 	Raw      *hist // uncorrected
 	Failed   uint64
+	// SendLag is the most any request was sent after its intended time
+	// (vegeta's own lateness: all workers busy, or the runner not
+	// scheduled). The corrected latency charges it to the system.
+	SendLag time.Duration
 }
 
 // ErrorRate is failed ÷ requests.
@@ -173,6 +177,9 @@ func (m *AttackMetrics) Add(r *vegeta.Result) {
 	}
 	m.res.Latency.Record(co)
 	m.res.Raw.Record(r.Latency)
+	if lag := r.Timestamp.Sub(intended); lag > m.res.SendLag {
+		m.res.SendLag = lag
+	}
 	m.res.Endpoint.Requests++
 	m.res.Endpoint.BytesIn += r.BytesIn
 	m.res.Endpoint.BytesOut += r.BytesOut
@@ -302,6 +309,7 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 		st.Requests = r.Endpoint.Requests
 		st.P99, st.Max = results.Duration(r.Latency.Quantile(99)), results.Duration(r.Latency.Max())
 		st.ErrorRate = r.ErrorRate()
+		st.RawP99, st.SendLagMax = results.Duration(r.Raw.Quantile(99)), results.Duration(r.SendLag)
 		st.JudgedOn = JudgedP99
 		held := st.P99
 		if !results.Supports(int64(st.Requests), 0.99) {

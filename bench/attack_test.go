@@ -239,6 +239,9 @@ func TestCapacityStepSizedForP99(t *testing.T) {
 	if st.Requests < 100 || st.JudgedOn != JudgedP99 || st.Duration.D() != StepDuration(60, 500*time.Millisecond) || st.Duration.D() <= 500*time.Millisecond {
 		t.Errorf("step = %+v; want ≥ 100 requests over a lengthened step, judged on p99", st)
 	}
+	if st.RawP99 <= 0 || st.RawP99 > st.Max || st.SendLagMax < 0 {
+		t.Errorf("step = %+v; want a raw p99 in (0, max] and a send lag ≥ 0", st)
+	}
 	// The slow answer is the warm-up's (request 1) or a step's: either
 	// way at most one of ≥ 100 is slow, which the p99 allows.
 	if !st.Pass {

@@ -391,7 +391,14 @@ type CapacityStep struct {
 	P99       Duration `json:"p99"`
 	Max       Duration `json:"max"`
 	ErrorRate float64  `json:"error_rate"`
-	Pass      bool     `json:"pass"`
+	// RawP99 is the p99 from each request's actual send time (vegeta's
+	// own latency); P99 and Max are from the intended one. SendLagMax is
+	// the most a request was sent late: when the runner itself could not
+	// keep the schedule (a starved machine), P99 − RawP99 is its lateness,
+	// not the system's. Both 0 in results written before they existed.
+	RawP99     Duration `json:"raw_p99,omitempty"`
+	SendLagMax Duration `json:"send_lag_max,omitempty"`
+	Pass       bool     `json:"pass"`
 	// JudgedOn says which statistic was held to the SLO: "p99", or "max"
 	// when the step had too few requests to support its percentile
 	// (stricter, never looser).
