@@ -59,7 +59,7 @@ func TestRunPublishesEvents(t *testing.T) {
 	sc.System.Warmup, sc.System.Cycles = 1, 3
 	sc.Load[0].Duration = 1500 * time.Millisecond
 	sc.Load[0].Capacity = &scenarios.Capacity{SLO: scenarios.SLO{P99: 5 * time.Second, ErrorRate: 0.5},
-		MinRate: 20, MaxRate: 45, Steps: 2, StepDuration: 300 * time.Millisecond}
+		MinRate: 50, MaxRate: 110, Steps: 2, StepDuration: 300 * time.Millisecond} // steps of ≥ 100 requests: 2 s, then 1 s
 	if err := sc.Validate(); err != nil {
 		t.Fatal(err)
 	}
