@@ -89,7 +89,7 @@ func (s *Source) Sample(c rule.Cell, metric string) (rule.Sample, error) {
 	for _, cell := range g.Cells {
 		if cell.Status != results.StatusOK && cell.Status != "" {
 			out.Missing++
-			addReason("repetition " + strings.ReplaceAll(cell.Status, "_", " "))
+			addReason("repetition " + strings.ReplaceAll(cell.Status, "_", " ") + partial(cell, metric))
 			continue
 		}
 		v, _, ok := results.RuleValue(cell, metric)
@@ -123,6 +123,23 @@ func (s *Source) Sample(c rule.Cell, metric string) (rule.Sample, error) {
 	out.Note = strings.Join(notes, "; ")
 	out.Reason = strings.Join(reasons, ", ")
 	return out, nil
+}
+
+// partial describes what a repetition that did not complete measured of
+// metric before it stopped, for the message of the rule it fails: "; it
+// measured 1m32.9s over 2 cycles before it stopped, not judged". Empty
+// when it measured nothing. The value never enters a verdict: a run cut
+// short by its budget is not extrapolated.
+func partial(c results.Cell, metric string) string {
+	v, u, ok := results.Metric(c, metric)
+	if !ok || (v == 0 && c.Cycles.Count == 0) {
+		return ""
+	}
+	over := ""
+	if strings.HasPrefix(metric, "cycle_") || strings.HasPrefix(metric, "per_camera_") {
+		over = fmt.Sprintf(" over %d cycles", c.Cycles.Count)
+	}
+	return fmt.Sprintf("; it measured %s%s before it stopped, not judged", results.Format(v, u), over)
 }
 
 // ParseCellSelectors parses expect_over_budget entries: "mode:sync,cameras:1000"

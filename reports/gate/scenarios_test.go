@@ -184,3 +184,30 @@ func TestShippedScenarioRules(t *testing.T) {
 		t.Errorf("modes with async/1000 over budget (undeclared): want FAIL naming the cell:\n%s", text)
 	}
 }
+
+// TestOverBudgetPartial: a repetition cut short by its budget fails every
+// rule on its cell, and the message says what it had measured before it
+// stopped, without judging it.
+func TestOverBudgetPartial(t *testing.T) {
+	t.Parallel()
+	ba := load(t, "blog-before-after.yaml")
+	before := recorded{mode: "async", cameras: 1000, p50: 5 * time.Second, p99: 5710 * time.Millisecond, rss: 1.08 * 1024 * mib, errRate: 0.189, faults: 40, visits: 5000, capacity: 2}
+	after := recorded{mode: "batched", cameras: 1000, p50: 600 * time.Millisecond, p99: 730 * time.Millisecond, rss: 97.9 * mib, errRate: 0.0062, faults: 33, visits: 5000, capacity: 4678}
+	r := runOf(ba, []recorded{before, after})
+	c := &r.Cells[1]
+	c.Status = results.StatusOverBudget
+	c.Cycles.Latency = results.Quantiles{Count: 2, P50: results.Duration(68 * time.Second), P99: results.Duration(93 * time.Second), Max: results.Duration(93 * time.Second)}
+	c.Cycles.Count = 2
+	v, text := judgeText(t, r)
+	if !v.Failed() {
+		t.Fatalf("a rule passed on a repetition over budget:\n%s", text)
+	}
+	for _, w := range []string{
+		"FAIL cycle_p99{mode:batched,cameras:1000}: < 1s: batched/1000 has no cycle_p99 (repetition over budget; it measured 93s over 2 cycles before it stopped, not judged)",
+		"batched/1000 has no rss_peak (repetition over budget; it measured 97.9 MiB before it stopped, not judged)",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("verdict lacks %q:\n%s", w, text)
+		}
+	}
+}
