@@ -179,7 +179,7 @@ func TestRunPublishesEvents(t *testing.T) {
 	if kinds[dashboard.KindAttack] < 2 {
 		t.Errorf("%d attack windows; want ≥ 2 for a 1.5 s load and the capacity steps", kinds[dashboard.KindAttack])
 	}
-	if len(steps) != 2 || steps[0].Step != 1 || steps[0].Rate != 20 || !steps[0].Pass || steps[0].SLOP99 != 5*time.Second {
+	if len(steps) != 2 || steps[0].Step != 1 || steps[0].Rate != 50 || !steps[0].Pass || steps[0].SLOP99 != 5*time.Second {
 		t.Errorf("capacity steps = %+v", steps)
 	}
 	if len(resources) == 0 || resources[0].System.RSS <= 0 || resources[0].Runner.RSS <= 0 || resources[0].Runner.Goroutines <= 0 {
