@@ -216,9 +216,11 @@ func TestCapacitySearchFloorFails(t *testing.T) {
 	}
 }
 
-// TestCapacityJudgedOnMax: a step too short for its p99 is judged on its
-// maximum, so one slow answer among 30 fails the SLO.
-func TestCapacityJudgedOnMax(t *testing.T) {
+// TestCapacityStepSizedForP99: a step whose step_duration holds fewer
+// requests than a p99 needs is lengthened to 100 requests and judged on
+// its p99, so one slow answer among them is the 1% the SLO allows, not the
+// verdict (judged on the maximum, it failed the step).
+func TestCapacityStepSizedForP99(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -233,8 +235,75 @@ func TestCapacityJudgedOnMax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := got.Steps[0]; st.JudgedOn != JudgedMax || st.Pass || st.Max.D() < 300*time.Millisecond {
-		t.Errorf("step = %+v; want judged on max (%d requests < 100) and failed", st, st.Requests)
+	st := got.Steps[0]
+	if st.Requests < 100 || st.JudgedOn != JudgedP99 || st.Duration.D() != StepDuration(60, 500*time.Millisecond) || st.Duration.D() <= 500*time.Millisecond {
+		t.Errorf("step = %+v; want ≥ 100 requests over a lengthened step, judged on p99", st)
+	}
+	if st.RawP99 <= 0 || st.RawP99 > st.Max || st.SendLagMax < 0 {
+		t.Errorf("step = %+v; want a raw p99 in (0, max] and a send lag ≥ 0", st)
+	}
+	// The slow answer is the warm-up's (request 1) or a step's: either
+	// way at most one of ≥ 100 is slow, which the p99 allows.
+	if !st.Pass {
+		t.Errorf("step = %+v; want a pass: one slow answer in ≥ 100 is within a p99 SLO", st)
+	}
+}
+
+func TestStepDuration(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rate float64
+		min  time.Duration
+		want time.Duration
+	}{
+		{2, 2 * time.Second, 50500 * time.Millisecond}, // 101 requests at 2 req/s
+		{100, 2 * time.Second, 2 * time.Second},        // 200 requests already
+		{50.5, 2 * time.Second, 2 * time.Second},       // 101
+		{0, time.Second, time.Second},
+	} {
+		got := StepDuration(tc.rate, tc.min)
+		if got != tc.want {
+			t.Errorf("StepDuration(%g, %s) = %s; want %s", tc.rate, tc.min, got, tc.want)
+		}
+		if tc.rate > 0 && tc.rate*got.Seconds() < stepRequests {
+			t.Errorf("StepDuration(%g, %s) = %s holds %g requests; want ≥ %d", tc.rate, tc.min, got, tc.rate*got.Seconds(), stepRequests)
+		}
+	}
+}
+
+// TestCapacityWarmup: before the first step the search requests every
+// distinct URL once; those requests are counted in Warmup, in no step.
+func TestCapacityWarmup(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	hits := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		if r.URL.Path == "/gone" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	urls := []string{srv.URL + "/a", srv.URL + "/b", srv.URL + "/a", srv.URL + "/gone"}
+	base := AttackSpec{Name: "warm", URLs: urls, Timeout: time.Second, Workers: 2}
+	// Step 1 misses the SLO on its errors (/gone is a 404 for a quarter of
+	// the requests): one step, then the search ends.
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.01}, MinRate: 200, MaxRate: 1000, Steps: 1, StepDuration: 500 * time.Millisecond}
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := got.Warmup
+	if w == nil || w.URLs != 3 || w.Requests != 3 || w.Failed != 1 || w.Elapsed <= 0 {
+		t.Fatalf("Warmup = %+v; want 3 distinct URLs, 3 requests, 1 failed (the 404)", w)
+	}
+	mu.Lock()
+	total := hits["/a"] + hits["/b"] + hits["/gone"]
+	mu.Unlock()
+	if st := got.Steps[0]; uint64(total) != st.Requests+3 {
+		t.Errorf("server saw %d requests; step counted %d + warm-up 3", total, st.Requests)
 	}
 }
 

@@ -59,7 +59,7 @@ func TestRunPublishesEvents(t *testing.T) {
 	sc.System.Warmup, sc.System.Cycles = 1, 3
 	sc.Load[0].Duration = 1500 * time.Millisecond
 	sc.Load[0].Capacity = &scenarios.Capacity{SLO: scenarios.SLO{P99: 5 * time.Second, ErrorRate: 0.5},
-		MinRate: 20, MaxRate: 45, Steps: 2, StepDuration: 300 * time.Millisecond}
+		MinRate: 50, MaxRate: 110, Steps: 2, StepDuration: 300 * time.Millisecond} // steps of ≥ 100 requests: 2 s, then 1 s
 	if err := sc.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestRunPublishesEvents(t *testing.T) {
 	if kinds[dashboard.KindAttack] < 2 {
 		t.Errorf("%d attack windows; want ≥ 2 for a 1.5 s load and the capacity steps", kinds[dashboard.KindAttack])
 	}
-	if len(steps) != 2 || steps[0].Step != 1 || steps[0].Rate != 20 || !steps[0].Pass || steps[0].SLOP99 != 5*time.Second {
+	if len(steps) != 2 || steps[0].Step != 1 || steps[0].Rate != 50 || !steps[0].Pass || steps[0].SLOP99 != 5*time.Second {
 		t.Errorf("capacity steps = %+v", steps)
 	}
 	if len(resources) == 0 || resources[0].System.RSS <= 0 || resources[0].Runner.RSS <= 0 || resources[0].Runner.Goroutines <= 0 {

@@ -83,7 +83,10 @@ func (w *window) stop(ctx context.Context) (results.Window, results.Resources) {
 	}
 	if w.machOK {
 		if m, err := proc.MachineCPU(); err == nil {
-			out.CPUMachinePercent = min(m.BusyPercent(w.mach0), 100) // rounding can pass 100
+			// As measured: busy ÷ total jiffies of /proc/stat over the
+			// window, never clipped (Busy is a part of Total, so a value
+			// over 100 would be the kernel's counters, worth seeing).
+			out.CPUMachinePercent = m.BusyPercent(w.mach0)
 		}
 	}
 	if n > 1 && first.cache != nil && last.cache != nil {

@@ -161,10 +161,15 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 		}
 		return sum, Count, len(c.API) > 0
 	case "api_capacity":
+		// A summed search whose floor failed has only an upper bound
+		// (UpperBound): the sum is not a value.
 		var sum float64
 		n := 0
 		for _, e := range c.API {
 			if e.Capacity != nil {
+				if floorFailed(e.Capacity) {
+					return 0, Count, false
+				}
 				sum += e.Capacity.Rate
 				n++
 			}
@@ -208,7 +213,8 @@ func apiMetric(c Cell, rest string) (float64, Unit, bool) {
 	case "capacity":
 		// A search whose floor already failed has no rate that met the
 		// SLO (LastPass nil): the capacity is below MinRate, an upper
-		// bound, not 0 — missing, so that no rule passes on it.
+		// bound, not 0 — no value here; rules read the bound through
+		// UpperBound.
 		if e.Capacity == nil || e.Capacity.LastPass == nil {
 			return 0, u, false
 		}
@@ -326,6 +332,53 @@ func Censored(c Cell, name string) bool {
 	}
 	e, ok := c.API[ep]
 	return ok && e.Capacity != nil && e.Capacity.Censored
+}
+
+// floorFailed reports whether a capacity search failed at its first rate:
+// no rate met the SLO, the capacity is below that rate.
+func floorFailed(c *Capacity) bool { return c.LastPass == nil && c.FirstFail != nil }
+
+// UpperBound returns the bound of a metric of c that has no value (Metric
+// says !ok) because only an upper bound of it is known: a capacity whose
+// search failed at its floor is below that floor (capacity.<endpoint>,
+// api.<endpoint>.capacity), and api_capacity, when some summed search
+// failed at its floor and none was censored, is below the sum of the
+// rates and floors. The true value is below the bound and, like every
+// capacity, not negative. ok is false for any other metric or cell.
+func UpperBound(c Cell, name string) (bound float64, ok bool) {
+	ep := ""
+	switch {
+	case name == "api_capacity":
+		var sum float64
+		below := false
+		for _, e := range c.API {
+			switch {
+			case e.Capacity == nil:
+			case floorFailed(e.Capacity):
+				sum += *e.Capacity.FirstFail
+				below = true
+			case e.Capacity.Censored:
+				return 0, false // below one bound, above another: unknown
+			default:
+				sum += e.Capacity.Rate
+			}
+		}
+		if !below {
+			return 0, false
+		}
+		return sum, true
+	case strings.HasPrefix(name, "capacity."):
+		ep = strings.TrimPrefix(name, "capacity.")
+	case strings.HasPrefix(name, "api.") && strings.HasSuffix(name, ".capacity"):
+		ep = strings.TrimSuffix(strings.TrimPrefix(name, "api."), ".capacity")
+	default:
+		return 0, false
+	}
+	e, ok := c.API[ep]
+	if !ok || e.Capacity == nil || !floorFailed(e.Capacity) {
+		return 0, false
+	}
+	return *e.Capacity.FirstFail, true
 }
 
 // HigherIsBetter reports whether a larger value of the named metric is an

@@ -62,6 +62,43 @@ func TestRuleValueAndCensored(t *testing.T) {
 	}
 }
 
+// TestUpperBound: a capacity whose search failed at its floor has no
+// value but an upper bound (the floor); api_capacity is bounded by the
+// sum of rates and floors unless a summed search was censored the other
+// way.
+func TestUpperBound(t *testing.T) {
+	t.Parallel()
+	rate, twelve, two, eight := 4678.0, 12.0, 2.0, 8.0
+	exact := &Capacity{Rate: 12, LastPass: &twelve, FirstFail: &eight}
+	floor := &Capacity{FirstFail: &two}
+	censored := &Capacity{Rate: rate, LastPass: &rate, Censored: true}
+	c := Cell{API: map[string]Endpoint{"latest": {Capacity: exact}, "floor": {Capacity: floor}, "cameras": {}}}
+	for _, tc := range []struct {
+		cell Cell
+		name string
+		v    float64
+		ok   bool
+	}{
+		{c, "capacity.floor", 2, true},
+		{c, "api.floor.capacity", 2, true},
+		{c, "capacity.latest", 0, false}, // a value, not a bound
+		{c, "capacity.cameras", 0, false},
+		{c, "capacity.nope", 0, false},
+		{c, "api_capacity", 14, true}, // 12 + below 2
+		{c, "cycle_p99", 0, false},
+		{Cell{API: map[string]Endpoint{"latest": {Capacity: exact}}}, "api_capacity", 0, false},
+		{Cell{API: map[string]Endpoint{"floor": {Capacity: floor}, "list": {Capacity: censored}}}, "api_capacity", 0, false},
+	} {
+		v, ok := UpperBound(tc.cell, tc.name)
+		if ok != tc.ok || v != tc.v {
+			t.Errorf("UpperBound(%q) = %v, %t; want %v, %t", tc.name, v, ok, tc.v, tc.ok)
+		}
+	}
+	if _, _, ok := Metric(c, "api_capacity"); ok {
+		t.Errorf("api_capacity with a search that failed at its floor has a value; want only its bound")
+	}
+}
+
 func TestParseCellSelector(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{

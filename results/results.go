@@ -370,18 +370,41 @@ type Capacity struct {
 	LastPass  *float64 `json:"last_pass"`
 	FirstFail *float64 `json:"first_fail"`
 	// Cap is the highest rate the search was allowed to try.
-	Cap   float64        `json:"cap"`
-	Steps []CapacityStep `json:"steps"`
+	Cap float64 `json:"cap"`
+	// Warmup is the pass before the first step: one request to every
+	// distinct URL, counted in no step (nil in results written before it
+	// existed).
+	Warmup *CapacityWarmup `json:"warmup,omitempty"`
+	Steps  []CapacityStep  `json:"steps"`
+}
+
+// CapacityWarmup is a capacity search's warm-up pass.
+type CapacityWarmup struct {
+	URLs     int      `json:"urls"`
+	Requests int      `json:"requests"`
+	Failed   int      `json:"failed"`
+	Elapsed  Duration `json:"elapsed"`
 }
 
 // CapacityStep is one rate the search tried.
 type CapacityStep struct {
-	Rate      float64  `json:"rate"`
+	Rate float64 `json:"rate"`
+	// Duration is the step's attack: the scenario's step_duration, or
+	// longer so that the step holds the 100 requests its p99 needs (0 in
+	// results written before steps recorded it).
+	Duration  Duration `json:"duration,omitempty"`
 	Requests  uint64   `json:"requests"`
 	P99       Duration `json:"p99"`
 	Max       Duration `json:"max"`
 	ErrorRate float64  `json:"error_rate"`
-	Pass      bool     `json:"pass"`
+	// RawP99 is the p99 from each request's actual send time (vegeta's
+	// own latency); P99 and Max are from the intended one. SendLagMax is
+	// the most a request was sent late: when the runner itself could not
+	// keep the schedule (a starved machine), P99 − RawP99 is its lateness,
+	// not the system's. Both 0 in results written before they existed.
+	RawP99     Duration `json:"raw_p99,omitempty"`
+	SendLagMax Duration `json:"send_lag_max,omitempty"`
+	Pass       bool     `json:"pass"`
 	// JudgedOn says which statistic was held to the SLO: "p99", or "max"
 	// when the step had too few requests to support its percentile
 	// (stricter, never looser).

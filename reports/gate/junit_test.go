@@ -12,8 +12,10 @@ import (
 
 // TestJUnit checks the JUnit document's structure against the verdict: one
 // case per cell, per rule result and per row, failures where the verdict
-// fails, skips for excused results, and the measured value with its
-// interval on every rule case.
+// fails, passing cases that say why for results on cells expected over
+// budget (never skips: nothing is left to do about them), skips only for
+// insufficient baseline rows, and the measured value with its interval on
+// every rule case.
 func TestJUnit(t *testing.T) {
 	t.Parallel()
 	run, head := fixture(t)
@@ -43,11 +45,11 @@ func TestJUnit(t *testing.T) {
 		if len(s.Cases) != want || s.Tests != want {
 			t.Errorf("%s: %d cases (tests=%d); want %d (cells + rule results + rows)", tc.name, len(s.Cases), s.Tests, want)
 		}
-		wantFail, wantSkip := len(v.FailedCells())+len(v.Regressions()), 0
+		wantFail, wantSkip, wantExcused := len(v.FailedCells())+len(v.Regressions()), 0, 0
 		for _, r := range v.Results {
 			switch {
 			case r.Verdict == rule.Skipped:
-				wantSkip++
+				wantExcused++
 			case v.ResultFails(r):
 				wantFail++
 			}
@@ -57,7 +59,7 @@ func TestJUnit(t *testing.T) {
 		} else {
 			wantSkip += len(v.Insufficient())
 		}
-		fails, skips := 0, 0
+		fails, skips, excused := 0, 0, 0
 		for _, c := range s.Cases {
 			if c.Failure != nil {
 				fails++
@@ -73,7 +75,19 @@ func TestJUnit(t *testing.T) {
 				if props["measured"] == "" || props["limit"] == "" || props["n"] == "" || props["verdict"] == "" {
 					t.Errorf("%s: case %q lacks measured/limit/n/verdict: %+v", tc.name, c.Name, props)
 				}
+				if props["excused"] == "true" {
+					excused++
+					if c.Failure != nil || !strings.Contains(c.SystemOut, "expected over budget") {
+						t.Errorf("%s: excused case %q = %+v; want a pass whose output says it is expected over budget", tc.name, c.Name, c)
+					}
+				}
 			}
+		}
+		if tc.name == "rules" && wantExcused == 0 {
+			t.Errorf("%s: the fixture has no result on a cell expected over budget; the excused case is untested", tc.name)
+		}
+		if excused != wantExcused {
+			t.Errorf("%s: %d excused rule cases; want %d", tc.name, excused, wantExcused)
 		}
 		if fails != wantFail || s.Failures != wantFail || skips != wantSkip || s.Skipped != wantSkip {
 			t.Errorf("%s: %d failures (attr %d), %d skipped (attr %d); want %d and %d", tc.name, fails, s.Failures, skips, s.Skipped, wantFail, wantSkip)

@@ -22,7 +22,8 @@ import (
 // with labels mode and cameras, and per metric one value per ok
 // repetition (the unit of replication is the repetition). A repetition
 // that is not ok (over budget, failed) counts as missing, so a rule on its
-// cell fails; a censored capacity is a lower bound; a group declared in
+// cell fails; a censored capacity is a lower bound, one whose search
+// failed at its floor an upper bound (results.UpperBound); a group declared in
 // the run's expect_over_budget that ran over its budget is excused.
 type Source struct {
 	run    *results.Run
@@ -84,31 +85,61 @@ func (s *Source) Sample(c rule.Cell, metric string) (rule.Sample, error) {
 		}
 		reasons = append(reasons, r)
 	}
-	censored := false
+	censored, below := false, false
 	for _, cell := range g.Cells {
 		if cell.Status != results.StatusOK && cell.Status != "" {
 			out.Missing++
-			addReason("repetition " + strings.ReplaceAll(cell.Status, "_", " "))
+			addReason("repetition " + strings.ReplaceAll(cell.Status, "_", " ") + partial(cell, metric))
 			continue
 		}
 		v, _, ok := results.RuleValue(cell, metric)
+		bz := false
 		if !ok {
-			out.Missing++
-			addReason("not measured")
-			continue
+			// A capacity whose search failed at its floor: below it.
+			if v, ok = results.UpperBound(cell, metric); !ok {
+				out.Missing++
+				addReason("not measured")
+				continue
+			}
+			bz = true
 		}
 		out.Values = append(out.Values, v)
 		cz := results.Censored(cell, metric)
-		censored = censored || cz
+		censored, below = censored || cz, below || bz
 		out.Censored = append(out.Censored, cz)
+		out.Below = append(out.Below, bz)
 	}
-	if !censored {
-		out.Censored = nil
+	var notes []string
+	if censored {
+		notes = append(notes, "capacity search never failed")
 	} else {
-		out.Note = "capacity search never failed"
+		out.Censored = nil
 	}
+	if below {
+		notes = append(notes, "capacity search failed at its floor")
+	} else {
+		out.Below = nil
+	}
+	out.Note = strings.Join(notes, "; ")
 	out.Reason = strings.Join(reasons, ", ")
 	return out, nil
+}
+
+// partial describes what a repetition that did not complete measured of
+// metric before it stopped, for the message of the rule it fails: "; it
+// measured 1m32.9s over 2 cycles before it stopped, not judged". Empty
+// when it measured nothing. The value never enters a verdict: a run cut
+// short by its budget is not extrapolated.
+func partial(c results.Cell, metric string) string {
+	v, u, ok := results.Metric(c, metric)
+	if !ok || (v == 0 && c.Cycles.Count == 0) {
+		return ""
+	}
+	over := ""
+	if strings.HasPrefix(metric, "cycle_") || strings.HasPrefix(metric, "per_camera_") {
+		over = fmt.Sprintf(" over %d cycles", c.Cycles.Count)
+	}
+	return fmt.Sprintf("; it measured %s%s before it stopped, not judged", results.Format(v, u), over)
 }
 
 // ParseCellSelectors parses expect_over_budget entries: "mode:sync,cameras:1000"
@@ -211,5 +242,5 @@ func Measured(r rule.Result) (measured, need string) {
 		}
 		return "not measured", need
 	}
-	return r.Left.String(), string(r.Rule.Op) + " " + r.Right.String()
+	return r.Left.String(), string(r.Rule.Op) + " " + r.Right.Limit()
 }

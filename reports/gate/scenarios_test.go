@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ type recorded struct {
 	faults, visits   int
 	capacity         float64
 	censored, budget bool // capacity censored; cell over budget
+	floor            bool // the capacity search failed at its floor (capacity)
 }
 
 const mib = 1 << 20
@@ -44,7 +46,11 @@ func runOf(sc *scenarios.Scenario, cells []recorded) *results.Run {
 		c.Faults = map[string]int{"http_5xx": x.faults}
 		c.Resources.RSSPeak = int64(x.rss)
 		rate := x.capacity
-		c.API = map[string]results.Endpoint{"list": {Requests: 100, Success: 1, Capacity: &results.Capacity{Rate: rate, LastPass: &rate, Censored: x.censored}}}
+		capy := &results.Capacity{Rate: rate, LastPass: &rate, Censored: x.censored}
+		if x.floor {
+			capy = &results.Capacity{FirstFail: &rate}
+		}
+		c.API = map[string]results.Endpoint{"list": {Requests: 100, Success: 1, Capacity: capy}}
 		r.Cells = append(r.Cells, c)
 	}
 	return r
@@ -113,6 +119,33 @@ func TestShippedScenarioRules(t *testing.T) {
 		}
 	}
 
+	// The unoptimized list failed its search's floor (25 req/s): its
+	// capacity is below 25, and the rule is judged on that bound.
+	floor := before
+	floor.capacity, floor.floor = 25, true
+	fast := after
+	fast.capacity, fast.censored = 3200, false
+	if v, text := judgeText(t, runOf(ba, []recorded{floor, fast})); v.Failed() ||
+		!strings.Contains(text, "capacity.list of async/1000 = < 25 (n=1, upper bound: capacity search failed at its floor)") ||
+		!strings.Contains(text, "passes on the upper bound of a censored value") {
+		t.Errorf("blog-before-after, async's capacity < 25 and batched's 3200: want a pass on the bound, saying so:\n%s", text)
+	}
+	// Golden: the text and JUnit say "<" for the bound.
+	{
+		r := runOf(ba, []recorded{floor, fast})
+		v, text := judgeText(t, r)
+		golden(t, "gate-upper-bound.golden", []byte(text))
+		var x bytes.Buffer
+		if err := WriteJUnit(&x, r, v); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "gate-upper-bound.junit.xml.golden", x.Bytes())
+	}
+	fast.capacity = 1000 // < 50 × 25: the bound cannot settle it
+	if v, text := judgeText(t, runOf(ba, []recorded{floor, fast})); !v.Failed() || !strings.Contains(text, "INCONCLUSIVE capacity.list{mode:batched,cameras:1000} >= 50 * capacity.list{mode:async,cameras:1000}: measured 1000, need >= (< 1250)") {
+		t.Errorf("blog-before-after, async's capacity < 25 and batched's 1000: want INCONCLUSIVE (a failure) on the bound:\n%s", text)
+	}
+
 	sc := load(t, "blog-scaling.yaml")
 	small := recorded{mode: "async", cameras: 100, p50: 700 * time.Millisecond, p99: 855 * time.Millisecond, rss: 281 * mib, errRate: 0.002, faults: 5, visits: 500, capacity: 100}
 	large := recorded{mode: "async", cameras: 1000, p50: 5 * time.Second, p99: 6230 * time.Millisecond, rss: 2.08 * 1024 * mib, errRate: 0.185, faults: 40, visits: 5000, capacity: 10}
@@ -149,5 +182,32 @@ func TestShippedScenarioRules(t *testing.T) {
 	cells[6].budget = true // async/1000
 	if v, text := judgeText(t, runOf(md, cells)); !v.Failed() || !strings.Contains(text, "async/1000  over budget") {
 		t.Errorf("modes with async/1000 over budget (undeclared): want FAIL naming the cell:\n%s", text)
+	}
+}
+
+// TestOverBudgetPartial: a repetition cut short by its budget fails every
+// rule on its cell, and the message says what it had measured before it
+// stopped, without judging it.
+func TestOverBudgetPartial(t *testing.T) {
+	t.Parallel()
+	ba := load(t, "blog-before-after.yaml")
+	before := recorded{mode: "async", cameras: 1000, p50: 5 * time.Second, p99: 5710 * time.Millisecond, rss: 1.08 * 1024 * mib, errRate: 0.189, faults: 40, visits: 5000, capacity: 2}
+	after := recorded{mode: "batched", cameras: 1000, p50: 600 * time.Millisecond, p99: 730 * time.Millisecond, rss: 97.9 * mib, errRate: 0.0062, faults: 33, visits: 5000, capacity: 4678}
+	r := runOf(ba, []recorded{before, after})
+	c := &r.Cells[1]
+	c.Status = results.StatusOverBudget
+	c.Cycles.Latency = results.Quantiles{Count: 2, P50: results.Duration(68 * time.Second), P99: results.Duration(93 * time.Second), Max: results.Duration(93 * time.Second)}
+	c.Cycles.Count = 2
+	v, text := judgeText(t, r)
+	if !v.Failed() {
+		t.Fatalf("a rule passed on a repetition over budget:\n%s", text)
+	}
+	for _, w := range []string{
+		"FAIL cycle_p99{mode:batched,cameras:1000}: < 1s: batched/1000 has no cycle_p99 (repetition over budget; it measured 93s over 2 cycles before it stopped, not judged)",
+		"batched/1000 has no rss_peak (repetition over budget; it measured 97.9 MiB before it stopped, not judged)",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("verdict lacks %q:\n%s", w, text)
+		}
 	}
 }

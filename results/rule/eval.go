@@ -28,8 +28,14 @@ type Sample struct {
 	// value a lower bound: the true value is ≥ Values[i] (a capacity
 	// search that never failed, a cell that ran out of its budget).
 	Censored []bool
-	// Note says why values are censored, for messages: "capacity search
-	// never failed".
+	// Below is nil or holds one flag per value; a true flag makes the
+	// value an upper bound: the true value is below Values[i] and not
+	// negative (a capacity search whose floor already failed: the
+	// capacity is under the floor). It enters the arithmetic as
+	// [0, Values[i]]. A value is never flagged both ways.
+	Below []bool
+	// Note says why values are censored or bounded, for messages:
+	// "capacity search never failed".
 	Note string
 	// Missing counts repetitions without a value and Reason says why
 	// ("over budget", "not measured"). A rule never passes on a missing
@@ -128,7 +134,11 @@ type Estimate struct {
 	Lo, Hi     float64
 	CILo, CIHi float64
 	Confidence float64
-	d          dim
+	// Below marks an upper bound of a quantity that is not negative (an
+	// operand flagged Sample.Below, or a positive multiple or sum of
+	// such): the true value is in [0, Hi) and String renders "< Hi".
+	Below bool
+	d     dim
 }
 
 // Exact reports whether the point estimate is a value, not a bound.
@@ -155,6 +165,8 @@ func (e Estimate) Format(v float64) string { return e.d.format(v) }
 
 func (e Estimate) point(lo, hi float64) string {
 	switch {
+	case e.Below && lo == 0 && hi > 0 && !math.IsInf(hi, 1):
+		return "< " + e.d.format(hi)
 	case lo == hi:
 		return e.d.format(lo)
 	case math.IsInf(hi, 1) && math.IsInf(lo, -1):
@@ -176,6 +188,8 @@ func (e Estimate) String() string {
 	}
 	ci := ""
 	switch {
+	case e.Below && e.CILo == 0 && e.CIHi > 0 && !math.IsInf(e.CIHi, 1):
+		ci = "< " + e.d.format(e.CIHi)
 	case math.IsInf(e.CIHi, 1) && !math.IsInf(e.CILo, -1):
 		ci = "≥ " + e.d.format(e.CILo)
 	case math.IsInf(e.CILo, -1) && !math.IsInf(e.CIHi, 1):
@@ -186,6 +200,17 @@ func (e Estimate) String() string {
 		ci = e.d.format(e.CILo) + " … " + e.d.format(e.CIHi)
 	}
 	return fmt.Sprintf("%s (%s CI %s)", s, pct(e.Confidence), ci)
+}
+
+// Limit renders the estimate as the right side of a comparison: String,
+// in parentheses when its point is a bound, so that "need >= (< 1250)"
+// does not read as two operators.
+func (e Estimate) Limit() string {
+	s := e.String()
+	if e.Below || math.IsInf(e.Lo, 0) || math.IsInf(e.Hi, 0) {
+		return "(" + s + ")"
+	}
+	return s
 }
 
 func pct(c float64) string { return trimFloat(c*100, 3) + "%" }
@@ -218,6 +243,9 @@ type Result struct {
 	N int
 	// Censored reports whether an operand value is a lower bound.
 	Censored bool
+	// Below reports whether an operand value is an upper bound
+	// (Sample.Below).
+	Below bool
 	// Warnings are caveats next to the numbers: few repetitions, a
 	// division by an interval that holds zero.
 	Warnings []string
@@ -428,7 +456,31 @@ var unbounded = iv{math.Inf(-1), math.Inf(1)}
 
 // ivDiv divides; a divisor interval that holds zero makes the quotient
 // unbounded (and flags it).
+//
+// A divisor with zero as one end only ([0, d], an upper bound of a
+// quantity that is not negative) divides as in extended interval
+// arithmetic: a dividend that is positive throughout gives [a.lo/d, +∞]
+// (a capacity below 25 divides 1000 at least 40 times), a negative one
+// [−∞, a.hi/d]; a dividend holding zero still makes it unbounded.
 func ivDiv(a, b iv, zero *bool) iv {
+	if b.lo == 0 && b.hi > 0 || b.hi == 0 && b.lo < 0 {
+		*zero = true
+		d := b.hi
+		if d == 0 {
+			d = b.lo
+		}
+		switch {
+		case a.lo > 0 && d > 0:
+			return iv{a.lo / d, math.Inf(1)}
+		case a.hi < 0 && d > 0:
+			return iv{math.Inf(-1), a.hi / d}
+		case a.lo > 0 && d < 0:
+			return iv{math.Inf(-1), a.lo / d}
+		case a.hi < 0 && d < 0:
+			return iv{a.hi / d, math.Inf(1)}
+		}
+		return unbounded
+	}
 	if b.lo <= 0 && b.hi >= 0 {
 		*zero = true
 		return unbounded
@@ -522,6 +574,17 @@ func (r *Rule) judge(refs []*Ref, cells []Cell, src Source, opts Options) (Resul
 			if s.Censored != nil && len(s.Censored) != len(s.Values) {
 				return res, fmt.Errorf("rule: %s in %s: %d censoring flags for %d values", ref.Metric, cells[i].Name, len(s.Censored), len(s.Values))
 			}
+			if s.Below != nil && len(s.Below) != len(s.Values) {
+				return res, fmt.Errorf("rule: %s in %s: %d upper-bound flags for %d values", ref.Metric, cells[i].Name, len(s.Below), len(s.Values))
+			}
+			for k := range s.Below {
+				if s.Below[k] && s.Censored != nil && s.Censored[k] {
+					return res, fmt.Errorf("rule: %s in %s: value %d is flagged both a lower and an upper bound", ref.Metric, cells[i].Name, k)
+				}
+				if s.Below[k] && s.Values[k] < 0 {
+					return res, fmt.Errorf("rule: %s in %s: upper bound %g is negative", ref.Metric, cells[i].Name, s.Values[k])
+				}
+			}
 			j = len(res.Operands)
 			idx[k] = j
 			res.Operands = append(res.Operands, Operand{Metric: ref.Metric, Cell: cells[i], Sample: s})
@@ -542,6 +605,9 @@ func (r *Rule) judge(refs []*Ref, cells []Cell, src Source, opts Options) (Resul
 		res.N = min(res.N, len(o.Sample.Values))
 		if slices.Contains(o.Sample.Censored, true) {
 			res.Censored = true
+		}
+		if slices.Contains(o.Sample.Below, true) {
+			res.Below = true
 		}
 	}
 
@@ -579,11 +645,14 @@ func (r *Rule) judge(refs []*Ref, cells []Cell, src Source, opts Options) (Resul
 	point := make([]iv, len(res.Operands))
 	for j, o := range res.Operands {
 		for i, v := range o.Sample.Values {
-			hi := v
+			lo, hi := v, v
 			if o.Sample.Censored != nil && o.Sample.Censored[i] {
 				hi = math.Inf(1)
 			}
-			los[j] = append(los[j], v)
+			if o.Sample.Below != nil && o.Sample.Below[i] {
+				lo = 0
+			}
+			los[j] = append(los[j], lo)
 			his[j] = append(his[j], hi)
 		}
 		point[j] = iv{median(los[j]), median(his[j])}
@@ -654,19 +723,49 @@ func (r *Rule) judge(refs []*Ref, cells []Cell, src Source, opts Options) (Resul
 		}
 	}
 	if divZero {
-		res.Warnings = append(res.Warnings, "a divisor can be zero: the quotient is unbounded")
+		res.Warnings = append(res.Warnings, "a divisor can be zero: the quotient is unbounded (on one side when the divisor is only bounded above)")
+	}
+	allBelow := func(j int) bool {
+		s := res.Operands[j].Sample
+		return len(s.Below) > 0 && !slices.Contains(s.Below, false)
 	}
 	for j := range res.Operands {
 		res.Operands[j].Value = est(point[j], opCI[j], opts.Confidence, unitDim(res.Operands[j].Sample.Unit))
+		res.Operands[j].Value.Below = allBelow(j)
 	}
+	refBelow := func(ref *Ref) bool { return allBelow(refOp[slices.Index(refs, ref)]) }
 	// Both sides have the compared unit (a ratio compared with 5% reads
 	// as a percentage).
 	res.Left = est(L, ciL, opts.Confidence, d)
+	res.Left.Below = belowExpr(r.Left, refBelow)
 	res.Right = est(R, ciR, opts.Confidence, d)
+	res.Right.Below = belowExpr(r.Right, refBelow)
 	res.Margin = est(M, ciM, opts.Confidence, d)
 	res.Verdict = decide(r.Op, ciM)
 	res.Message = r.message(&res)
 	return res, nil
+}
+
+// belowExpr reports whether e is an upper bound of a quantity that is not
+// negative: a reference whose every value is an upper bound, a positive
+// multiple or quotient of one, or a sum of such (x < a and y < b give
+// x + y < a + b).
+func belowExpr(e Expr, below func(*Ref) bool) bool {
+	positive := func(e Expr) bool { l, ok := e.(*Literal); return ok && l.Value > 0 }
+	switch e := e.(type) {
+	case *Ref:
+		return below(e)
+	case *Binary:
+		switch e.Op {
+		case '*':
+			return positive(e.L) && belowExpr(e.R, below) || positive(e.R) && belowExpr(e.L, below)
+		case '/':
+			return positive(e.R) && belowExpr(e.L, below)
+		case '+':
+			return belowExpr(e.L, below) && belowExpr(e.R, below)
+		}
+	}
+	return false
 }
 
 func est(p, ci iv, conf float64, d dim) Estimate {
@@ -680,22 +779,22 @@ func (r *Rule) message(res *Result) string {
 	single := len(res.Operands) == 1 && r.Kind == Threshold
 	if single {
 		o := res.Operands[0]
-		fmt.Fprintf(&b, " on %s: measured %s, need %s %s", o.Cell.Name, res.Left, r.Op, res.Right)
+		fmt.Fprintf(&b, " on %s: measured %s, need %s %s", o.Cell.Name, res.Left, r.Op, res.Right.Limit())
 		fmt.Fprintf(&b, " (n=%d", o.N())
-		if res.Censored {
-			b.WriteString(", censored")
+		if res.Censored || res.Below {
+			b.WriteString(", " + boundWord(res.Censored, res.Below))
 			if o.Sample.Note != "" {
 				b.WriteString(": " + o.Sample.Note)
 			}
 		}
 		b.WriteString(")")
 	} else {
-		fmt.Fprintf(&b, ": measured %s, need %s %s; ", res.Left, r.Op, res.Right)
+		fmt.Fprintf(&b, ": measured %s, need %s %s; ", res.Left, r.Op, res.Right.Limit())
 		parts := make([]string, len(res.Operands))
 		for j, o := range res.Operands {
 			s := fmt.Sprintf("%s of %s = %s (n=%d", o.Metric, o.Cell.Name, o.Value, o.N())
-			if slices.Contains(o.Sample.Censored, true) {
-				s += ", censored"
+			if lo, up := slices.Contains(o.Sample.Censored, true), slices.Contains(o.Sample.Below, true); lo || up {
+				s += ", " + boundWord(lo, up)
 				if o.Sample.Note != "" {
 					s += ": " + o.Sample.Note
 				}
@@ -704,13 +803,22 @@ func (r *Rule) message(res *Result) string {
 		}
 		b.WriteString(strings.Join(parts, ", "))
 	}
+	bound := res.Censored || res.Below
+	what := "the lower bound of a censored value"
+	only := "a censored value is only a lower bound"
 	switch {
-	case res.Censored && res.Verdict == Pass:
-		b.WriteString("; passes on the lower bound of a censored value")
-	case res.Censored && res.Verdict == Inconclusive:
-		b.WriteString("; a censored value is only a lower bound, which does not settle the rule")
-	case res.Censored && res.Verdict == Fail:
-		b.WriteString("; fails already at the lower bound of a censored value")
+	case res.Censored && res.Below:
+		what, only = "the bounds of censored values", "censored values are only bounds"
+	case res.Below:
+		what, only = "the upper bound of a censored value", "a censored value is only an upper bound"
+	}
+	switch {
+	case bound && res.Verdict == Pass:
+		b.WriteString("; passes on " + what)
+	case bound && res.Verdict == Inconclusive:
+		b.WriteString("; " + only + ", which does not settle the rule")
+	case bound && res.Verdict == Fail:
+		b.WriteString("; fails already at " + what)
 	case res.Verdict == Inconclusive:
 		fmt.Fprintf(&b, "; the %s CI straddles the limit", pct(res.Margin.Confidence))
 	}
@@ -718,6 +826,18 @@ func (r *Rule) message(res *Result) string {
 		b.WriteString("; " + w)
 	}
 	return b.String()
+}
+
+// boundWord names the censoring of a value in messages: "censored" (a
+// lower bound, as the word has always meant here), "upper bound", or both.
+func boundWord(lower, upper bool) string {
+	switch {
+	case lower && upper:
+		return "censored, upper bound"
+	case upper:
+		return "upper bound"
+	}
+	return "censored"
 }
 
 // median returns the median of vs (the mean of the middle two for an even

@@ -140,6 +140,24 @@ func TestEvaluate(t *testing.T) {
 		{"censored repetitions among exact ones", "capacity.list{mode:batched,cameras:1000} >= 1500",
 			map[string]Sample{"batched/1000|capacity.list": {Values: []float64{2000, 1800, 2000}, Censored: []bool{true, false, true}}},
 			[]Verdict{Pass}, []string{"≥ 2000 (95% CI ≥ 1800)"}},
+		{"an upper bound that settles the rule passes", "capacity.list{mode:batched,cameras:1000} >= 50 * capacity.list{mode:async,cameras:1000}",
+			map[string]Sample{"batched/1000|capacity.list": vals(3200), "async/1000|capacity.list": {Values: []float64{25}, Below: []bool{true}, Note: "the search failed at its floor"}},
+			[]Verdict{Pass}, []string{"measured 3200, need >= (< 1250)", "capacity.list of async/1000 = < 25 (n=1, upper bound: the search failed at its floor)", "passes on the upper bound of a censored value"}},
+		{"an upper bound that does not settle the rule is inconclusive", "capacity.list{mode:batched,cameras:1000} >= 50 * capacity.list{mode:async,cameras:1000}",
+			map[string]Sample{"batched/1000|capacity.list": vals(1000), "async/1000|capacity.list": {Values: []float64{25}, Below: []bool{true}}},
+			[]Verdict{Inconclusive}, []string{"INCONCLUSIVE", "need >= (< 1250)", "only an upper bound, which does not settle the rule"}},
+		{"a ratio over an upper-bounded divisor is a lower bound", "capacity.list{mode:batched,cameras:1000} / capacity.list{mode:async,cameras:1000} >= 50",
+			map[string]Sample{"batched/1000|capacity.list": vals(3200), "async/1000|capacity.list": {Values: []float64{25}, Below: []bool{true}}},
+			[]Verdict{Pass}, []string{"measured ≥ 128, need >= 50"}},
+		{"an upper bound under a floor fails it", "capacity.list{mode:async,cameras:1000}: >= 30",
+			map[string]Sample{"async/1000|capacity.list": {Values: []float64{25}, Below: []bool{true}}},
+			[]Verdict{Fail}, []string{"measured < 25, need >= 30 (n=1, upper bound)", "fails already at the upper bound"}},
+		{"lower and upper bounds together", "capacity.list{mode:batched,cameras:1000} >= 50 * capacity.list{mode:async,cameras:1000}",
+			map[string]Sample{"batched/1000|capacity.list": {Values: []float64{2000}, Censored: []bool{true}}, "async/1000|capacity.list": {Values: []float64{25}, Below: []bool{true}}},
+			[]Verdict{Pass}, []string{"measured ≥ 2000, need >= (< 1250)", "passes on the bounds of censored values"}},
+		{"upper bounds among exact repetitions", "capacity.list{mode:async,cameras:1000}: <= 30",
+			map[string]Sample{"async/1000|capacity.list": {Values: []float64{25, 6, 25}, Below: []bool{true, false, true}}},
+			[]Verdict{Pass}, []string{"measured 0…25", "upper bound"}},
 		{"missing cell value fails and says why", "cycle_p99{mode:async}: < 60s",
 			map[string]Sample{"async/100|cycle_p99": secs(1), "async/1000|cycle_p99": {Reason: "over budget"}},
 			[]Verdict{Pass, Fail}, nil},
@@ -334,6 +352,24 @@ func BenchmarkEvaluateBootstrap(b *testing.B) {
 	for b.Loop() {
 		if _, err := r.Evaluate(src, Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestEvaluateBadBounds: a value flagged both a lower and an upper bound,
+// a negative upper bound, or flags that do not match the values are the
+// source's error, never a verdict.
+func TestEvaluateBadBounds(t *testing.T) {
+	t.Parallel()
+	r := mustRule(t, "capacity.list{mode:async,cameras:1000}: >= 2")
+	for name, s := range map[string]Sample{
+		"both":     {Values: []float64{25}, Censored: []bool{true}, Below: []bool{true}},
+		"negative": {Values: []float64{-1}, Below: []bool{true}},
+		"length":   {Values: []float64{25, 30}, Below: []bool{true}},
+	} {
+		src := newTable([]string{"async"}, []int{1000}, map[string]Sample{"async/1000|capacity.list": s})
+		if res, err := r.Evaluate(src, Options{}); err == nil {
+			t.Errorf("%s: Evaluate = %v, nil; want an error", name, res)
 		}
 	}
 }

@@ -15,6 +15,8 @@ var fuzzSource = newTable([]string{"async", "batched"}, []int{100, 1000}, map[st
 	"batched/1000|rss_peak":      vals(300<<20, 0),
 	"batched/1000|capacity.list": {Values: []float64{2000}, Censored: []bool{true}},
 	"async/1000|capacity.list":   vals(0),
+	"async/100|capacity.list":    {Values: []float64{25, 6}, Below: []bool{true, false}},
+	"batched/100|capacity.list":  {Values: []float64{3200}},
 	"async/100|error_rate":       {Reason: "over budget"},
 })
 
