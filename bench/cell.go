@@ -19,6 +19,7 @@ import (
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
+	"github.com/redis/go-redis/v9"
 )
 
 // cellRun is one matrix cell in progress.
@@ -109,6 +110,15 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	db := dbName(c.sc.Name, cellName(c.mode, c.cameras, c.rep), time.Now())
 	if err := prepareDB(ctx, c.be, db); err != nil {
 		return err
+	}
+	if c.sc.Backends.Redis == backends.Embedded {
+		// The run's embedded Redis is shared by its cells and miniredis
+		// never expires keys on its own: without this, a cell would serve
+		// an earlier cell's cached latest states (the same camera ids)
+		// wherever its own write has not replaced them yet.
+		if err := flushRedis(ctx, c.be.RedisURL()); err != nil {
+			return err
+		}
 	}
 	c.cell.Database = db
 	if !c.opts.KeepData {
@@ -393,4 +403,19 @@ func frameSizes(f *simulator.Fleet) []int {
 		out[i] = len(x.JPEG)
 	}
 	return out
+}
+
+// flushRedis empties the database of the embedded Redis at url before a
+// cell.
+func flushRedis(ctx context.Context, url string) error {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("flushing the embedded Redis: %w", err)
+	}
+	rc := redis.NewClient(opt)
+	defer rc.Close()
+	if err := rc.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("flushing the embedded Redis: %w", err)
+	}
+	return nil
 }

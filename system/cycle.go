@@ -117,10 +117,10 @@ func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error)
 			s.m.errors.WithLabelValues(v.kind).Inc()
 		case v.skipped:
 			sum.Skipped++
-			fresh[i].mark(n, v.start)
+			fresh[i].mark(n, s.observedAt(v.start))
 		case v.stored:
 			sum.Processed++
-			fresh[i].mark(n, v.start)
+			fresh[i].mark(n, s.observedAt(v.start))
 			if !v.obs.CapturedAt.IsZero() {
 				sum.Freshness = append(sum.Freshness, max(0, v.storedAt.Sub(v.obs.CapturedAt)))
 			}
