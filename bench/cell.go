@@ -209,6 +209,11 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		cpu0, cpuOK := readTree(sys.Pid)
 		t0 := time.Now()
 		drain := deadline && i+1 >= c.sc.System.Cycles && closed(cpuDone)
+		if drain && fresh != nil {
+			// The drain waits for stragglers with no cycle running:
+			// a measurement device, not how the system serves.
+			fresh.pause()
+		}
 		s, err := postCycleDrain(ctx, client, sys.API, drain)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()

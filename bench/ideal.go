@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -115,6 +116,11 @@ func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simul
 	var bad error
 	for i, cw := range cycles {
 		log := fetches(cw.start, cw.end)
+		// A cycle with a deadline (resilient) does not wait for the
+		// requests still unanswered at its end: only those answered
+		// within the cycle bound it (a mode that waits for every camera
+		// has no other kind).
+		log.Fetches = slices.DeleteFunc(log.Fetches, func(f simulator.Fetch) bool { return f.Start.Add(f.Duration).After(cw.end) })
 		if len(log.Fetches) == 0 {
 			continue
 		}

@@ -78,6 +78,8 @@ func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error)
 	resetPeakRSS() // the peak-RSS gauge now covers this cycle
 	started := s.now()
 	t0 := time.Now()
+	s.running.Store(started.UnixNano())
+	defer s.running.Store(0)
 	visits := make([]visit, len(cams))
 	var cyc cycleExtra
 	if s.res != nil && s.res.tracker != nil {

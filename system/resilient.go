@@ -206,8 +206,10 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 }
 
 // tailReserve learns how long cycles run past their cut-off: the largest
-// tail of the last tailWindow cycles, at most half the budget. Cycles run
-// one at a time, but the mutex keeps it safe to read from anywhere.
+// tail of the last tailWindow cycles, at most a quarter of the budget (the
+// fetches keep at least three quarters of it, and a few cycles forget an
+// unusual tail, e.g. a first cycle's thousand new frames). Cycles run one
+// at a time, but the mutex keeps it safe to read from anywhere.
 type tailReserve struct {
 	mu   sync.Mutex
 	ring [tailWindow]time.Duration
@@ -215,7 +217,7 @@ type tailReserve struct {
 }
 
 // tailWindow is how many cycles' tails the reserve remembers.
-const tailWindow = 8
+const tailWindow = 4
 
 func (t *tailReserve) observe(d time.Duration) {
 	t.mu.Lock()
@@ -232,7 +234,7 @@ func (t *tailReserve) reserve(budget time.Duration) time.Duration {
 	for _, d := range t.ring {
 		m = max(m, d)
 	}
-	return min(m, budget/2)
+	return min(m, budget/4)
 }
 
 // cycleWriter writes a tracked cycle's on-time new frames in bulk as they
@@ -494,7 +496,8 @@ type Freshness struct {
 // missed at least one whole cycle, whichever way (a fault, a cut-off it
 // has not answered since, a skip). The period is what the system runs
 // at: the last cycle's duration, or Config.Interval or the cycle deadline
-// when longer. Whether the answer arrived before its cycle's deadline does
+// when longer; while a cycle runs longer than that, the allowance is one
+// period plus the running cycle's time. Whether the answer arrived before its cycle's deadline does
 // not matter, only how old it is: a straggler that lands a moment after
 // the cut-off is as fresh as its neighbours. A camera never answered is
 // stale once a cycle has completed. It is offline (and stale) while its
@@ -514,8 +517,15 @@ func (s *System) CameraFreshness(id string) (Freshness, bool) {
 		out.ObservedAt = time.Unix(0, at).UTC()
 	}
 	if last := s.last.Load(); last != nil {
+		now := s.now()
 		period := max(last.Duration, s.cfg.Interval, s.cfg.Knobs.CycleDeadline)
-		out.Stale = at == 0 || s.now().Sub(out.ObservedAt) > 2*period
+		// A cycle running longer than a period (waiting for a hang) has
+		// not yet had its chance at the camera.
+		allow := 2 * period
+		if r := s.running.Load(); r != 0 {
+			allow = period + max(period, now.Sub(time.Unix(0, r)))
+		}
+		out.Stale = at == 0 || now.Sub(out.ObservedAt) > allow
 	}
 	out.Status = StatusOK
 	if out.Stale {
