@@ -79,9 +79,15 @@ func idealBound(fetches []simulator.Fetch, capacity simulator.CapacityConfig, pe
 			w = &hostWork{}
 			hosts[fe.Host] = w
 		}
-		w.sum += fe.Latency
+		// A request its client gave up on (a timeout, a learned
+		// deadline) held its slot only until then, not for its draw.
+		lat := fe.Latency
+		if fe.Duration > 0 {
+			lat = min(lat, fe.Duration)
+		}
+		w.sum += lat
 		w.n++
-		longest = max(longest, fe.Latency)
+		longest = max(longest, lat)
 		draws++
 	}
 	b := cycleBound{bound: longest, basis: BasisLatency, draws: draws}

@@ -56,8 +56,8 @@ type trackedVisit struct {
 
 // lateCounts are the late results since the last summary.
 type lateCounts struct {
-	n, processed, skipped int
-	errors                map[string]int
+	n, processed, skipped, retries int
+	errors                         map[string]int
 }
 
 // newResilient builds the mechanisms s's knobs turn on, or returns nil
@@ -439,6 +439,7 @@ func (r *resilient) count(tv *trackedVisit) {
 		tv.fresh.mark(now, s.observedAt(v.start))
 	}
 	r.late.n++
+	r.late.retries += v.retries
 }
 
 // takeLate moves the late counts since the last summary into sum, with
@@ -452,6 +453,7 @@ func (r *resilient) takeLate(sum *CycleSummary) {
 	r.late = lateCounts{}
 	r.lateMu.Unlock()
 	sum.Late, sum.LateProcessed, sum.LateSkipped, sum.LateErrors = l.n, l.processed, l.skipped, l.errors
+	sum.Retries += l.retries
 	sum.InFlight = r.tracker.Stats().InFlight
 }
 
@@ -497,7 +499,10 @@ type Freshness struct {
 // has not answered since, a skip). The period is what the system runs
 // at: the last cycle's duration, or Config.Interval or the cycle deadline
 // when longer; while a cycle runs longer than that, the allowance is one
-// period plus the running cycle's time. Whether the answer arrived before its cycle's deadline does
+// period plus the running cycle's time. Under a cycle deadline, which does
+// not wait for a slow camera, the camera's own fetch deadline (learned
+// from its latencies) is added: a camera that takes 3 s to answer is
+// revisited every 3 s or so, and is not stale for it. Whether the answer arrived before its cycle's deadline does
 // not matter, only how old it is: a straggler that lands a moment after
 // the cut-off is as fresh as its neighbours. A camera never answered is
 // stale once a cycle has completed. It is offline (and stale) while its
@@ -525,6 +530,11 @@ func (s *System) CameraFreshness(id string) (Freshness, bool) {
 		if r := s.running.Load(); r != 0 {
 			allow = period + max(period, now.Sub(time.Unix(0, r)))
 		}
+		if s.res != nil && s.res.tracker != nil {
+			// A cycle that does not wait for its stragglers does not
+			// include their answering time: add the camera's own.
+			allow += s.fetchDeadline(id)
+		}
 		out.Stale = at == 0 || now.Sub(out.ObservedAt) > allow
 	}
 	out.Status = StatusOK
@@ -537,6 +547,15 @@ func (s *System) CameraFreshness(id string) (Freshness, bool) {
 		}
 	}
 	return out, true
+}
+
+// fetchDeadline is how long a fetch of camera id may take: its learned
+// deadline, or the fetch timeout.
+func (s *System) fetchDeadline(id string) time.Duration {
+	if s.res != nil && s.res.deadlines != nil {
+		return s.res.deadlines.Deadline(id)
+	}
+	return s.cfg.Knobs.FetchTimeout
 }
 
 // withFreshness appends f's fields to the JSON object b.

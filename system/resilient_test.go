@@ -375,12 +375,12 @@ func TestCycleDeadlineLateAndStale(t *testing.T) {
 func TestStragglerFreshAndWrittenAtOnce(t *testing.T) {
 	t.Parallel()
 	ctl := newDialCtl()
-	const budget = 5 * time.Second
+	const budget, timeout = 5 * time.Second, 30 * time.Second
 	e := newEnv(t, envOpts{fleet: quietFleet(4, 4), mode: system.ModeResilient,
 		options: []system.Option{system.WithTransport(ctl.transport)},
 		knobs: func(k *system.Knobs) {
 			k.CycleDeadline = budget
-			k.FetchTimeout = time.Minute
+			k.FetchTimeout = timeout
 			k.AdaptiveDeadline = false
 			k.BulkWrites = true
 			k.BatchSize = 100 // never filled by one camera: only the late writer writes it
@@ -398,12 +398,18 @@ func TestStragglerFreshAndWrittenAtOnce(t *testing.T) {
 	if m := latest(t, e, slow); m["status"] != system.StatusOK || m["stale"] != false {
 		t.Errorf("abandoned camera answered a cycle ago: latest = %v; want ok (its data is recent)", m)
 	}
-	e.clock.Advance(2*budget + time.Second) // past two cycle periods; frames change (refresh > 10 s)
+	// Two cycle periods and a fetch deadline (the camera's own time to
+	// answer) later, with no answer, the data is stale.
+	e.clock.Advance(2*budget + timeout - time.Second)
+	if m := latest(t, e, slow); m["status"] != system.StatusOK {
+		t.Errorf("a second short of two periods and a fetch deadline: latest = %v; want ok", m)
+	}
+	e.clock.Advance(budget) // margin for a cycle that ran past its budget (a longer period)
 	if m := latest(t, e, slow); m["status"] != system.StatusStale || m["stale"] != true {
-		t.Errorf("no answer for over two cycle periods: latest = %v; want stale", m)
+		t.Errorf("no answer for over two cycle periods and a fetch deadline: latest = %v; want stale", m)
 	}
 	if m := latest(t, e, "cam-00001"); m["status"] != system.StatusStale {
-		t.Errorf("no cycle for over two periods: cam-00001 latest = %v; want stale too", m)
+		t.Errorf("no cycle for as long: cam-00001 latest = %v; want stale too", m)
 	}
 	e.clock.Advance(2 * time.Hour) // the late fetch gets a new frame
 	release()
