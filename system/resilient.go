@@ -177,8 +177,13 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 			if r.breakers != nil {
 				r.breakers.Report(tk, tv.v.outcome)
 			}
-			if c.Done(i, tv) && w != nil {
-				w.add(tv) // on time: nothing blocks between Done and add
+			if c.Done(i, tv) {
+				if v := &tv.v; v.kind == "" && (v.skipped || v.stored) {
+					tv.fresh.mark(n, s.observedAt(v.start)) // fresh as it lands
+				}
+				if w != nil {
+					w.add(tv) // on time: nothing blocks between Done and add
+				}
 			}
 		}()
 	}
@@ -411,6 +416,9 @@ func (s *System) writeVisits(batch []*trackedVisit, onTime bool) {
 	for _, tv := range batch {
 		if tv.v.stored {
 			tv.v.e2e = time.Since(tv.v.start)
+			if onTime {
+				tv.fresh.mark(tv.v.obs.Cycle, s.observedAt(tv.v.start))
+			}
 		}
 	}
 }
