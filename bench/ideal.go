@@ -125,8 +125,11 @@ func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simul
 		// A cycle with a deadline (resilient) does not wait for the
 		// requests still unanswered at its end: only those answered
 		// within the cycle bound it (a mode that waits for every camera
-		// has no other kind).
-		log.Fetches = slices.DeleteFunc(log.Fetches, func(f simulator.Fetch) bool { return f.Start.Add(f.Duration).After(cw.end) })
+		// has no other kind). A request still running when the log was
+		// read has no duration yet.
+		log.Fetches = slices.DeleteFunc(log.Fetches, func(f simulator.Fetch) bool {
+			return f.Duration <= 0 || f.Start.Add(f.Duration).After(cw.end)
+		})
 		if len(log.Fetches) == 0 {
 			continue
 		}
