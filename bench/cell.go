@@ -220,7 +220,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			return fmt.Errorf("cycle %d: %w", i+1, err)
 		}
 		drained = !deadline || drain
-		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed, cpu: -1}
+		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, drained: drain, processed: s.Processed, cpu: -1}
 		if cpu1, ok := readTree(sys.Pid); ok && cpuOK {
 			cw.cpu = cpu1.CPUSeconds - cpu0.CPUSeconds
 		}

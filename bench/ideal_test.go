@@ -98,6 +98,15 @@ func TestIdealCycleMedianAndBug(t *testing.T) {
 	if err != nil || id.CycleTime.D() != 2*time.Second {
 		t.Errorf("idealCycle with requests not waited for = %+v, %v; want the median bound 2s, no error", id, err)
 	}
+	// A drained cycle's POST waited for a straggler answered after the
+	// cycle's own time (4 s): it does not bound the cycle either.
+	cycles[0].drained = true
+	logs[base] = append(logs[base], simulator.Fetch{Camera: "straggler", Host: 2, Start: base, Latency: 20 * time.Second, Duration: 20 * time.Second, Code: 200})
+	id, err = idealCycle(cycles, fetches, one, 0, 4*time.Second, 2)
+	if err != nil || id.CycleTime.D() != 2*time.Second {
+		t.Errorf("idealCycle with a drained straggler = %+v, %v; want the median bound 2s, no error", id, err)
+	}
+	cycles[0].drained = false
 	// A cycle faster than its bound means the bound is wrong: an error,
 	// and the efficiency is not clipped.
 	cycles[1].duration = 2 * time.Second
