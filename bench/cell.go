@@ -19,6 +19,7 @@ import (
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
+	"github.com/redis/go-redis/v9"
 )
 
 // cellRun is one matrix cell in progress.
@@ -116,6 +117,15 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	if err := prepareDB(ctx, c.be, db); err != nil {
 		return err
 	}
+	if c.sc.Backends.Redis == backends.Embedded {
+		// The run's embedded Redis is shared by its cells and miniredis
+		// never expires keys on its own: without this, a cell would serve
+		// an earlier cell's cached latest states (the same camera ids)
+		// wherever its own write has not replaced them yet.
+		if err := flushRedis(ctx, c.be.RedisURL()); err != nil {
+			return err
+		}
+	}
 	c.cell.Database = db
 	if !c.opts.KeepData {
 		// Registered before the system's stop, so it runs after it.
@@ -205,13 +215,18 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 		cpu0, cpuOK := readTree(sys.Pid)
 		t0 := time.Now()
 		drain := deadline && i+1 >= c.sc.System.Cycles && closed(cpuDone)
+		if drain && fresh != nil {
+			// The drain waits for stragglers with no cycle running:
+			// a measurement device, not how the system serves.
+			fresh.pause()
+		}
 		s, err := postCycleDrain(ctx, client, sys.API, drain)
 		if err != nil {
 			c.cell.Cycles = cyc.summary()
 			return fmt.Errorf("cycle %d: %w", i+1, err)
 		}
 		drained = !deadline || drain
-		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, processed: s.Processed, cpu: -1}
+		cw := cycleWindow{start: t0, end: time.Now(), duration: s.Duration, drained: drain, processed: s.Processed, cpu: -1}
 		if cpu1, ok := readTree(sys.Pid); ok && cpuOK {
 			cw.cpu = cpu1.CPUSeconds - cpu0.CPUSeconds
 		}
@@ -399,4 +414,19 @@ func frameSizes(f *simulator.Fleet) []int {
 		out[i] = len(x.JPEG)
 	}
 	return out
+}
+
+// flushRedis empties the database of the embedded Redis at url before a
+// cell.
+func flushRedis(ctx context.Context, url string) error {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("flushing the embedded Redis: %w", err)
+	}
+	rc := redis.NewClient(opt)
+	defer rc.Close()
+	if err := rc.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("flushing the embedded Redis: %w", err)
+	}
+	return nil
 }

@@ -13,9 +13,10 @@ import (
 )
 
 // DefaultFreshnessRate is how many `latest` reads a second the freshness
-// sampler makes during the cycles window: enough for a p99 over a few
-// seconds of cycles, light enough (one at a time) not to load the system.
-const DefaultFreshnessRate = 20
+// sampler makes during the cycles window: a few hundred reads over a few
+// seconds of cycles (a p99 needs them), light enough (one at a time, as
+// the API load's 100 req/s of `latest` is) not to load the system.
+const DefaultFreshnessRate = 50
 
 // freshnessSampler reads GET /api/v1/cameras/{id}/latest for random
 // cameras, one read at a time at most rate a second, and folds the age of
@@ -25,9 +26,10 @@ type freshnessSampler struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu  sync.Mutex
-	age *hist
-	out results.Freshness
+	mu     sync.Mutex
+	age    *hist
+	out    results.Freshness
+	paused bool
 }
 
 // latestBody is what the sampler reads of a `latest` answer: camload's
@@ -64,7 +66,22 @@ func startFreshness(ctx context.Context, api string, ids []string, rate float64,
 	return f
 }
 
+// pause stops the sampling until stop: the runner pauses it while it
+// drains the system's stragglers (no cycle runs then, which a system in
+// service would not do).
+func (f *freshnessSampler) pause() {
+	f.mu.Lock()
+	f.paused = true
+	f.mu.Unlock()
+}
+
 func (f *freshnessSampler) read(ctx context.Context, client *http.Client, u string) {
+	f.mu.Lock()
+	paused := f.paused
+	f.mu.Unlock()
+	if paused {
+		return
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return

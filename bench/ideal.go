@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 type cycleWindow struct {
 	start, end time.Time
 	duration   time.Duration // the system's measured cycle time
+	drained    bool          // the POST also waited for stragglers after the cycle (?drain=1)
 	processed  int           // frames analyzed
 	// cpu is the CPU seconds the system's process tree used from the
 	// POST to its answer; < 0 when unknown.
@@ -78,9 +80,15 @@ func idealBound(fetches []simulator.Fetch, capacity simulator.CapacityConfig, pe
 			w = &hostWork{}
 			hosts[fe.Host] = w
 		}
-		w.sum += fe.Latency
+		// A request its client gave up on (a timeout, a learned
+		// deadline) held its slot only until then, not for its draw.
+		lat := fe.Latency
+		if fe.Duration > 0 {
+			lat = min(lat, fe.Duration)
+		}
+		w.sum += lat
 		w.n++
-		longest = max(longest, fe.Latency)
+		longest = max(longest, lat)
 		draws++
 	}
 	b := cycleBound{bound: longest, basis: BasisLatency, draws: draws}
@@ -115,6 +123,20 @@ func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simul
 	var bad error
 	for i, cw := range cycles {
 		log := fetches(cw.start, cw.end)
+		// A cycle with a deadline (resilient) does not wait for the
+		// requests still unanswered at its end: only those answered
+		// within the cycle's own time bound it (a mode that waits for
+		// every camera has no other kind; a drained cycle's POST also
+		// waits for stragglers after its cycle ended). A request still
+		// running when the log was read has no duration yet. Dropping
+		// requests only lowers a lower bound.
+		cycleEnd := cw.end
+		if cw.drained {
+			cycleEnd = cw.start.Add(cw.duration)
+		}
+		log.Fetches = slices.DeleteFunc(log.Fetches, func(f simulator.Fetch) bool {
+			return f.Duration <= 0 || f.Start.Add(f.Duration).After(cycleEnd)
+		})
 		if len(log.Fetches) == 0 {
 			continue
 		}

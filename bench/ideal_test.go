@@ -17,7 +17,7 @@ import (
 func fetchesOf(cameras, hosts int, d func(i int) time.Duration) []simulator.Fetch {
 	out := make([]simulator.Fetch, cameras)
 	for i := range out {
-		out[i] = simulator.Fetch{Camera: simulator.CameraID(i), Host: i % hosts, Latency: d(i), Code: 200}
+		out[i] = simulator.Fetch{Camera: simulator.CameraID(i), Host: i % hosts, Latency: d(i), Duration: d(i), Code: 200}
 	}
 	return out
 }
@@ -86,6 +86,27 @@ func TestIdealCycleMedianAndBug(t *testing.T) {
 	if err != nil || id.CycleTime.D() != 2*time.Second || id.Efficiency != 0.5 || id.Draws != 30 || id.Basis != BasisHostCap {
 		t.Errorf("idealCycle = %+v, %v; want the median bound 2s, efficiency 0.5 over 30 draws", id, err)
 	}
+	// Requests a cycle did not wait for (a cycle deadline): one answered
+	// after the cycle's end, one still running when the log was read, one
+	// given up on before its draw; none bounds the cycle by its draw.
+	late := time.Minute
+	logs[base] = append(logs[base],
+		simulator.Fetch{Camera: "late", Host: 1, Start: base.Add(29 * time.Second), Latency: late, Duration: late, Code: 200},
+		simulator.Fetch{Camera: "running", Host: 1, Start: base, Latency: late},
+		simulator.Fetch{Camera: "gave-up", Host: 1, Start: base, Latency: late, Duration: time.Second})
+	id, err = idealCycle(cycles, fetches, one, 0, 4*time.Second, 2)
+	if err != nil || id.CycleTime.D() != 2*time.Second {
+		t.Errorf("idealCycle with requests not waited for = %+v, %v; want the median bound 2s, no error", id, err)
+	}
+	// A drained cycle's POST waited for a straggler answered after the
+	// cycle's own time (4 s): it does not bound the cycle either.
+	cycles[0].drained = true
+	logs[base] = append(logs[base], simulator.Fetch{Camera: "straggler", Host: 2, Start: base, Latency: 20 * time.Second, Duration: 20 * time.Second, Code: 200})
+	id, err = idealCycle(cycles, fetches, one, 0, 4*time.Second, 2)
+	if err != nil || id.CycleTime.D() != 2*time.Second {
+		t.Errorf("idealCycle with a drained straggler = %+v, %v; want the median bound 2s, no error", id, err)
+	}
+	cycles[0].drained = false
 	// A cycle faster than its bound means the bound is wrong: an error,
 	// and the efficiency is not clipped.
 	cycles[1].duration = 2 * time.Second

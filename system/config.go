@@ -216,7 +216,8 @@ type CycleSummary struct {
 	// Retries counts snapshot requests the HTTP transport retried on a
 	// fresh connection after a reused keep-alive connection failed before
 	// answering (a camera reset absorbed by the retry; the camera is then
-	// counted by the retry's outcome).
+	// counted by the retry's outcome). The retries of a late result
+	// (resilient) count in the summary its outcome lands in (Late).
 	Retries int `json:"retries,omitempty"`
 	// Latencies is each visited camera's fetch+analyze+store time, in
 	// camera order; Freshness is capture → stored for each stored frame.

@@ -78,12 +78,14 @@ func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error)
 	resetPeakRSS() // the peak-RSS gauge now covers this cycle
 	started := s.now()
 	t0 := time.Now()
+	s.running.Store(started.UnixNano())
+	defer s.running.Store(0)
 	visits := make([]visit, len(cams))
 	var cyc cycleExtra
 	if s.res != nil && s.res.tracker != nil {
 		cyc = s.runTracked(ctx, n, cams, states, hosts, visits, drain)
 	} else {
-		s.runAll(ctx, n, cams, states, hosts, visits)
+		s.runAll(ctx, n, cams, states, hosts, fresh, visits)
 	}
 	sum := CycleSummary{
 		Cycle:     n,
@@ -117,10 +119,10 @@ func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error)
 			s.m.errors.WithLabelValues(v.kind).Inc()
 		case v.skipped:
 			sum.Skipped++
-			fresh[i].mark(n, v.start)
+			fresh[i].mark(n, s.observedAt(v.start))
 		case v.stored:
 			sum.Processed++
-			fresh[i].mark(n, v.start)
+			fresh[i].mark(n, s.observedAt(v.start))
 			if !v.obs.CapturedAt.IsZero() {
 				sum.Freshness = append(sum.Freshness, max(0, v.storedAt.Sub(v.obs.CapturedAt)))
 			}
@@ -150,8 +152,11 @@ type cycleExtra struct {
 
 // runAll runs every camera of the cycle through Knobs.FanOut and waits for
 // them all.
-func (s *System) runAll(ctx context.Context, n int64, cams []store.Camera, states []camState, hosts []string, visits []visit) {
+func (s *System) runAll(ctx context.Context, n int64, cams []store.Camera, states []camState, hosts []string, fresh []camFresh, visits []visit) {
 	flusher := s.newFlusher(n, cams, states, visits)
+	if flusher != nil {
+		flusher.fresh = fresh
+	}
 	do := func(i int) {
 		if ctx.Err() != nil {
 			visits[i].kind = "canceled"
@@ -167,9 +172,16 @@ func (s *System) runAll(ctx context.Context, n int64, cams []store.Camera, state
 				return
 			}
 		}
-		s.visit(ctx, n, &cams[i], &states[i], hosts[i], &visits[i], flusher == nil)
+		v := &visits[i]
+		s.visit(ctx, n, &cams[i], &states[i], hosts[i], v, flusher == nil)
 		if s.res != nil && s.res.breakers != nil {
-			s.res.breakers.Report(tk, visits[i].outcome)
+			s.res.breakers.Report(tk, v.outcome)
+		}
+		// The camera is fresh as soon as it answered usefully (its new
+		// frame stored), not only once the whole cycle is over: the
+		// flusher marks the frames it stores.
+		if v.kind == "" && (v.skipped || v.stored) {
+			fresh[i].mark(n, s.observedAt(v.start))
 		}
 		flusher.done(ctx, i)
 	}
@@ -412,6 +424,7 @@ type flusher struct {
 	visits  []visit
 	size    int
 	pending []atomic.Int32 // cameras not yet done, per batch
+	fresh   []camFresh     // marked as frames are stored; nil: not marked here
 }
 
 func (s *System) newFlusher(cycle int64, cams []store.Camera, states []camState, visits []visit) *flusher {
@@ -470,6 +483,13 @@ func (f *flusher) flush(ctx context.Context, lo, hi int) {
 		s.log.Warn("storing observations", "batch", lo/f.size, "count", len(obs), "err", err)
 		return
 	}
+	defer func() {
+		if f.fresh != nil {
+			for _, i := range idx {
+				f.fresh[i].mark(f.cycle, s.observedAt(f.visits[i].start))
+			}
+		}
+	}()
 	if s.cache == nil {
 		for _, i := range idx {
 			f.visits[i].e2e = time.Since(f.visits[i].start)

@@ -24,14 +24,24 @@ type resilient struct {
 	// (Knobs.Workers), abandoned ones included.
 	workers chan struct{}
 
+	// tail learns how long a cycle runs past its cut-off (the on-time
+	// frames' last write, results landing meanwhile), so that the next
+	// cut-off leaves that much of the budget: the cycle ends at its budget.
+	tail tailReserve
+
 	lateMu sync.Mutex
 	late   lateCounts // since the last summary
 	// lateBuf holds, with BulkWrites, late new frames waiting to be
-	// written in bulk (by the OnLate call that fills a batch, or at the
-	// next cycle's start, a drain or Close); lateQueued marks their
-	// cameras, which no cycle starts until they are written.
-	lateBuf    []*trackedVisit
-	lateQueued map[int]bool
+	// written in bulk; the OnLate call that finds no late write running
+	// becomes the writer and writes batches until lateBuf is empty (late
+	// frames landing meanwhile join the next batch), lateWriting is set
+	// while it does. lateQueued marks the cameras of lateBuf and of the
+	// batch being written: no cycle starts them until they are written,
+	// so a camera's newer frame is never written before its older one.
+	lateBuf     []*trackedVisit
+	lateQueued  map[int]bool
+	lateWriting bool
+	lateIdle    *sync.Cond // on lateMu: lateWriting became false
 }
 
 // trackedVisit is one camera's visit in a tracked cycle, handed from its
@@ -46,8 +56,8 @@ type trackedVisit struct {
 
 // lateCounts are the late results since the last summary.
 type lateCounts struct {
-	n, processed, skipped int
-	errors                map[string]int
+	n, processed, skipped, retries int
+	errors                         map[string]int
 }
 
 // newResilient builds the mechanisms s's knobs turn on, or returns nil
@@ -58,6 +68,7 @@ func newResilient(s *System) (*resilient, error) {
 		return nil, nil
 	}
 	r := &resilient{s: s}
+	r.lateIdle = sync.NewCond(&r.lateMu)
 	var err error
 	if k.AdaptiveDeadline {
 		r.deadlines, err = resilience.NewDeadlines(resilience.DeadlineOptions{
@@ -110,27 +121,30 @@ func hostKey(snapshotURL string) string {
 // breaker allows it and that is not still in flight from an earlier cycle
 // is fetched by a goroutine of the system's own (bg, under runCtx, not
 // ctx), at most Workers at once; the cycle waits for them until its
-// deadline (or ctx) and then cuts off the rest, whose results are stored
-// late by onLate. The on-time new frames are then written (in bulk with
-// BulkWrites). It returns when the visits are filled in, with the cycle's
-// duration (the cut-off plus the writes; a drain's wait is not part of
-// it).
+// cut-off (or ctx) and then cuts off the rest, whose results are stored
+// late by onLate. With BulkWrites the on-time new frames are written in
+// batches of BatchSize as they land, and the last partial batch after the
+// cut-off. The cut-off is the deadline less the tail the last cycles ran
+// past their cut-off (tailReserve), so that the cycle, writes included,
+// ends at its budget. It returns when the visits are filled in, with the
+// cycle's duration (a drain's wait is not part of it).
 func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, states []camState, hosts []string, visits []visit, drain bool) cycleExtra {
 	r := s.res
 	k := s.cfg.Knobs
 	t0 := time.Now()
-	budget, cancel := context.WithDeadline(ctx, t0.Add(k.CycleDeadline))
+	budget, cancel := context.WithDeadline(ctx, t0.Add(k.CycleDeadline-r.tail.reserve(k.CycleDeadline)))
 	defer cancel()
 	s.regMu.RLock()
 	fresh := s.fresh
 	s.regMu.RUnlock()
-	// Late frames still waiting for their bulk write go first, so that no
-	// camera's newer frame is written before its older one.
-	r.flushLate()
 	c := r.tracker.Begin(n)
 	bulk := k.BulkWrites
+	var w *cycleWriter
+	if bulk {
+		w = newCycleWriter(s)
+	}
 	for i := range cams {
-		if bulk && r.isQueued(i) { // landed late meanwhile; written next cycle
+		if bulk && r.isQueued(i) { // its late frame is being written
 			visits[i].notFetched = SkipStillInFlight
 			continue
 		}
@@ -163,24 +177,30 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 			if r.breakers != nil {
 				r.breakers.Report(tk, tv.v.outcome)
 			}
-			c.Done(i, tv)
+			if c.Done(i, tv) {
+				if v := &tv.v; v.kind == "" && (v.skipped || v.stored) {
+					tv.fresh.mark(n, s.observedAt(v.start)) // fresh as it lands
+				}
+				if w != nil {
+					w.add(tv) // on time: nothing blocks between Done and add
+				}
+			}
 		}()
 	}
 	c.Close()
 	co := c.Wait(budget)
+	cut := time.Now()
+	if w != nil {
+		w.finish(len(co.Results))
+	}
 	for i, tv := range co.Results {
 		visits[i] = tv.v
 	}
 	for _, a := range co.Abandoned {
 		visits[a.ID].abandoned = true
 	}
-	if bulk {
-		f := s.newFlusher(n, cams, states, visits)
-		for lo := 0; lo < len(cams); lo += f.size {
-			f.flush(s.runCtx, lo, min(lo+f.size, len(cams)))
-		}
-	}
 	ex := cycleExtra{duration: time.Since(t0)}
+	r.tail.observe(time.Since(cut))
 	if drain {
 		if err := r.tracker.WaitIdle(ctx); err != nil {
 			s.log.Warn("draining the cameras in flight", "cycle", n, "err", err)
@@ -190,13 +210,105 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 	return ex
 }
 
+// tailReserve learns how long cycles run past their cut-off: the largest
+// tail of the last tailWindow cycles, at most a quarter of the budget (the
+// fetches keep at least three quarters of it, and a few cycles forget an
+// unusual tail, e.g. a first cycle's thousand new frames). Cycles run one
+// at a time, but the mutex keeps it safe to read from anywhere.
+type tailReserve struct {
+	mu   sync.Mutex
+	ring [tailWindow]time.Duration
+	next int
+}
+
+// tailWindow is how many cycles' tails the reserve remembers.
+const tailWindow = 4
+
+func (t *tailReserve) observe(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ring[t.next] = d
+	t.next = (t.next + 1) % tailWindow
+}
+
+// reserve returns how much of budget to leave after the cut-off.
+func (t *tailReserve) reserve(budget time.Duration) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var m time.Duration
+	for _, d := range t.ring {
+		m = max(m, d)
+	}
+	return min(m, budget/4)
+}
+
+// cycleWriter writes a tracked cycle's on-time new frames in bulk as they
+// land: the result that fills a batch of BatchSize writes it; finish
+// writes the rest once every on-time result is in.
+type cycleWriter struct {
+	s      *System
+	size   int
+	mu     sync.Mutex
+	added  sync.Cond // on mu: adds grew
+	adds   int       // on-time results handed to add
+	buf    []*trackedVisit
+	writes sync.WaitGroup // batches being written
+}
+
+func newCycleWriter(s *System) *cycleWriter {
+	w := &cycleWriter{s: s, size: s.cfg.Knobs.BatchSize}
+	w.added.L = &w.mu
+	return w
+}
+
+// newFrame reports whether v holds a new frame still to be written.
+func (v *visit) newFrame() bool {
+	return v.kind == "" && !v.skipped && v.obs != nil && !v.stored
+}
+
+// add takes an on-time result; when its new frame fills a batch, the
+// caller writes the batch.
+func (w *cycleWriter) add(tv *trackedVisit) {
+	w.mu.Lock()
+	w.adds++
+	var batch []*trackedVisit
+	if tv.v.newFrame() {
+		w.buf = append(w.buf, tv)
+		if len(w.buf) >= w.size {
+			batch, w.buf = w.buf, nil
+			w.writes.Add(1)
+		}
+	}
+	w.added.Broadcast()
+	w.mu.Unlock()
+	if batch != nil {
+		w.s.writeVisits(batch, true)
+		w.writes.Done()
+	}
+}
+
+// finish waits until the n on-time results of the cut-off are all added,
+// writes the partial batch and waits for the batches being written.
+func (w *cycleWriter) finish(n int) {
+	w.mu.Lock()
+	for w.adds < n {
+		w.added.Wait()
+	}
+	batch := w.buf
+	w.buf = nil
+	w.mu.Unlock()
+	w.s.writeVisits(batch, true)
+	w.writes.Wait()
+}
+
 // onLate stores the late result of an abandoned camera and counts it for
 // the next summary. A new frame is written at once without BulkWrites;
-// with them it joins the late batch, written in bulk when full.
+// with them it joins the late batch, written in bulk right away by the
+// late writer (this call, when no late write is running).
 func (r *resilient) onLate(l resilience.Late[int, *trackedVisit]) {
 	s, tv := r.s, l.Result
 	v := &tv.v
-	if v.kind == "" && !v.skipped && v.obs != nil && !v.stored {
+	if v.newFrame() {
 		if s.cfg.Knobs.BulkWrites {
 			r.lateMu.Lock()
 			if r.lateQueued == nil {
@@ -204,12 +316,23 @@ func (r *resilient) onLate(l resilience.Late[int, *trackedVisit]) {
 			}
 			r.lateBuf = append(r.lateBuf, tv)
 			r.lateQueued[tv.idx] = true
-			var batch []*trackedVisit
-			if len(r.lateBuf) >= s.cfg.Knobs.BatchSize {
-				batch = r.takeLateBuf()
+			if r.lateWriting {
+				r.lateMu.Unlock()
+				return
 			}
+			r.lateWriting = true
+			for len(r.lateBuf) > 0 {
+				n := min(len(r.lateBuf), s.cfg.Knobs.BatchSize)
+				batch := r.lateBuf[:n:n]
+				r.lateBuf = r.lateBuf[n:]
+				r.lateMu.Unlock()
+				r.writeLate(batch)
+				r.lateMu.Lock()
+			}
+			r.lateBuf = nil
+			r.lateWriting = false
+			r.lateIdle.Broadcast()
 			r.lateMu.Unlock()
-			r.writeLate(batch)
 			return
 		}
 		s.storeVisit(s.runCtx, tv.cam, tv.state, v)
@@ -217,50 +340,64 @@ func (r *resilient) onLate(l resilience.Late[int, *trackedVisit]) {
 	r.count(tv)
 }
 
-// takeLateBuf takes the late batch; r.lateMu is held. Its cameras stay
-// queued until writeLate has written them.
-func (r *resilient) takeLateBuf() []*trackedVisit {
-	b := r.lateBuf
-	r.lateBuf = nil
-	return b
-}
-
-// flushLate writes the late batch now, whatever its size.
+// flushLate waits until no late frame waits for its bulk write.
 func (r *resilient) flushLate() {
 	r.lateMu.Lock()
-	b := r.takeLateBuf()
-	r.lateMu.Unlock()
-	r.writeLate(b)
+	defer r.lateMu.Unlock()
+	for r.lateWriting {
+		r.lateIdle.Wait()
+	}
 }
 
-// isQueued reports whether camera i's late frame waits in the late batch.
+// isQueued reports whether camera i's late frame waits for (or is in) its
+// bulk write.
 func (r *resilient) isQueued(i int) bool {
 	r.lateMu.Lock()
 	defer r.lateMu.Unlock()
 	return r.lateQueued[i]
 }
 
-// writeLate writes late new frames with one bulk write and one pipelined
-// cache update, and counts them.
+// writeLate writes late new frames in bulk and counts them.
 func (r *resilient) writeLate(batch []*trackedVisit) {
 	if len(batch) == 0 {
 		return
 	}
-	s := r.s
+	r.s.writeVisits(batch, false)
+	for _, tv := range batch {
+		r.count(tv)
+	}
+	r.lateMu.Lock()
+	for _, tv := range batch {
+		delete(r.lateQueued, tv.idx)
+	}
+	r.lateMu.Unlock()
+}
+
+// writeVisits writes the new frames of batch with one bulk write and one
+// pipelined cache update, and marks them stored (or ErrStore). onTime adds
+// the write's time to each visit's latency, as the batched flush does.
+func (s *System) writeVisits(batch []*trackedVisit, onTime bool) {
+	if len(batch) == 0 {
+		return
+	}
 	obs := make([]store.Observation, len(batch))
 	for i, tv := range batch {
 		obs[i] = *tv.v.obs
 	}
 	ts := time.Now()
 	err := s.store.InsertObservations(s.runCtx, obs)
-	s.m.store.Observe(time.Since(ts).Seconds())
+	d := time.Since(ts)
+	s.m.store.Observe(d.Seconds())
 	storedAt := s.now()
 	if err != nil {
-		s.log.Warn("storing late observations", "count", len(obs), "err", err)
+		s.log.Warn("storing observations", "count", len(obs), "err", err)
 	}
 	kv := make(map[string][]byte, len(obs))
 	for _, tv := range batch {
 		v := &tv.v
+		if onTime {
+			v.latency += d
+		}
 		if err != nil {
 			v.kind = ErrStore
 			continue
@@ -273,18 +410,17 @@ func (r *resilient) writeLate(batch []*trackedVisit) {
 	}
 	if s.cache != nil && len(kv) > 0 {
 		if err := s.cache.SetMany(s.runCtx, kv); err != nil {
-			s.log.Debug("caching late latest states", "count", len(kv), "err", err)
+			s.log.Debug("caching latest states", "count", len(kv), "err", err)
 		}
 	}
 	for _, tv := range batch {
-		tv.v.e2e = time.Since(tv.v.start)
-		r.count(tv)
+		if tv.v.stored {
+			tv.v.e2e = time.Since(tv.v.start)
+			if onTime {
+				tv.fresh.mark(tv.v.obs.Cycle, s.observedAt(tv.v.start))
+			}
+		}
 	}
-	r.lateMu.Lock()
-	for _, tv := range batch {
-		delete(r.lateQueued, tv.idx)
-	}
-	r.lateMu.Unlock()
 }
 
 // count counts a late result for the next summary.
@@ -304,13 +440,14 @@ func (r *resilient) count(tv *trackedVisit) {
 		s.m.errors.WithLabelValues(v.kind).Inc()
 	case v.skipped:
 		r.late.skipped++
-		tv.fresh.mark(now, v.start)
+		tv.fresh.mark(now, s.observedAt(v.start))
 	case v.stored:
 		r.late.processed++
 		s.m.processed.Inc()
-		tv.fresh.mark(now, v.start)
+		tv.fresh.mark(now, s.observedAt(v.start))
 	}
 	r.late.n++
+	r.late.retries += v.retries
 }
 
 // takeLate moves the late counts since the last summary into sum, with
@@ -324,11 +461,12 @@ func (r *resilient) takeLate(sum *CycleSummary) {
 	r.late = lateCounts{}
 	r.lateMu.Unlock()
 	sum.Late, sum.LateProcessed, sum.LateSkipped, sum.LateErrors = l.n, l.processed, l.skipped, l.errors
+	sum.Retries += l.retries
 	sum.InFlight = r.tracker.Stats().InFlight
 }
 
 // camFresh is when a camera last answered usefully (a new or an unchanged
-// frame): the cycle and the time.
+// frame): the cycle and the time its fetch began (on the system's clock).
 type camFresh struct {
 	cycle atomic.Int64
 	at    atomic.Int64 // unix ns
@@ -339,10 +477,16 @@ func (f *camFresh) mark(cycle int64, at time.Time) {
 	f.cycle.Store(cycle)
 }
 
+// observedAt is when a visit that began at start (time.Now) began, on the
+// system's clock (s.now), the clock the API's freshness is judged on.
+func (s *System) observedAt(start time.Time) time.Time {
+	return s.now().Add(-time.Since(start))
+}
+
 // Camera statuses in GET /api/v1/cameras/{id}/latest.
 const (
-	StatusOK      = "ok"      // answered in the last completed cycle (or the running one)
-	StatusStale   = "stale"   // its data is from before the last completed cycle
+	StatusOK      = "ok"      // answered within the last two cycle periods
+	StatusStale   = "stale"   // its last useful answer is older than that
 	StatusOffline = "offline" // its circuit breaker is open
 )
 
@@ -350,15 +494,27 @@ const (
 type Freshness struct {
 	Status string `json:"status"`
 	Stale  bool   `json:"stale"`
-	// ObservedAt is when the camera last answered usefully; zero before
-	// its first answer in this process.
+	// ObservedAt is when the fetch of the camera's last useful answer
+	// began; zero before its first answer in this process.
 	ObservedAt time.Time `json:"observed_at,omitzero"`
 }
 
 // CameraFreshness returns camera id's freshness and whether it is known.
-// A camera is stale when its last useful answer came in a cycle before
-// the last completed one (it failed or was abandoned since), offline when
-// its breaker is open.
+//
+// A camera is stale when its last useful answer (a new or an unchanged
+// frame, on time or late) began more than two cycle periods ago: it has
+// missed at least one whole cycle, whichever way (a fault, a cut-off it
+// has not answered since, a skip). The period is what the system runs
+// at: the last cycle's duration, or Config.Interval or the cycle deadline
+// when longer; while a cycle runs longer than that, the allowance is one
+// period plus the running cycle's time. Under a cycle deadline, which does
+// not wait for a slow camera, the camera's own fetch deadline (learned
+// from its latencies) is added: a camera that takes 3 s to answer is
+// revisited every 3 s or so, and is not stale for it. Whether the answer arrived before its cycle's deadline does
+// not matter, only how old it is: a straggler that lands a moment after
+// the cut-off is as fresh as its neighbours. A camera never answered is
+// stale once a cycle has completed. It is offline (and stale) while its
+// breaker is open or half-open.
 func (s *System) CameraFreshness(id string) (Freshness, bool) {
 	s.regMu.RLock()
 	i, ok := s.byID[id]
@@ -369,11 +525,25 @@ func (s *System) CameraFreshness(id string) (Freshness, bool) {
 	}
 	f := &fresh[i]
 	var out Freshness
-	if at := f.at.Load(); at != 0 {
+	at := f.at.Load()
+	if at != 0 {
 		out.ObservedAt = time.Unix(0, at).UTC()
 	}
-	if last := s.last.Load(); last != nil && f.cycle.Load() < last.Cycle {
-		out.Stale = true
+	if last := s.last.Load(); last != nil {
+		now := s.now()
+		period := max(last.Duration, s.cfg.Interval, s.cfg.Knobs.CycleDeadline)
+		// A cycle running longer than a period (waiting for a hang) has
+		// not yet had its chance at the camera.
+		allow := 2 * period
+		if r := s.running.Load(); r != 0 {
+			allow = period + max(period, now.Sub(time.Unix(0, r)))
+		}
+		if s.res != nil && s.res.tracker != nil {
+			// A cycle that does not wait for its stragglers does not
+			// include their answering time: add the camera's own.
+			allow += s.fetchDeadline(id)
+		}
+		out.Stale = at == 0 || now.Sub(out.ObservedAt) > allow
 	}
 	out.Status = StatusOK
 	if out.Stale {
@@ -385,6 +555,15 @@ func (s *System) CameraFreshness(id string) (Freshness, bool) {
 		}
 	}
 	return out, true
+}
+
+// fetchDeadline is how long a fetch of camera id may take: its learned
+// deadline, or the fetch timeout.
+func (s *System) fetchDeadline(id string) time.Duration {
+	if s.res != nil && s.res.deadlines != nil {
+		return s.res.deadlines.Deadline(id)
+	}
+	return s.cfg.Knobs.FetchTimeout
 }
 
 // withFreshness appends f's fields to the JSON object b.

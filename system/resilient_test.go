@@ -365,3 +365,77 @@ func TestCycleDeadlineLateAndStale(t *testing.T) {
 		t.Errorf("camload_late_results_total = %v; want 1", v)
 	}
 }
+
+// TestStragglerFreshAndWrittenAtOnce: whether a camera is stale depends on
+// how old its last useful answer is, not on whether it missed a cycle's
+// cut-off: a camera abandoned at the deadline whose last answer is recent
+// is served ok; once two cycle periods have passed without an answer it is
+// stale; its late frame is then written (bulk) as soon as it lands, with
+// no further cycle, and the camera is ok again.
+func TestStragglerFreshAndWrittenAtOnce(t *testing.T) {
+	t.Parallel()
+	ctl := newDialCtl()
+	const budget, timeout = 5 * time.Second, 30 * time.Second
+	e := newEnv(t, envOpts{fleet: quietFleet(4, 4), mode: system.ModeResilient,
+		options: []system.Option{system.WithTransport(ctl.transport)},
+		knobs: func(k *system.Knobs) {
+			k.CycleDeadline = budget
+			k.FetchTimeout = timeout
+			k.AdaptiveDeadline = false
+			k.BulkWrites = true
+			k.BatchSize = 100 // never filled by one camera: only the late writer writes it
+		}})
+	const slow = "cam-00002"
+	if s := runCycle(t, e, false); s.Processed != 4 {
+		t.Fatalf("cycle 1: processed %d; want 4 (%+v)", s.Processed, s)
+	}
+	release := ctl.blockHost(hostOf(t, e, slow))
+	defer release()
+	s2 := runCycle(t, e, false) // the system's clock stands still: frames unchanged
+	if s2.Abandoned != 1 || s2.Skipped != 3 {
+		t.Fatalf("cycle 2: abandoned %d, skipped %d; want 1, 3", s2.Abandoned, s2.Skipped)
+	}
+	if m := latest(t, e, slow); m["status"] != system.StatusOK || m["stale"] != false {
+		t.Errorf("abandoned camera answered a cycle ago: latest = %v; want ok (its data is recent)", m)
+	}
+	// Two cycle periods and a fetch deadline (the camera's own time to
+	// answer) later, with no answer, the data is stale.
+	e.clock.Advance(2*budget + timeout - time.Second)
+	if m := latest(t, e, slow); m["status"] != system.StatusOK {
+		t.Errorf("a second short of two periods and a fetch deadline: latest = %v; want ok", m)
+	}
+	e.clock.Advance(budget) // margin for a cycle that ran past its budget (a longer period)
+	if m := latest(t, e, slow); m["status"] != system.StatusStale || m["stale"] != true {
+		t.Errorf("no answer for over two cycle periods and a fetch deadline: latest = %v; want stale", m)
+	}
+	if m := latest(t, e, "cam-00001"); m["status"] != system.StatusStale {
+		t.Errorf("no cycle for as long: cam-00001 latest = %v; want stale too", m)
+	}
+	e.clock.Advance(2 * time.Hour) // the late fetch gets a new frame
+	release()
+	ctx := testCtx(t, 30*time.Second)
+	for { // the late writer stores and caches the frame, no cycle running
+		m := latest(t, e, slow)
+		if m["cycle"] == float64(2) {
+			if m["status"] != system.StatusOK || m["stale"] != false {
+				t.Errorf("after the late frame: latest = %v; want ok", m)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("late observation of cycle 2 not served without a further cycle: latest = %v", m)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	n, err := e.store.Database().Collection(store.ObservationsCollection).CountDocuments(ctx,
+		bson.D{{Key: "cameraId", Value: slow}, {Key: "cycle", Value: 2}})
+	if err != nil || n != 1 {
+		t.Errorf("late observation of cycle 2 stored %d times (%v); want 1", n, err)
+	}
+	s3 := runCycle(t, e, true)
+	if s3.Late != 1 || s3.LateProcessed != 1 || s3.InFlight != 0 || s3.NotFetched[system.SkipStillInFlight] != 0 {
+		t.Errorf("cycle 3 (drained): late %d, late processed %d, in flight %d, not fetched %v; want 1, 1, 0, none still in flight",
+			s3.Late, s3.LateProcessed, s3.InFlight, s3.NotFetched)
+	}
+}

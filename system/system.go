@@ -105,6 +105,7 @@ type System struct {
 	cycleMu sync.Mutex // one cycle at a time
 	cycleN  atomic.Int64
 	last    atomic.Pointer[CycleSummary]
+	running atomic.Int64 // s.now() unix ns when the running cycle began, 0 between cycles
 	ready   atomic.Bool
 
 	// fresh is, per camera, when it last answered usefully (stale marking
