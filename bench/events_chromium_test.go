@@ -72,6 +72,7 @@ func TestDashboardChromium(t *testing.T) {
 	}()
 	run, err := Run(context.Background(), sc, Options{OutDir: dir, SystemBinary: selfBinary(t), Version: "test", Events: hub})
 	if err != nil {
+		logCells(t, run)
 		t.Fatalf("Run = %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "report.html"), []byte("<html></html>"), 0o644); err != nil {
@@ -121,5 +122,17 @@ func checkDash(t *testing.T, what, dom, console string, want map[string]int) {
 	}
 	if n := strings.Count(dom, "<polyline"); n < 3 {
 		t.Errorf("%s page: %d lines drawn; want the cycle, latency and resource charts", what, n)
+	}
+}
+
+// logCells logs each cell's status and error, so that a failed run says
+// why in the test log (its results.json is in a removed temp dir).
+func logCells(t *testing.T, run *results.Run) {
+	t.Helper()
+	if run == nil {
+		return
+	}
+	for _, c := range run.Cells {
+		t.Logf("cell %s/%d r%d: %s: %s", c.Mode, c.Cameras, c.Repeat, c.Status, c.Error)
 	}
 }

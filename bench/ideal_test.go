@@ -107,6 +107,20 @@ func TestIdealCycleMedianAndBug(t *testing.T) {
 		t.Errorf("idealCycle with a drained straggler = %+v, %v; want the median bound 2s, no error", id, err)
 	}
 	cycles[0].drained = false
+	// The CPU over a POST that also slept 2 s before a cycle of 30 ms
+	// (the fake system; a drain after it likewise) says nothing of what
+	// the cycle used: whatever a costly analysis would need, the CPU
+	// term cannot exceed the CPU the cycle certainly used, here none.
+	fast := []cycleWindow{{start: base, end: base.Add(2030 * time.Millisecond), duration: 30 * time.Millisecond, processed: 6, cpu: 0.12}}
+	logs[base] = fetchesOf(6, 6, func(int) time.Duration { return time.Millisecond })
+	id, err = idealCycle(fast, fetches, simulator.CapacityConfig{}, 2*time.Second, 30*time.Millisecond, 2)
+	if err != nil || id.Basis != BasisLatency || id.CycleTime.D() != time.Millisecond {
+		t.Errorf("idealCycle of a short cycle in a long POST = %+v, %v; want the latency bound 1ms, no error", id, err)
+	}
+	// A POST that is all cycle: its CPU less one tick, over the cores.
+	if got := cycleCPUCap(cycleWindow{start: base, end: base.Add(time.Second), duration: time.Second, cpu: 1.02}, 2); got != 500*time.Millisecond {
+		t.Errorf("cycleCPUCap of a 1 s cycle using 1.02 s of CPU on 2 cores = %s; want 500ms", got)
+	}
 	// A cycle faster than its bound means the bound is wrong: an error,
 	// and the efficiency is not clipped.
 	cycles[1].duration = 2 * time.Second
