@@ -237,7 +237,10 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	cycStop()
 	after := fleet.Faults()
 	c.cell.Cycles = cyc.summary()
-	c.cell.Cycles.GaveUp = gaveUp(fleet.Fetches(winStart, time.Now()).Fetches)
+	winLog := fleet.Fetches(winStart, time.Now()).Fetches
+	c.cell.Cycles.GaveUp = gaveUp(winLog)
+	tm := matchTimeouts(cyc.timeouts, winLog)
+	c.cell.Cycles.DeadlineRaces, c.cell.Cycles.TimeoutsUnmatched = tm.races(), tm.Unmatched
 	churn := int64(fleet.Connections() - conns)
 	c.cell.Cycles.Connections = &churn
 	c.cell.Faults = faultDelta(before, after)
@@ -250,6 +253,13 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	expected := maps.Clone(c.cell.Faults)
 	if n := c.cell.Cycles.GaveUp; n > 0 {
 		expected[faultGaveUp] = n
+	}
+	// A fault the deadline cut off is a timeout, not its own kind.
+	for k, n := range tm.Cut {
+		expected[k] -= n
+	}
+	if n := c.cell.Cycles.DeadlineRaces; n > 0 {
+		expected[faultDeadlineRace] = n
 	}
 	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, expected, c.cell.Cycles.Retries, drip)
 

@@ -23,6 +23,7 @@ type cycleStats struct {
 	abandoned, late      int
 	inFlight             int
 	notFetched           map[string]int
+	timeouts             []system.TimedOut
 }
 
 func newCycleStats() *cycleStats {
@@ -52,6 +53,7 @@ func (c *cycleStats) add(s *system.CycleSummary) {
 	}
 	c.abandoned += s.Abandoned
 	c.late += s.Late
+	c.timeouts = append(c.timeouts, s.Timeouts...)
 	for k, n := range s.NotFetched {
 		if c.notFetched == nil {
 			c.notFetched = map[string]int{}
@@ -120,6 +122,9 @@ var faultToError = map[string]string{
 	// Not a fleet fault: the fleet saw the client give up before any
 	// answer (results.Cycles.GaveUp), which the system counts a timeout.
 	faultGaveUp: system.ErrTimeout,
+	// Not a fleet fault either: the fleet answered as the system's
+	// deadline expired (matchTimeouts).
+	faultDeadlineRace: system.ErrTimeout,
 }
 
 // faultGaveUp is the pseudo fault kind reconcile is given for requests the
@@ -138,6 +143,85 @@ func gaveUp(fetches []simulator.Fetch) int {
 	}
 	return n
 }
+
+// timeoutMatch is what the fleet's log says of the fetches the system
+// counted timeouts: each is matched with the camera's own record of the
+// request (the latest one of that camera that arrived after the request
+// was sent and before its deadline, plus a margin for the system's
+// scheduling).
+type timeoutMatch struct {
+	// Answered counts timeouts whose request the fleet logged as
+	// answered with no fault: the fleet began its answer as the system's
+	// deadline expired (the two clocks' race at the deadline, or a
+	// deadline expiring while a normal body was in transfer).
+	Answered int
+	// Cut counts, by fleet fault kind, timeouts whose request the fleet
+	// answered with a fault the system counts as another kind (a
+	// truncated body, a placeholder …): the deadline cut the answer off
+	// before the system could judge it.
+	Cut map[string]int
+	// Unmatched counts timeouts with no record of their request.
+	Unmatched int
+}
+
+// timeoutMargin is how late after its deadline a timed-out request's
+// record may arrive at the fleet and still be matched: the system's own
+// scheduling between its deadline and its cancelling the request.
+const timeoutMargin = 250 * time.Millisecond
+
+// matchTimeouts matches each timeout the system reported with the fleet's
+// record of the same request (fetches, in order of Start). Records of
+// faults or of no answer (hangs, resets, drips, gave-ups) are what
+// reconcile counts already; only answered ones are races.
+func matchTimeouts(timeouts []system.TimedOut, fetches []simulator.Fetch) timeoutMatch {
+	byCam := map[string][]int{}
+	for i, f := range fetches {
+		byCam[f.Camera] = append(byCam[f.Camera], i)
+	}
+	used := make([]bool, len(fetches))
+	var m timeoutMatch
+	for _, t := range timeouts {
+		best := -1
+		end := t.Start.Add(t.Deadline + timeoutMargin)
+		for _, i := range byCam[t.Camera] {
+			f := fetches[i]
+			if used[i] || f.Start.Before(t.Start) || f.Start.After(end) {
+				continue
+			}
+			best = i // the latest: a transport retry comes after the reset it retried
+		}
+		if best < 0 {
+			m.Unmatched++
+			continue
+		}
+		used[best] = true
+		switch f := fetches[best]; {
+		case f.Code != 0 && f.Fault == "":
+			m.Answered++
+		case f.Code != 0 && faultToError[f.Fault] != "" && faultToError[f.Fault] != system.ErrTimeout:
+			if m.Cut == nil {
+				m.Cut = map[string]int{}
+			}
+			m.Cut[f.Fault]++
+		}
+	}
+	return m
+}
+
+// races is how many timeouts the fleet answered as the deadline
+// expired, normal answers and cut-off faults alike.
+func (m timeoutMatch) races() int {
+	n := m.Answered
+	for _, k := range m.Cut {
+		n += k
+	}
+	return n
+}
+
+// faultDeadlineRace is the pseudo fault kind reconcile is given for
+// timeouts whose request the fleet answered at the deadline
+// (timeoutMatch.Answered).
+const faultDeadlineRace = "deadline_race"
 
 // ownKinds are system error kinds that no fleet fault causes (the
 // system's own decisions, e.g. a resilient mode giving up on a camera):

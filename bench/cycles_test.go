@@ -3,6 +3,9 @@ package bench
 import (
 	"testing"
 	"time"
+
+	"github.com/camload/camload/simulator"
+	"github.com/camload/camload/system"
 )
 
 func TestReconcile(t *testing.T) {
@@ -61,5 +64,59 @@ func TestSlowDrip(t *testing.T) {
 		if got := slowDrip(tc.sizes, tc.rate, tc.timeout); got != tc.want {
 			t.Errorf("slowDrip(%v, %d, %s) = %s; want %s", tc.sizes, tc.rate, tc.timeout, got, tc.want)
 		}
+	}
+}
+
+// TestMatchTimeouts matches each timeout the system reports with the
+// fleet's record of the same request: a hang or a give-up is what
+// reconcile counts already, an answer logged as the deadline expired is
+// a race (a cut-off fault too, then not its own kind), and a timeout with
+// no record is unmatched.
+func TestMatchTimeouts(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(5000, 0)
+	d := 300 * time.Millisecond
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	fetches := []simulator.Fetch{
+		{Camera: "hang", Start: at(1), Fault: simulator.FaultHang},
+		{Camera: "gave-up", Start: at(1)},
+		// reset on a reused connection, then the retry answered at the deadline
+		{Camera: "race", Start: at(1), Fault: simulator.FaultReset},
+		{Camera: "race", Start: at(2), Code: 200},
+		{Camera: "cut", Start: at(1), Code: 200, Fault: simulator.FaultTruncated},
+		// an earlier request of the camera, answered long before
+		{Camera: "late", Start: at(-5000), Code: 200},
+	}
+	timeouts := []system.TimedOut{
+		{Camera: "hang", Start: t0, Deadline: d},
+		{Camera: "gave-up", Start: t0, Deadline: d},
+		{Camera: "race", Start: t0, Deadline: d},
+		{Camera: "cut", Start: t0, Deadline: d},
+		{Camera: "late", Start: t0, Deadline: d},
+	}
+	m := matchTimeouts(timeouts, fetches)
+	if m.Answered != 1 || m.Cut[simulator.FaultTruncated] != 1 || len(m.Cut) != 1 || m.Unmatched != 1 || m.races() != 2 {
+		t.Errorf("matchTimeouts = %+v; want 1 answered, 1 truncated cut off, 1 unmatched", m)
+	}
+	// One record answers one timeout: a second timeout of "race" in the
+	// same window finds the reset (no answer: not a race), not the answer
+	// already matched.
+	m = matchTimeouts(append(timeouts, system.TimedOut{Camera: "race", Start: t0, Deadline: d}), fetches)
+	if m.Answered != 1 || m.Unmatched != 1 || m.races() != 2 {
+		t.Errorf("two timeouts of one camera: %+v; want the answer matched once", m)
+	}
+	// With the races given to reconcile, the system's timeouts (hang,
+	// gave-up, race, cut) reconcile exactly; without them they do not.
+	errs := map[string]int{system.ErrTimeout: 4}
+	faults := map[string]int{simulator.FaultHang: 1, faultGaveUp: 1, simulator.FaultTruncated: 1}
+	if ok, diff := reconcile(errs, faults, 0, dripNone); ok {
+		t.Errorf("reconcile without the races passed; want a mismatch")
+	} else if diff != "bad_image: system 0, fleet 1; timeout: system 4, fleet 2" {
+		t.Errorf("reconcile without the races: %q", diff)
+	}
+	faults[simulator.FaultTruncated] -= m.Cut[simulator.FaultTruncated]
+	faults[faultDeadlineRace] = 2
+	if ok, diff := reconcile(errs, faults, 0, dripNone); !ok {
+		t.Errorf("reconcile with the races: %s", diff)
 	}
 }

@@ -33,6 +33,9 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 		rec := "yes"
 		if !c.Cycles.Reconciled {
 			rec = "no"
+		} else if n := c.Cycles.DeadlineRaces; n > 0 {
+			// timeouts whose answer the fleet began as the deadline expired
+			rec = fmt.Sprintf("yes (%d at deadline)", n)
 		}
 		rss, cpu := "-", "-"
 		if w := c.Windows.Cycles; w != nil {

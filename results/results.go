@@ -176,6 +176,16 @@ type Cycles struct {
 	// any answer and without an injected fault (a deadline shorter than
 	// the drawn latency): each is a timeout the system counts.
 	GaveUp int `json:"client_gave_up,omitempty"`
+	// DeadlineRaces counts timeouts the system counted whose request the
+	// fleet logged as answered (with no fault, or with a fault the system
+	// would have counted as another kind had the deadline not cut it
+	// off): the answer began as the system's deadline expired (matched
+	// request by request: camera, start, deadline). Each is a timeout the
+	// system counts.
+	DeadlineRaces int `json:"deadline_races,omitempty"`
+	// TimeoutsUnmatched counts timeouts with no fleet record of their
+	// request (0 unless the fleet's log was truncated).
+	TimeoutsUnmatched int `json:"timeouts_unmatched,omitempty"`
 	// ErrorRate is errors ÷ visits (0 … 1).
 	ErrorRate float64 `json:"error_rate"`
 	// Reconciled is true when every error the system counted is matched

@@ -201,6 +201,13 @@ const (
 	SkipStillInFlight = "still_in_flight" // abandoned by an earlier cycle, its result not in yet
 )
 
+// TimedOut is one fetch that exceeded its deadline.
+type TimedOut struct {
+	Camera   string        `json:"camera"`
+	Start    time.Time     `json:"start"`       // when the request was sent (wall clock)
+	Deadline time.Duration `json:"deadline_ns"` // the deadline it had
+}
+
 // CycleSummary is the JSON answer of POST /api/v1/cycles and what the runner
 // records per cycle.
 type CycleSummary struct {
@@ -248,6 +255,12 @@ type CycleSummary struct {
 	LateProcessed int            `json:"late_processed,omitempty"`
 	LateSkipped   int            `json:"late_skipped,omitempty"`
 	LateErrors    map[string]int `json:"late_errors,omitempty"`
+	// Timeouts lists every fetch counted a timeout in this summary
+	// (Errors and LateErrors): its camera, when the request began and
+	// the deadline it had, so that a reader can match each one with the
+	// camera's own record of the request (the runner does, with the
+	// fleet's fetch log).
+	Timeouts []TimedOut `json:"timeouts,omitempty"`
 	// InFlight is how many cameras were still in flight (their outcome
 	// not yet counted anywhere) when the summary was made: 0 after a
 	// drained cycle (POST /api/v1/cycles?drain=1).

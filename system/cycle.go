@@ -41,6 +41,8 @@ type visit struct {
 	// notFetched is why no request was sent (resilient), or "".
 	notFetched string
 	abandoned  bool // still in flight at the cycle deadline
+	// timedOut is the fetch when it exceeded its deadline (kind timeout).
+	timedOut *TimedOut
 }
 
 // LatestKey is the cache key of a camera's latest observation.
@@ -117,6 +119,9 @@ func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error)
 		case v.kind != "":
 			sum.Errors[v.kind]++
 			s.m.errors.WithLabelValues(v.kind).Inc()
+			if v.timedOut != nil {
+				sum.Timeouts = append(sum.Timeouts, *v.timedOut)
+			}
 		case v.skipped:
 			sum.Skipped++
 			fresh[i].mark(n, s.observedAt(v.start))
@@ -322,6 +327,9 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 		v.kind = errorKind(err)
 		if ctx.Err() != nil {
 			v.kind = "canceled"
+		}
+		if v.kind == ErrTimeout {
+			v.timedOut = &TimedOut{Camera: c.ID, Start: tf, Deadline: timeout}
 		}
 		s.log.Debug("camera error", "camera", c.ID, "kind", v.kind, "after", time.Since(t0), "err", err)
 		return

@@ -58,6 +58,7 @@ type trackedVisit struct {
 type lateCounts struct {
 	n, processed, skipped, retries int
 	errors                         map[string]int
+	timeouts                       []TimedOut
 }
 
 // newResilient builds the mechanisms s's knobs turn on, or returns nil
@@ -438,6 +439,9 @@ func (r *resilient) count(tv *trackedVisit) {
 		}
 		r.late.errors[v.kind]++
 		s.m.errors.WithLabelValues(v.kind).Inc()
+		if v.timedOut != nil {
+			r.late.timeouts = append(r.late.timeouts, *v.timedOut)
+		}
 	case v.skipped:
 		r.late.skipped++
 		tv.fresh.mark(now, s.observedAt(v.start))
@@ -462,6 +466,7 @@ func (r *resilient) takeLate(sum *CycleSummary) {
 	r.lateMu.Unlock()
 	sum.Late, sum.LateProcessed, sum.LateSkipped, sum.LateErrors = l.n, l.processed, l.skipped, l.errors
 	sum.Retries += l.retries
+	sum.Timeouts = append(sum.Timeouts, l.timeouts...)
 	sum.InFlight = r.tracker.Stats().InFlight
 }
 

@@ -290,6 +290,10 @@ func TestAdaptiveDeadline(t *testing.T) {
 	if s.Errors[system.ErrTimeout] != 1 || s.Abandoned != 0 {
 		t.Fatalf("hung camera: errors %v, abandoned %d; want 1 timeout", s.Errors, s.Abandoned)
 	}
+	// The timeout names its request, for a match with the fleet's log.
+	if len(s.Timeouts) != 1 || s.Timeouts[0].Camera != "cam-00002" || s.Timeouts[0].Deadline >= fixed || s.Timeouts[0].Start.Before(s.Started.Add(-time.Second)) {
+		t.Errorf("timeouts = %+v; want cam-00002's request with its learned deadline", s.Timeouts)
+	}
 	// The hang ended at its learned deadline (a fraction of a second here;
 	// the bound leaves a loaded machine a wide margin), far below the
 	// fixed timeout it would have held on to in batched.
