@@ -11,6 +11,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/prometheus/procfs"
@@ -147,11 +148,17 @@ func MachineCPU() (Machine, error) {
 }
 
 // BusyPercent is the machine's busy share between an earlier reading and m:
-// 100 = every core busy. It is 0 when no time passed.
+// 100 = every core busy. It is 0 when no time passed. /proc/stat counts
+// whole ticks (USER_HZ = 100), which the readings hold as sums of float
+// seconds: the deltas are rounded back to ticks, so that an all-busy
+// window reads exactly 100, not 100.0000000008.
 func (m Machine) BusyPercent(earlier Machine) float64 {
-	dt := m.Total - earlier.Total
+	dt := math.Round((m.Total - earlier.Total) * userHZ)
 	if dt <= 0 {
 		return 0
 	}
-	return 100 * (m.Busy - earlier.Busy) / dt
+	return 100 * math.Round((m.Busy-earlier.Busy)*userHZ) / dt
 }
+
+// userHZ is the kernel's USER_HZ, the ticks per second of /proc's CPU times.
+const userHZ = 100
