@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/camload/camload/internal/proc"
+	"github.com/camload/camload/internal/wait"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
@@ -174,21 +175,12 @@ func (c *cellRun) measureExternal(ctx context.Context, ext scenarios.External) (
 	x := &extRun{c: c, ext: ext, out: &results.External{NoProfiles: noProfiles}}
 	c.cell.External = x.out
 
-	cfg := c.sc.Fleet.ConfigFor(c.cameras)
-	cfg.Seed, cfg.Listen = c.sc.Seed, "127.0.0.1:0"
-	fleet, err := simulator.New(cfg)
+	fleet, _, err := c.startFleet(ctx, c.sc.Seed)
 	if err != nil {
-		return fmt.Errorf("fleet: %w", err)
-	}
-	if err := fleet.Start(ctx); err != nil {
-		return fmt.Errorf("fleet: %w", err)
+		return err
 	}
 	x.fleet = fleet
-	defer func() {
-		if cerr := fleet.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("fleet: %w", cerr)
-		}
-	}()
+	defer closeFleet(fleet, &err)
 
 	addr := ext.APIAddr
 	if addr == scenarios.APIAddrAuto {
@@ -682,16 +674,7 @@ func startProcWindow(ctx context.Context, name string, pid int, origin, start ti
 	w.sample(start)
 	go func() { // owner: the window; ends at end/stop or ctx
 		defer close(w.done)
-		t := time.NewTicker(extSample)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-t.C:
-				w.sample(now)
-			}
-		}
+		wait.Every(ctx, extSample, w.sample)
 	}()
 	return w
 }
