@@ -366,16 +366,7 @@ func postCycleDrain(ctx context.Context, client *http.Client, api string, drain 
 	if drain {
 		u += "?drain=1"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp, b, err := postRead(ctx, client, u)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +379,25 @@ func postCycleDrain(ctx context.Context, client *http.Client, api string, drain 
 	}
 	traceCycle(ctx, &s)
 	return &s, nil
+}
+
+// postRead POSTs to u without a body and returns the answer, its body
+// read (at most 64 MiB) and closed.
+func postRead(ctx context.Context, client *http.Client, u string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, b, nil
 }
 
 // frameSizes are the sizes of the fleet's rendered frames.

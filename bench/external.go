@@ -108,24 +108,39 @@ func startExternal(argv []string, dir string, env []string, logPath string, grac
 // period, and SIGKILL to whatever is left of the group. It returns once
 // the leader has been waited for; safe to call more than once.
 func (p *extProc) stop() {
-	select {
-	case <-p.done:
-	default:
+	if stopGroup(p.Pid, p.done, p.grace, p.stdin.Close) {
 		p.stopped = true
-		_ = syscall.Kill(-p.Pid, syscall.SIGTERM)
-		_ = p.stdin.Close()
-		t := time.NewTimer(p.grace)
-		select {
-		case <-p.done:
-			t.Stop()
-		case <-t.C:
-			_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
-			<-p.done
-		}
 	}
-	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
 	_ = p.stdin.Close()
 	p.log.Close()
+}
+
+// stopGroup ends the process group led by pid, whose Wait closes done.
+// While the leader runs: SIGTERM, then closeIn (its stdin; nil: none),
+// and SIGKILL once grace has passed without done. Last, whatever the
+// leader did, SIGKILL to what is left of the group. It returns once done
+// is closed, and whether the leader was still running (it was asked to
+// stop).
+func stopGroup(pid int, done <-chan struct{}, grace time.Duration, closeIn func() error) (asked bool) {
+	select {
+	case <-done:
+	default:
+		asked = true
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		if closeIn != nil {
+			_ = closeIn()
+		}
+		t := time.NewTimer(grace)
+		select {
+		case <-done:
+			t.Stop()
+		case <-t.C:
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	return asked
 }
 
 // status describes how the process ended (after done).

@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -323,16 +322,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool { return wait.Sleep(ctx
 
 // postGroupCycle posts one cycle to a replica's API.
 func postGroupCycle(ctx context.Context, client *http.Client, api string) (*system.GroupSummary, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/api/v1/cycles", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp, b, err := postRead(ctx, client, api+"/api/v1/cycles")
 	if err != nil {
 		return nil, err
 	}
@@ -574,20 +564,7 @@ func startOwned(path string, args []string, logPath string, grace time.Duration)
 // Safe to call more than once.
 func (p *owned) stop() error {
 	p.once.Do(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-p.pid, syscall.SIGTERM)
-			t := time.NewTimer(p.grace)
-			select {
-			case <-p.done:
-				t.Stop()
-			case <-t.C:
-				_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-				<-p.done
-			}
-		}
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		stopGroup(p.pid, p.done, p.grace, nil)
 		p.log.Close()
 	})
 	return nil
