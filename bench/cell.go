@@ -96,27 +96,14 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	}
 
 	// a) the fleet, in process, on free loopback ports.
-	cfg := c.sc.Fleet.ConfigFor(c.cameras)
-	cfg.Seed, cfg.Listen = c.seed, "127.0.0.1:0"
-	fleet, err := simulator.New(cfg)
+	fleet, cfg, err := c.startFleet(ctx, c.seed)
 	if err != nil {
-		return fmt.Errorf("fleet: %w", err)
+		return err
 	}
-	if err := fleet.Start(ctx); err != nil {
-		return fmt.Errorf("fleet: %w", err)
-	}
-	defer func() {
-		if cerr := fleet.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("fleet: %w", cerr)
-		}
-	}()
+	defer closeFleet(fleet, &err)
 
 	// b) the system, a child process in its own group, on a fresh
 	// database prepared here.
-	db := dbName(c.sc.Name, cellName(c.mode, c.cameras, c.rep), time.Now())
-	if err := prepareDB(ctx, c.be, db); err != nil {
-		return err
-	}
 	if c.sc.Backends.Redis == backends.Embedded {
 		// The run's embedded Redis is shared by its cells and miniredis
 		// never expires keys on its own: without this, a cell would serve
@@ -126,25 +113,12 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	c.cell.Database = db
-	if !c.opts.KeepData {
-		// Registered before the system's stop, so it runs after it.
-		defer func() {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if derr := dropDB(dctx, c.be, db); derr != nil {
-				c.opts.Logf("cell %s: %v", c.rel, derr)
-			} else {
-				c.cell.Database = ""
-			}
-		}()
+	db, drop, err := c.prepareCellDB(ctx)
+	if err != nil {
+		return err
 	}
-	args := []string{"serve", "--mode", c.mode, "--fleet", fleet.ControlURL(),
-		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-		"--mongo-uri", c.be.MongoURI(), "--redis-url", c.be.RedisURL(),
-		"--db", db,
-		"--analyze-cost", c.sc.System.AnalyzeCost.String()}
-	args = append(args, c.sc.KnobFlags(knobs)...)
+	defer drop() // registered before the system's stop, so it runs after it
+	args := c.serveArgs(fleet.ControlURL(), db, "--redis-url", c.be.RedisURL())
 	c.prog.step(c, "starting system")
 	sys, err := startChildEnv(ctx, c.opts.SystemBinary, args, gomaxprocsEnv(c.sc), c.dir, filepath.Join(c.dir, "system.log"), c.sc.System.ReadyTimeout, c.opts.StopGrace)
 	if err != nil {
@@ -392,16 +366,7 @@ func postCycleDrain(ctx context.Context, client *http.Client, api string, drain 
 	if drain {
 		u += "?drain=1"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp, b, err := postRead(ctx, client, u)
 	if err != nil {
 		return nil, err
 	}
@@ -414,6 +379,25 @@ func postCycleDrain(ctx context.Context, client *http.Client, api string, drain 
 	}
 	traceCycle(ctx, &s)
 	return &s, nil
+}
+
+// postRead POSTs to u without a body and returns the answer, its body
+// read (at most 64 MiB) and closed.
+func postRead(ctx context.Context, client *http.Client, u string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, b, nil
 }
 
 // frameSizes are the sizes of the fleet's rendered frames.
@@ -439,4 +423,64 @@ func flushRedis(ctx context.Context, url string) error {
 		return fmt.Errorf("flushing the embedded Redis: %w", err)
 	}
 	return nil
+}
+
+// startFleet starts the cell's fleet in process on free loopback ports,
+// seeded with seed, and returns it with its configuration; the caller
+// defers closeFleet.
+func (c *cellRun) startFleet(ctx context.Context, seed int64) (*simulator.Fleet, simulator.Config, error) {
+	cfg := c.sc.Fleet.ConfigFor(c.cameras)
+	cfg.Seed, cfg.Listen = seed, "127.0.0.1:0"
+	fleet, err := simulator.New(cfg)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("fleet: %w", err)
+	}
+	if err := fleet.Start(ctx); err != nil {
+		return nil, cfg, fmt.Errorf("fleet: %w", err)
+	}
+	return fleet, cfg, nil
+}
+
+// closeFleet closes a cell's fleet; its error becomes *err when *err is
+// nil.
+func closeFleet(fleet *simulator.Fleet, err *error) {
+	if cerr := fleet.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("fleet: %w", cerr)
+	}
+}
+
+// prepareCellDB prepares a fresh database for the cell and records it in
+// the cell. The caller defers drop before it starts the system, so that
+// it runs after the system's stop: unless Options.KeepData, drop drops
+// the database and clears the record (a failure is logged and leaves it).
+func (c *cellRun) prepareCellDB(ctx context.Context) (db string, drop func(), err error) {
+	db = dbName(c.sc.Name, c.name(), time.Now())
+	if err := prepareDB(ctx, c.be, db); err != nil {
+		return "", nil, err
+	}
+	c.cell.Database = db
+	if c.opts.KeepData {
+		return db, func() {}, nil
+	}
+	return db, func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := dropDB(dctx, c.be, db); derr != nil {
+			c.opts.Logf("cell %s: %v", c.rel, derr)
+		} else {
+			c.cell.Database = ""
+		}
+	}, nil
+}
+
+// serveArgs is the `camload serve` command line of the cell's system on
+// the fleet at fleetURL and database db; redisURL (the --redis-url flag, or
+// nothing for a replica, whose flags come later) follows the Mongo URI.
+func (c *cellRun) serveArgs(fleetURL, db string, redisURL ...string) []string {
+	args := []string{"serve", "--mode", c.mode, "--fleet", fleetURL,
+		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+		"--mongo-uri", c.be.MongoURI()}
+	args = append(args, redisURL...)
+	args = append(args, "--db", db, "--analyze-cost", c.sc.System.AnalyzeCost.String())
+	return append(args, c.sc.KnobFlags(c.knobs)...)
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,13 +52,15 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
-// TestSmokeEndToEnd runs scenarios/smoke.yaml against the real `camload
-// serve`: 2 modes × 2 fleet sizes, every part of a run.
-func TestSmokeEndToEnd(t *testing.T) {
+// smokeEndToEnd is the start of an end-to-end test: the real camload
+// binary and scenarios/smoke.yaml. It skips with -short or when the build
+// has no `camload serve`.
+func smokeEndToEnd(t *testing.T) (bin string, sc *scenarios.Scenario) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end run of scenarios/smoke.yaml")
 	}
-	bin := camloadBinary(t)
+	bin = camloadBinary(t)
 	if out, err := exec.Command(bin, "serve", "--help").CombinedOutput(); err != nil {
 		t.Skipf("this build has no `camload serve` yet: %v: %s", err, bytes.TrimSpace(out))
 	}
@@ -67,6 +68,13 @@ func TestSmokeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bin, sc
+}
+
+// TestSmokeEndToEnd runs scenarios/smoke.yaml against the real `camload
+// serve`: 2 modes × 2 fleet sizes, every part of a run.
+func TestSmokeEndToEnd(t *testing.T) {
+	bin, sc := smokeEndToEnd(t)
 	dir := t.TempDir()
 	var prog bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -138,45 +146,15 @@ func TestSmokeEndToEnd(t *testing.T) {
 // middle of its cycles: Run returns context.Canceled with partial results
 // and the system process is gone.
 func TestInterruptEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end run")
-	}
-	bin := camloadBinary(t)
-	if out, err := exec.Command(bin, "serve", "--help").CombinedOutput(); err != nil {
-		t.Skipf("this build has no `camload serve` yet: %v: %s", err, bytes.TrimSpace(out))
-	}
-	sc, err := scenarios.Load("../scenarios/smoke.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, sc := smokeEndToEnd(t)
 	sc.Fleet.Cameras, sc.System.Modes, sc.System.Cycles = []int{10}, []string{"sync"}, 10000
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	type out struct {
-		run *results.Run
-		err error
-	}
-	done := make(chan out, 1)
-	go func() {
-		r, err := Run(ctx, sc, Options{OutDir: dir, SystemBinary: bin})
-		done <- out{r, err}
-	}()
+	done := startRun(ctx, sc, Options{OutDir: dir, SystemBinary: bin})
 	pid := readyPid(t, filepath.Join(dir, "cells", "sync-10-r0", "ready.json"), time.Minute)
 	time.Sleep(time.Second) // into the measured cycles
-	cancel()
-	var o out
-	select {
-	case o = <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("Run did not return within a minute of cancel")
-	}
-	if !errors.Is(o.err, context.Canceled) {
-		t.Errorf("Run after cancel = %v; want context.Canceled", o.err)
-	}
-	if alive(pid) {
-		t.Errorf("camload serve (pid %d) still alive after Run returned", pid)
-	}
+	o := interruptRun(t, cancel, done, time.Minute, pid)
 	if o.run == nil || !o.run.Interrupted || len(o.run.Cells) != 1 || o.run.Cells[0].Status != results.StatusInterrupted {
 		t.Errorf("partial results = %+v; want one interrupted cell", o.run)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/camload/camload/internal/proc"
+	"github.com/camload/camload/internal/wait"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
 	"github.com/camload/camload/simulator"
@@ -107,24 +108,39 @@ func startExternal(argv []string, dir string, env []string, logPath string, grac
 // period, and SIGKILL to whatever is left of the group. It returns once
 // the leader has been waited for; safe to call more than once.
 func (p *extProc) stop() {
-	select {
-	case <-p.done:
-	default:
+	if stopGroup(p.Pid, p.done, p.grace, p.stdin.Close) {
 		p.stopped = true
-		_ = syscall.Kill(-p.Pid, syscall.SIGTERM)
-		_ = p.stdin.Close()
-		t := time.NewTimer(p.grace)
-		select {
-		case <-p.done:
-			t.Stop()
-		case <-t.C:
-			_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
-			<-p.done
-		}
 	}
-	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
 	_ = p.stdin.Close()
 	p.log.Close()
+}
+
+// stopGroup ends the process group led by pid, whose Wait closes done.
+// While the leader runs: SIGTERM, then closeIn (its stdin; nil: none),
+// and SIGKILL once grace has passed without done. Last, whatever the
+// leader did, SIGKILL to what is left of the group. It returns once done
+// is closed, and whether the leader was still running (it was asked to
+// stop).
+func stopGroup(pid int, done <-chan struct{}, grace time.Duration, closeIn func() error) (asked bool) {
+	select {
+	case <-done:
+	default:
+		asked = true
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		if closeIn != nil {
+			_ = closeIn()
+		}
+		t := time.NewTimer(grace)
+		select {
+		case <-done:
+			t.Stop()
+		case <-t.C:
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	return asked
 }
 
 // status describes how the process ended (after done).
@@ -174,21 +190,12 @@ func (c *cellRun) measureExternal(ctx context.Context, ext scenarios.External) (
 	x := &extRun{c: c, ext: ext, out: &results.External{NoProfiles: noProfiles}}
 	c.cell.External = x.out
 
-	cfg := c.sc.Fleet.ConfigFor(c.cameras)
-	cfg.Seed, cfg.Listen = c.sc.Seed, "127.0.0.1:0"
-	fleet, err := simulator.New(cfg)
+	fleet, _, err := c.startFleet(ctx, c.sc.Seed)
 	if err != nil {
-		return fmt.Errorf("fleet: %w", err)
-	}
-	if err := fleet.Start(ctx); err != nil {
-		return fmt.Errorf("fleet: %w", err)
+		return err
 	}
 	x.fleet = fleet
-	defer func() {
-		if cerr := fleet.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("fleet: %w", cerr)
-		}
-	}()
+	defer closeFleet(fleet, &err)
 
 	addr := ext.APIAddr
 	if addr == scenarios.APIAddrAuto {
@@ -682,16 +689,7 @@ func startProcWindow(ctx context.Context, name string, pid int, origin, start ti
 	w.sample(start)
 	go func() { // owner: the window; ends at end/stop or ctx
 		defer close(w.done)
-		t := time.NewTicker(extSample)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-t.C:
-				w.sample(now)
-			}
-		}
+		wait.Every(ctx, extSample, w.sample)
 	}()
 	return w
 }

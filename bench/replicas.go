@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -40,9 +39,9 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/camload/camload/internal/wait"
 	"github.com/camload/camload/results"
 	"github.com/camload/camload/scenarios"
-	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
 )
@@ -83,20 +82,11 @@ func gomaxprocsEnv(sc *scenarios.Scenario) []string {
 // coordinator, stop.
 func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 	knobs := c.knobs
-	cfg := c.sc.Fleet.ConfigFor(c.cameras)
-	cfg.Seed, cfg.Listen = c.seed, "127.0.0.1:0"
-	fleet, err := simulator.New(cfg)
+	fleet, cfg, err := c.startFleet(ctx, c.seed)
 	if err != nil {
-		return fmt.Errorf("fleet: %w", err)
+		return err
 	}
-	if err := fleet.Start(ctx); err != nil {
-		return fmt.Errorf("fleet: %w", err)
-	}
-	defer func() {
-		if cerr := fleet.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("fleet: %w", cerr)
-		}
-	}()
+	defer closeFleet(fleet, &err)
 
 	c.prog.step(c, "starting Redis")
 	rd, err := startReplicaRedis(ctx, c.sc.Backends.Redis, c.be.RedisURL(), c.opts.RedisServer, c.dir, c.opts.StopGrace)
@@ -105,29 +95,13 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, rd.stop()) }()
 
-	db := dbName(c.sc.Name, c.name(), time.Now())
-	if err := prepareDB(ctx, c.be, db); err != nil {
+	db, drop, err := c.prepareCellDB(ctx)
+	if err != nil {
 		return err
 	}
-	c.cell.Database = db
-	if !c.opts.KeepData {
-		defer func() { // registered before the replicas' stop, so it runs after it
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if derr := dropDB(dctx, c.be, db); derr != nil {
-				c.opts.Logf("cell %s: %v", c.rel, derr)
-			} else {
-				c.cell.Database = ""
-			}
-		}()
-	}
-	args := []string{"serve", "--mode", c.mode, "--fleet", fleet.ControlURL(),
-		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-		"--mongo-uri", c.be.MongoURI(), "--db", db,
-		"--analyze-cost", c.sc.System.AnalyzeCost.String()}
-	args = append(args, c.sc.KnobFlags(knobs)...)
+	defer drop() // registered before the replicas' stop, so it runs after it
 	spec := replicaSpec{
-		Bin: c.opts.SystemBinary, Args: args, N: c.replicas, Env: gomaxprocsEnv(c.sc),
+		Bin: c.opts.SystemBinary, Args: c.serveArgs(fleet.ControlURL(), db), N: c.replicas, Env: gomaxprocsEnv(c.sc),
 		Group: "cl-" + unsafeName.ReplaceAllString(c.name(), "-") + "-" + strconv.FormatInt(time.Now().UnixNano()&0xffffff, 16),
 		Redis: rd.url, Dir: c.dir, ReadyTimeout: c.sc.System.ReadyTimeout, Grace: c.opts.StopGrace,
 	}
@@ -342,29 +316,13 @@ func (s *replicaSet) cycle(ctx context.Context, client *http.Client) (*system.Gr
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// sleepCtx waits d or until ctx is done; it returns false when ctx is
+// done. (replicas_test.go waits with it too.)
+func sleepCtx(ctx context.Context, d time.Duration) bool { return wait.Sleep(ctx, d) }
 
 // postGroupCycle posts one cycle to a replica's API.
 func postGroupCycle(ctx context.Context, client *http.Client, api string) (*system.GroupSummary, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/api/v1/cycles", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp, b, err := postRead(ctx, client, api+"/api/v1/cycles")
 	if err != nil {
 		return nil, err
 	}
@@ -606,20 +564,7 @@ func startOwned(path string, args []string, logPath string, grace time.Duration)
 // Safe to call more than once.
 func (p *owned) stop() error {
 	p.once.Do(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-p.pid, syscall.SIGTERM)
-			t := time.NewTimer(p.grace)
-			select {
-			case <-p.done:
-				t.Stop()
-			case <-t.C:
-				_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-				<-p.done
-			}
-		}
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		stopGroup(p.pid, p.done, p.grace, nil)
 		p.log.Close()
 	})
 	return nil

@@ -158,6 +158,44 @@ func readyPid(t *testing.T, path string, within time.Duration) int {
 	return 0
 }
 
+// runOut is what Run returned.
+type runOut struct {
+	run *results.Run
+	err error
+}
+
+// startRun runs Run in a goroutine (owner: the test, which ends it with
+// ctx) and returns the channel of its result.
+func startRun(ctx context.Context, sc *scenarios.Scenario, opts Options) <-chan runOut {
+	done := make(chan runOut, 1)
+	go func() {
+		r, err := Run(ctx, sc, opts)
+		done <- runOut{r, err}
+	}()
+	return done
+}
+
+// interruptRun cancels a run of startRun, waits for it for at most within
+// and checks that Run returned context.Canceled and that the system (pid)
+// is gone.
+func interruptRun(t *testing.T, cancel context.CancelFunc, done <-chan runOut, within time.Duration, pid int) runOut {
+	t.Helper()
+	cancel()
+	var o runOut
+	select {
+	case o = <-done:
+	case <-time.After(within):
+		t.Fatalf("Run did not return within %s of cancel", within)
+	}
+	if !errors.Is(o.err, context.Canceled) {
+		t.Errorf("Run after cancel = %v; want context.Canceled", o.err)
+	}
+	if alive(pid) {
+		t.Errorf("system pid %d still alive after Run returned", pid)
+	}
+	return o
+}
+
 func TestRunInterruptKillsChild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts embedded backends and child processes")
@@ -168,33 +206,13 @@ func TestRunInterruptKillsChild(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	type out struct {
-		run *results.Run
-		err error
-	}
-	done := make(chan out, 1)
-	go func() {
-		r, err := Run(ctx, sc, Options{OutDir: dir, SystemBinary: selfBinary(t)})
-		done <- out{r, err}
-	}()
+	done := startRun(ctx, sc, Options{OutDir: dir, SystemBinary: selfBinary(t)})
 	pid := readyPid(t, filepath.Join(dir, "cells", "sync-4-r0", "ready.json"), 30*time.Second)
 	if !alive(pid) {
 		t.Fatalf("system pid %d not alive after ready", pid)
 	}
 	time.Sleep(300 * time.Millisecond)
-	cancel()
-	var o out
-	select {
-	case o = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return within 30s of cancel")
-	}
-	if !errors.Is(o.err, context.Canceled) {
-		t.Errorf("Run after cancel = %v; want context.Canceled", o.err)
-	}
-	if alive(pid) {
-		t.Errorf("system pid %d still alive after Run returned", pid)
-	}
+	interruptRun(t, cancel, done, 30*time.Second, pid)
 	back, err := results.Read(filepath.Join(dir, "results.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/camload/camload/internal/wait"
 )
 
 // Status code labels of the requests metric; codeNone is a request that got
@@ -229,7 +231,7 @@ func (h *host) serve(w http.ResponseWriter, r *http.Request, i int, n uint64, re
 		if rec != nil {
 			rec.latency = int64(d)
 		}
-		if !sleep(ctx, d) {
+		if !wait.Sleep(ctx, d) {
 			h.count(rec, codeNone, kNone)
 			closeConn(w, false)
 			return
@@ -434,18 +436,6 @@ func (h *host) oversized(w http.ResponseWriter, r *http.Request, body []byte, re
 	for left := size - len(body); left > 0 && err == nil; left -= n {
 		n, err = w.Write(zeros[:min(left, len(zeros))])
 		h.bytes.Add(uint64(n))
-	}
-}
-
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -35,6 +35,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/camload/camload/internal/wait"
 )
 
 // Job is one camera's work in one cycle.
@@ -204,16 +206,8 @@ func (r *Replica) report(ctx context.Context, err error) bool {
 func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
 
 // sleep waits d or until ctx is done; it returns false when ctx is done.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// (The package's tests wait with it too.)
+func sleep(ctx context.Context, d time.Duration) bool { return wait.Sleep(ctx, d) }
 
 // leaseLoop acquires or renews the lease every LeaseTTL/3.
 func (r *Replica) leaseLoop(ctx context.Context) {
@@ -278,14 +272,7 @@ func (r *Replica) workLoop(ctx context.Context, own bool) {
 // claimLoop takes over jobs idle for ClaimIdle in any consumer's pending
 // list, every ClaimIdle/2, and processes them.
 func (r *Replica) claimLoop(ctx context.Context) {
-	t := time.NewTicker(r.opts.ClaimIdle / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	wait.Every(ctx, r.opts.ClaimIdle/2, func(time.Time) {
 		start := "0-0"
 		for ctx.Err() == nil {
 			msgs, next, err := r.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
@@ -306,7 +293,7 @@ func (r *Replica) claimLoop(ctx context.Context) {
 			}
 			start = next
 		}
-	}
+	})
 }
 
 // heartbeatLoop resets the idle time of the jobs this replica holds, every
@@ -316,17 +303,10 @@ func (r *Replica) claimLoop(ctx context.Context) {
 // replica; its next heartbeat then claims the entry back, both run the
 // Handler, the first commit counts the camera and the second a duplicate.
 func (r *Replica) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(r.opts.ClaimIdle / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	wait.Every(ctx, r.opts.ClaimIdle/3, func(time.Time) {
 		ids := r.held()
 		if len(ids) == 0 {
-			continue
+			return
 		}
 		err := r.rdb.XClaimJustID(ctx, &redis.XClaimArgs{
 			Stream:   r.keys.stream,
@@ -337,7 +317,7 @@ func (r *Replica) heartbeatLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil && r.opts.OnError != nil {
 			r.opts.OnError(fmt.Errorf("group: refreshing held jobs: %w", err))
 		}
-	}
+	})
 }
 
 // hold marks id as held by a worker of this replica; it returns false when
