@@ -120,6 +120,26 @@ func metricFig(label, name string) figure {
 	return f
 }
 
+// sentFig is f where the cell's attack on endpoint ep (every endpoint
+// when ep is "") sent a request, absent elsewhere: the throughput of an
+// attack that sent nothing was not measured, it is not 0.
+func sentFig(ep string, f figure) figure {
+	get := f.get
+	f.get = func(c results.Cell) obs {
+		var sent uint64
+		for name, e := range c.API {
+			if ep == "" || name == ep {
+				sent += e.Requests
+			}
+		}
+		if sent == 0 {
+			return obs{}
+		}
+		return get(c)
+	}
+	return f
+}
+
 // series is a figure over a group's ok repetitions.
 type series struct {
 	obs    []obs

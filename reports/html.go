@@ -126,7 +126,7 @@ func charts(r *reader) []namedChart {
 		for e, ep := range eps {
 			for _, m := range modes {
 				g, _ := results.Find(groups, m, large)
-				vals[e] = append(vals[e], med(r.collect(g, metricFig("", "api."+ep+".throughput"))))
+				vals[e] = append(vals[e], med(r.collect(g, sentFig(ep, metricFig("", "api."+ep+".throughput")))))
 			}
 		}
 		out = append(out, namedChart{"api-throughput", barChart(chart{Title: fmt.Sprintf("API throughput per endpoint, %d cameras", large),

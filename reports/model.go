@@ -374,7 +374,7 @@ func build(run *results.Run, v *gate.Verdict) *doc {
 			b, _ := results.Find(groups, ch.after, large)
 			t := table{Header: []string{"Metric", "Before (" + ch.before + ")", "After (" + ch.after + ")", "Improvement", "After ÷ before [95% CI]"}, Bold: 3}
 			figs := r.comparisonFigures()
-			tp := metricFig("Throughput (API, successful req/s, API window)", "api_throughput")
+			tp := sentFig("", metricFig("Throughput (API, successful req/s, API window)", "api_throughput"))
 			if len(r.collect(a, capacityFig("", "")).obs) > 0 && len(r.collect(b, capacityFig("", "")).obs) > 0 {
 				tp = capacityFig("Throughput (API capacity, req/s)", "")
 			}
@@ -514,7 +514,7 @@ var modeFigures = []figure{
 	metricFig("Open FDs peak (whole cell)", "fds_peak"),
 	metricFig("New camera connections (measured cycles)", "camera_connections"),
 	metricFig("GC pause max (whole cell)", "gc_pause_max"),
-	metricFig("API throughput (successful req/s, API window)", "api_throughput"),
+	sentFig("", metricFig("API throughput (successful req/s, API window)", "api_throughput")),
 	capacityFig("API capacity (req/s, summed over searched endpoints)", ""),
 	metricFig("Ideal cycle", "ideal_cycle"),
 	valFig("Efficiency (ideal ÷ actual p50, unclipped)", results.Count, efficiency),
@@ -551,11 +551,16 @@ func (r *reader) modesSection(modes []string, counts []int) section {
 		figs = append(slices.Clone(figs), legacyFigures...)
 	}
 	for _, n := range counts {
-		t := table{Caption: fmt.Sprintf("%d cameras", n), Header: append([]string{"Metric"}, modes...), Bold: -1}
+		t := table{Caption: fmt.Sprintf("%d cameras", n), Header: []string{"Metric"}, Bold: -1}
 		gs := make([]results.Group, len(modes))
 		have := make([]bool, len(modes))
 		for i, m := range modes {
 			gs[i], have[i] = results.Find(r.groups, m, n)
+			label := m
+			if have[i] {
+				label = groupLabel(gs[i]) // the group shown: batched×1 of a replicas run
+			}
+			t.Header = append(t.Header, label)
 		}
 		cellOf := func(i int, f func(results.Group) string) string {
 			if !have[i] {
@@ -732,7 +737,7 @@ func (r *reader) apiSection() (section, bool) {
 				})
 			}
 			m := "api." + ep + "."
-			t.Rows = append(t.Rows, []string{g.Mode, strconv.Itoa(g.Cameras), name, r.show(g, metricFig("", m+"rate")), r.show(g, metricFig("", m+"throughput")),
+			t.Rows = append(t.Rows, []string{groupLabel(g), strconv.Itoa(g.Cameras), name, r.show(g, metricFig("", m+"rate")), r.show(g, sentFig(ep, metricFig("", m+"throughput"))),
 				r.show(g, metricFig("", m+"success")), r.show(g, lat("p50", false)), r.show(g, lat("p99", false)), r.show(g, lat("p99", true)),
 				r.show(g, capacityFig("", ep)), r.bracket(g, ep)})
 		}
@@ -774,7 +779,8 @@ func (r *reader) bracket(g results.Group, ep string) string {
 // the first ok repetition of each cell and endpoint.
 func (r *reader) capacitySection() (section, bool) {
 	s := section{ID: "capacity-steps", Title: "Capacity search steps", HTMLOnly: true,
-		Intro: "Each rate the search tried (×2 until the SLO failed or the cap, then bisection). A step with too few requests for its percentile (< 100 for a p99) is judged on its maximum, stricter, and says so."}
+		Intro: "Each rate the search tried (×2 until the SLO failed or the cap, then bisection), in the API window: each step is an attack of its own (its window, the step's duration), by the runner on the system under test's endpoint, latency from the intended send time; every figure of a row has the step's requests as its n. " +
+			"A step with too few requests for its percentile (< 100 for a p99) is judged on its maximum, stricter, and says so; — where the step measured nothing."}
 	for _, g := range r.groups {
 		for _, ep := range endpoints(r.groups) {
 			for _, c := range g.OK() {
@@ -782,8 +788,8 @@ func (r *reader) capacitySection() (section, bool) {
 				if !ok || e.Capacity == nil || len(e.Capacity.Steps) == 0 {
 					continue
 				}
-				t := table{Caption: fmt.Sprintf("%s/%d %s (repeat %d): capacity %s req/s", g.Mode, g.Cameras, ep, c.Repeat, capText(e.Capacity)),
-					Header: []string{"Rate (req/s)", "Requests", "p99", "Max", "Error rate", "Judged on", "Pass"}, Bold: -1}
+				t := table{Caption: fmt.Sprintf("%s/%d %s (repeat %d): capacity %s req/s (system under test, API window)", groupLabel(g), g.Cameras, ep, c.Repeat, capText(e.Capacity)),
+					Header: []string{"Rate (req/s)", "Step window", "Requests (n)", "p99", "Max", "Error rate", "Judged on", "Pass"}, Bold: -1}
 				for _, st := range e.Capacity.Steps {
 					judged := st.JudgedOn
 					if judged == "" {
@@ -802,8 +808,16 @@ func (r *reader) capacitySection() (section, bool) {
 					if !results.Supports(int64(st.Requests), 0.99) {
 						p99 = "— (n too small)" // never a p99 its n cannot support
 					}
-					t.Rows = append(t.Rows, []string{results.Format(st.Rate, results.Count), strconv.FormatUint(st.Requests, 10),
-						p99, results.FormatDuration(st.Max.D()), results.Format(st.ErrorRate, results.Ratio), judged, pass})
+					window, maxLat, errRate := "—", "—", "—" // not recorded, no request
+					if st.Duration > 0 {
+						window = results.FormatDuration(st.Duration.D())
+					}
+					if st.Requests > 0 {
+						maxLat = results.FormatDuration(st.Max.D())
+						errRate = results.Format(st.ErrorRate, results.Ratio)
+					}
+					t.Rows = append(t.Rows, []string{results.Format(st.Rate, results.Count), window, strconv.FormatUint(st.Requests, 10),
+						p99, maxLat, errRate, judged, pass})
 				}
 				s.Tables = append(s.Tables, t)
 				break
@@ -815,6 +829,9 @@ func (r *reader) capacitySection() (section, bool) {
 
 // capText is a capacity as text: "≥ 4678" when censored.
 func capText(k *results.Capacity) string {
+	if k.LastPass == nil && k.FirstFail == nil {
+		return "—" // no step ran
+	}
 	if k.LastPass == nil && k.FirstFail != nil {
 		return "< " + results.Format(*k.FirstFail, results.Count) + " (the floor failed)"
 	}
@@ -845,7 +862,7 @@ func (r *reader) idealSection() section {
 		if s := r.collect(g, eff); len(s.obs) > 0 && slices.ContainsFunc(s.obs, func(o obs) bool { return o.v > 1 }) {
 			e += " ⚠ > 1: bug"
 		}
-		t.Rows = append(t.Rows, []string{g.Mode, strconv.Itoa(g.Cameras), r.show(g, metricFig("", "ideal_cycle")), r.show(g, quantFig("", "p50", cycleQ)), e, basis, from})
+		t.Rows = append(t.Rows, []string{groupLabel(g), strconv.Itoa(g.Cameras), r.show(g, metricFig("", "ideal_cycle")), r.show(g, quantFig("", "p50", cycleQ)), e, basis, from})
 	}
 	return section{ID: "ideal", Title: "Ideal vs actual cycle time",
 		Intro:  "The ideal is a lower bound on the cycle the scenario allows (camera latency drawn by the fleet for the measured cycles, host capacity, CPU work per frame ÷ cores); efficiency is ideal ÷ actual p50, never clipped: above 1 the bound was not a bound, a bug that fails the cell.",

@@ -38,8 +38,12 @@ func TestScaleoutGolden(t *testing.T) {
 	}
 	for _, p := range run.Scaleout[0].Points[1:] { // 1 is the baseline
 		want := fmt.Sprintf("efficiency %.2f (n=%d)", *p.Efficiency, p.EfficiencyN)
-		if !strings.Contains(sum.String(), want) || !strings.Contains(section, fmt.Sprintf("%.2f (n=%d)", *p.Efficiency, p.EfficiencyN)) {
-			t.Errorf("summary or report lacks %q (the stored efficiency of %d replicas)", want, p.Replicas)
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q (the stored efficiency of %d replicas)", want, p.Replicas)
+		}
+		want = fmt.Sprintf("| %.2f [%.2f, %.2f] (n=%d) |", *p.Efficiency, p.EfficiencyCI[0], p.EfficiencyCI[1], p.EfficiencyN)
+		if !strings.Contains(strings.ReplaceAll(section, "**", ""), want) {
+			t.Errorf("report lacks %q (the stored efficiency of %d replicas)", want, p.Replicas)
 		}
 	}
 }

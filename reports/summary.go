@@ -15,7 +15,10 @@ import (
 // cycle latency (with its n; a percentile n cannot support shown as the
 // maximum, see percentile), per-frame p99, error rate, RSS and CPU of the
 // cycles window and efficiency, then one line per API endpoint with its
-// capacity ("≥" when censored). It is what `camload run` prints.
+// capacity ("≥" when censored). A figure the cell did not measure (the
+// ideal of a replicas cell, a window without an RSS sample, the success of
+// an endpoint no request reached) reads "-", never 0. It is what `camload
+// run` prints.
 func WriteSummary(w io.Writer, r *results.Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "scenario %s — %s, %s, %d cores, Go %s, commit %.12s\n", r.Scenario, r.Env.CPUModel, r.Env.OS+"/"+r.Env.Arch, r.Env.Cores, r.Env.GoVersion, r.Env.Commit)
@@ -37,9 +40,17 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 			// timeouts whose answer the fleet began as the deadline expired
 			rec = fmt.Sprintf("yes (%d at deadline)", n)
 		}
+		// A figure the cell did not measure reads "-", never 0: a replicas
+		// cell has no ideal, a window may hold no RSS sample.
+		errs := "-"
+		if v, _, ok := results.Metric(c, "error_rate"); ok {
+			errs = fmt.Sprintf("%.2f%%", 100*v)
+		}
 		rss, cpu := "-", "-"
 		if w := c.Windows.Cycles; w != nil {
-			rss = bytesIEC(w.RSSPeak)
+			if w.RSSPeak > 0 {
+				rss = bytesIEC(w.RSSPeak)
+			}
 			if v, ok := cpuCore(cpuSystem)(c, w); ok {
 				cpu = fmt.Sprintf("%.0f", v)
 			}
@@ -47,13 +58,19 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 			rss = bytesIEC(c.Resources.RSSPeak) + " (whole cell)"
 			cpu = fmt.Sprintf("%.0f (whole cell)", c.Resources.CPUCorePercent)
 		}
-		eff := fmt.Sprintf("%.2f", c.Ideal.Efficiency)
-		if c.Ideal.Efficiency > 1 {
-			eff += " BUG: > 1"
+		ideal, eff := "-", "-"
+		if v, _, ok := results.Metric(c, "ideal_cycle"); ok {
+			ideal = round(results.Duration(v))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%s\t%s\t%s\n",
+		if v, _, ok := results.Metric(c, "efficiency"); ok {
+			eff = fmt.Sprintf("%.2f", v)
+			if v > 1 {
+				eff += " BUG: > 1"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			modeLabel(c), c.Cameras, c.Repeat, c.Status, quantText(c.Cycles.Latency, "p50"), quantText(c.Cycles.Latency, "p99"), quantText(c.Cycles.PerCamera, "p99"),
-			100*c.Cycles.ErrorRate, rec, rss, cpu, round(c.Ideal.CycleTime), eff)
+			errs, rec, rss, cpu, ideal, eff)
 	}
 	var api []string
 	for _, c := range r.Cells {
@@ -64,8 +81,15 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 		sort.Strings(names)
 		for _, n := range names {
 			e := c.API[n]
+			throughput, success := "-", "-" // no request sent: neither measured
+			if e.Requests > 0 {
+				throughput = fmt.Sprintf("%.1f", e.Throughput)
+			}
+			if v, _, ok := results.Metric(c, "api."+n+".success"); ok {
+				success = fmt.Sprintf("%.1f%%", 100*v)
+			}
 			capacity := "-"
-			if k := e.Capacity; k != nil {
+			if k := e.Capacity; k != nil && (k.LastPass != nil || k.FirstFail != nil) { // else no step ran
 				capacity = fmt.Sprintf("%.0f req/s", k.Rate)
 				switch {
 				case k.Censored:
@@ -76,7 +100,7 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 					capacity = fmt.Sprintf("< %.0f req/s (the floor failed)", *k.FirstFail)
 				}
 			}
-			api = append(api, fmt.Sprintf("%s\t%d\t%s\t%.0f\t%.1f\t%.1f%%\t%s\t%s\t%s\n", c.Mode, c.Cameras, n, e.Rate, e.Throughput, 100*e.Success,
+			api = append(api, fmt.Sprintf("%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", modeLabel(c), c.Cameras, n, e.Rate, throughput, success,
 				quantText(e.Latency, "p50"), quantText(e.Latency, "p99"), capacity))
 		}
 	}
@@ -86,10 +110,10 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 	}
 	for _, c := range r.Cells {
 		if c.Error != "" {
-			fmt.Fprintf(tw, "\n%s × %d (r%d): %s: %s", c.Mode, c.Cameras, c.Repeat, rd.cellStatus(c), c.Error)
+			fmt.Fprintf(tw, "\n%s × %d (r%d): %s: %s", modeLabel(c), c.Cameras, c.Repeat, rd.cellStatus(c), c.Error)
 		}
 		if !c.Cycles.Reconciled && c.Cycles.Mismatch != "" {
-			fmt.Fprintf(tw, "\n%s × %d (r%d) errors vs injected faults: %s", c.Mode, c.Cameras, c.Repeat, c.Cycles.Mismatch)
+			fmt.Fprintf(tw, "\n%s × %d (r%d) errors vs injected faults: %s", modeLabel(c), c.Cameras, c.Repeat, c.Cycles.Mismatch)
 		}
 	}
 	writeScaleoutText(tw, r) // scaleout.go

@@ -394,7 +394,7 @@ func HigherIsBetter(name string) bool {
 }
 
 // Format renders v in unit u for people: "812ms", "1.25s", "512 MiB",
-// "0.52%", "45%", "1234".
+// "0.52%", "45%", "1234" (rule.Format, the rules' own notation).
 func Format(v float64, u Unit) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "n/a"
@@ -402,72 +402,19 @@ func Format(v float64, u Unit) string {
 	switch u {
 	case Nanoseconds:
 		return FormatDuration(time.Duration(v))
-	case Bytes:
-		return FormatBytes(v)
-	case Ratio:
-		return trimFloat(v*100, 3) + "%"
-	case Percent:
-		return trimFloat(v, 3) + "%"
+	case Percent: // already ×100: 45 is 45%
+		return rule.Format(v, rule.Plain) + "%"
 	}
-	return trimFloat(v, 3)
+	return rule.Format(v, u.Rule())
 }
 
 // FormatDuration renders d with three significant digits: "812ms", "1.25s",
 // "53.2µs".
-func FormatDuration(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	neg := ""
-	if d < 0 {
-		neg, d = "-", -d
-	}
-	var v float64
-	var unit string
-	switch {
-	case d >= time.Minute*10:
-		return neg + d.Round(time.Second).String()
-	case d >= time.Second:
-		v, unit = d.Seconds(), "s"
-	case d >= time.Millisecond:
-		v, unit = float64(d)/1e6, "ms"
-	case d >= time.Microsecond:
-		v, unit = float64(d)/1e3, "µs"
-	default:
-		v, unit = float64(d), "ns"
-	}
-	return neg + trimFloat(v, 3) + unit
-}
+func FormatDuration(d time.Duration) string { return rule.Format(float64(d), rule.Duration) }
 
 // FormatBytes renders n bytes in binary units with three significant
 // digits: "512 MiB", "1.25 GiB".
-func FormatBytes(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for math.Abs(n) >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	return trimFloat(n, 3) + " " + units[i]
-}
-
-// trimFloat formats v with sig significant digits (at least the integer
-// part), without trailing zeros.
-func trimFloat(v float64, sig int) string {
-	if v == 0 {
-		return "0"
-	}
-	digits := int(math.Floor(math.Log10(math.Abs(v)))) + 1
-	dec := sig - digits
-	if dec < 0 {
-		dec = 0
-	}
-	s := strconv.FormatFloat(v, 'f', dec, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
-}
+func FormatBytes(n float64) string { return rule.Format(n, rule.Bytes) }
 
 // Group is the repetitions of one (mode, cameras) cell of a run's matrix.
 type Group struct {

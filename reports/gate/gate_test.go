@@ -3,10 +3,8 @@ package gate
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"math"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,10 +12,11 @@ import (
 	"time"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/goldenfile"
 	"github.com/camload/camload/results"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // cell builds an ok cell with the given figures.
 func cell(mode string, cams, rep int, cycle time.Duration, rss int64) results.Cell {
@@ -208,27 +207,36 @@ func TestCompare(t *testing.T) {
 // seeded times: the gate (Holm over every row) must pass in at least 95%.
 func TestCompareAA(t *testing.T) {
 	t.Parallel()
+	requireAAPass(t, "A/A (6+6 repetitions)", func(rng *rand.Rand) (*Verdict, error) {
+		base := synthRun(rng, 6, 10, time.Second, 200<<20)
+		head := synthRun(rng, 6, 10, time.Second, 200<<20)
+		return Judge(head, base, DefaultOptions)
+	})
+}
+
+// requireAAPass judges 200 seeded A/A comparisons (judge draws both sides
+// from rng) and requires at least 95% of them to pass, none with a row
+// too short to judge; what names the comparison.
+func requireAAPass(t *testing.T, what string, judge func(rng *rand.Rand) (*Verdict, error)) {
+	t.Helper()
 	const tries = 200
 	pass := 0
 	for seed := int64(0); seed < tries; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		base := synthRun(rng, 6, 10, time.Second, 200<<20)
-		head := synthRun(rng, 6, 10, time.Second, 200<<20)
-		v, err := Judge(head, base, DefaultOptions)
+		v, err := judge(rand.New(rand.NewSource(seed)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(v.Insufficient()) > 0 {
-			t.Fatalf("seed %d: %d rows insufficient with 6+6 repetitions", seed, len(v.Insufficient()))
+		if n := len(v.Insufficient()); n > 0 {
+			t.Fatalf("%s, seed %d: %d rows insufficient", what, seed, n)
 		}
 		if !v.Failed() {
 			pass++
 		}
 	}
 	if pass < tries*95/100 {
-		t.Errorf("A/A passed %d of %d tries; want ≥ 95%%", pass, tries)
+		t.Errorf("%s passed %d of %d tries; want ≥ 95%%", what, pass, tries)
 	}
-	t.Logf("A/A passed %d of %d tries", pass, tries)
+	t.Logf("%s passed %d of %d tries", what, pass, tries)
 }
 
 // TestCompareOutlierCycle: the same build twice, one repetition of the head
@@ -383,39 +391,7 @@ func TestComparePairs(t *testing.T) {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff lists the lines that differ between want and got.
-func lineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, w, g)
-		}
-	}
-	return b.String()
+	goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 }
 
 // fixture returns the reports' run.json (modes × 100/1000 × 3
@@ -511,10 +487,7 @@ func BenchmarkCompare(b *testing.B) {
 // machine pass in at least 95% of tries (Holm over the rows).
 func TestComparePairsAA(t *testing.T) {
 	t.Parallel()
-	const tries = 200
-	pass := 0
-	for seed := int64(0); seed < tries; seed++ {
-		rng := rand.New(rand.NewSource(seed))
+	requireAAPass(t, "paired A/A (11 pairs)", func(rng *rand.Rand) (*Verdict, error) {
 		var pairs []Pair
 		for i := 0; i < 11; i++ {
 			drift := 0.7 + 0.6*rng.Float64()
@@ -526,21 +499,8 @@ func TestComparePairsAA(t *testing.T) {
 			}
 			pairs = append(pairs, Pair{Base: mk(), Head: mk()})
 		}
-		v, err := JudgePairs(pairs, DefaultOptions)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(v.Insufficient()) > 0 {
-			t.Fatalf("seed %d: %d rows insufficient with 11 pairs", seed, len(v.Insufficient()))
-		}
-		if !v.Failed() {
-			pass++
-		}
-	}
-	if pass < tries*95/100 {
-		t.Errorf("paired A/A passed %d of %d tries; want ≥ 95%%", pass, tries)
-	}
-	t.Logf("paired A/A passed %d of %d tries", pass, tries)
+		return JudgePairs(pairs, DefaultOptions)
+	})
 }
 
 // BenchmarkJudge judges the fixture's rules (thresholds on every cell and

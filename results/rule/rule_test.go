@@ -3,6 +3,7 @@ package rule
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -263,5 +264,37 @@ func TestParseSet(t *testing.T) {
 	}
 	if !cfgerr.Is(err) || !errors.Is(err, ErrMetric) || !errors.Is(err, ErrUnit) || !errors.Is(err, ErrSyntax) {
 		t.Errorf("ParseSet error = %v; want cfgerr wrapping ErrMetric, ErrUnit and ErrSyntax", err)
+	}
+}
+
+// TestFormat: values in base units as rules and reports show them, three
+// significant digits.
+func TestFormat(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		v    float64
+		u    Unit
+		want string
+	}{
+		{812e6, Duration, "812ms"},
+		{1.25e9, Duration, "1.25s"},
+		{53.2e3, Duration, "53.2µs"},
+		{0, Duration, "0s"},
+		{-1.5e9, Duration, "-1.5s"},
+		{15 * 60e9, Duration, "15m0s"},
+		{512 << 20, Bytes, "512 MiB"},
+		{1.25 * (1 << 30), Bytes, "1.25 GiB"},
+		{100, Bytes, "100 B"},
+		{0.0052, Fraction, "0.52%"},
+		{0.45, Fraction, "45%"},
+		{5.2134, Plain, "5.21"},
+		{1234, Plain, "1234"},
+		{2e-8, Plain, "2e-08"},
+		{math.NaN(), Plain, "n/a"},
+		{math.Inf(1), Duration, "+∞"},
+	} {
+		if got := Format(tc.v, tc.u); got != tc.want {
+			t.Errorf("Format(%v, %v) = %q; want %q", tc.v, tc.u, got, tc.want)
+		}
 	}
 }

@@ -132,6 +132,13 @@ func (d dim) format(v float64) string {
 	return trimFloat(v, 3) + " " + d.suffix()
 }
 
+// Format renders v, in unit u's base (nanoseconds, bytes, a fraction),
+// for people with three significant digits: "812ms", "1.25s", "512 MiB",
+// "0.52%", "5.21"; NaN reads "n/a", the infinities "+∞" and "−∞". Rules
+// show their operands so, and results.Format (every report's figures)
+// is written with it.
+func Format(v float64, u Unit) string { return unitDim(u).format(v) }
+
 func formatDuration(ns float64) string {
 	if ns == 0 {
 		return "0s"
