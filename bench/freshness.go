@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camload/camload/internal/wait"
 	"github.com/camload/camload/results"
 )
 
@@ -52,16 +53,9 @@ func startFreshness(ctx context.Context, api string, ids []string, rate float64,
 		if len(ids) == 0 || rate <= 0 {
 			return
 		}
-		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		wait.Every(ctx, time.Duration(float64(time.Second)/rate), func(time.Time) {
 			f.read(ctx, client, api+"/api/v1/cameras/"+ids[rng.IntN(len(ids))]+"/latest")
-		}
+		})
 	}()
 	return f
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/wait"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/cache"
@@ -428,20 +429,12 @@ func watchParent(ctx context.Context, cancel context.CancelFunc, o Options) <-ch
 		n++
 		go func() {
 			defer func() { finished <- struct{}{} }()
-			t := time.NewTicker(o.ParentPoll)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if os.Getppid() != o.ParentPID {
-						log.Info("parent gone: shutting down", "parent", o.ParentPID)
-						cancel()
-						return
-					}
+			wait.Every(ctx, o.ParentPoll, func(time.Time) {
+				if os.Getppid() != o.ParentPID {
+					log.Info("parent gone: shutting down", "parent", o.ParentPID)
+					cancel() // the last step: ctx is done
 				}
-			}
+			})
 		}()
 	}
 	go func() {
