@@ -146,9 +146,11 @@ func gaveUp(fetches []simulator.Fetch) int {
 
 // timeoutMatch is what the fleet's log says of the fetches the system
 // counted timeouts: each is matched with the camera's own record of the
-// request (the latest one of that camera that arrived after the request
-// was sent and before its deadline, plus a margin for the system's
-// scheduling).
+// request, the latest one of that camera that arrived after the request
+// was sent and before its deadline expired (a request arriving later is
+// another one: the camera's next visit can begin as soon as the deadline
+// ends its cycle; the latest, because a transport retry comes after the
+// reset it retried).
 type timeoutMatch struct {
 	// Answered counts timeouts whose request the fleet logged as
 	// answered with no fault: the fleet began its answer as the system's
@@ -164,11 +166,6 @@ type timeoutMatch struct {
 	Unmatched int
 }
 
-// timeoutMargin is how late after its deadline a timed-out request's
-// record may arrive at the fleet and still be matched: the system's own
-// scheduling between its deadline and its cancelling the request.
-const timeoutMargin = 250 * time.Millisecond
-
 // matchTimeouts matches each timeout the system reported with the fleet's
 // record of the same request (fetches, in order of Start). Records of
 // faults or of no answer (hangs, resets, drips, gave-ups) are what
@@ -182,13 +179,13 @@ func matchTimeouts(timeouts []system.TimedOut, fetches []simulator.Fetch) timeou
 	var m timeoutMatch
 	for _, t := range timeouts {
 		best := -1
-		end := t.Start.Add(t.Deadline + timeoutMargin)
+		end := t.Start.Add(t.Deadline)
 		for _, i := range byCam[t.Camera] {
 			f := fetches[i]
-			if used[i] || f.Start.Before(t.Start) || f.Start.After(end) {
+			if used[i] || f.Start.Before(t.Start) || !f.Start.Before(end) {
 				continue
 			}
-			best = i // the latest: a transport retry comes after the reset it retried
+			best = i
 		}
 		if best < 0 {
 			m.Unmatched++

@@ -84,8 +84,12 @@ func TestMatchTimeouts(t *testing.T) {
 		{Camera: "race", Start: at(1), Fault: simulator.FaultReset},
 		{Camera: "race", Start: at(2), Code: 200},
 		{Camera: "cut", Start: at(1), Code: 200, Fault: simulator.FaultTruncated},
-		// an earlier request of the camera, answered long before
+		// an earlier request of the camera, answered long before, and
+		// its next visit, begun as the deadline ended the cycle
 		{Camera: "late", Start: at(-5000), Code: 200},
+		{Camera: "late", Start: at(300), Code: 200},
+		// a hang whose camera's next visit began at the deadline
+		{Camera: "hang", Start: at(300), Code: 200},
 	}
 	timeouts := []system.TimedOut{
 		{Camera: "hang", Start: t0, Deadline: d},
