@@ -8,22 +8,6 @@ import (
 	"github.com/camload/camload/system/analyze"
 )
 
-// fleetCases are the fleet geometries the equivalence tests cover: every
-// size and quality TestCountsExactly uses.
-var fleetCases = []struct {
-	name                 string
-	seed                 int64
-	w, h, quality, count int
-}{
-	{"default size", 1, 640, 360, 80, 64},
-	{"low quality", 99, 640, 360, 40, 32},
-	{"high quality", 7, 640, 360, 100, 16},
-	{"smallest size", 3, 480, 270, 80, 24},
-	{"VGA", 6, 640, 480, 80, 16},
-	{"HD", 4, 1280, 720, 80, 12},
-	{"odd aspect", 5, 800, 360, 75, 12},
-}
-
 // TestFastEqualsReference checks that the fast path (fused conversion and
 // detection, pooled or not) gives the reference path's result on every
 // frame of the fleets, and builds the reference tensor bit for bit.

@@ -101,32 +101,11 @@ func colsRow0(b *block) {
 // coefficient is dc: 64 equal samples, without the inverse DCT.
 func (d *decoder) reconstructDCBlock(dc int32, bx, by, compIndex int) error {
 	qt := &d.quant[d.comp[compIndex].tq]
-	c := dcOnly(dc * qt[0])
-	if c < -128 {
-		c = 0
-	} else if c > 127 {
-		c = 255
-	} else {
-		c += 128
+	v := levelShift(dcOnly(dc * qt[0]))
+	dst, stride, err := d.blockDst(bx, by, compIndex)
+	if err != nil {
+		return err
 	}
-	dst, stride := []byte(nil), 0
-	if d.nComp == 1 {
-		dst, stride = d.img1.Pix[8*(by*d.img1.Stride+bx):], d.img1.Stride
-	} else {
-		switch compIndex {
-		case 0:
-			dst, stride = d.img3.Y[8*(by*d.img3.YStride+bx):], d.img3.YStride
-		case 1:
-			dst, stride = d.img3.Cb[8*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 2:
-			dst, stride = d.img3.Cr[8*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 3:
-			dst, stride = d.blackPix[8*(by*d.blackStride+bx):], d.blackStride
-		default:
-			return UnsupportedError("too many components")
-		}
-	}
-	v := uint8(c)
 	for y := range 8 {
 		row := dst[y*stride : y*stride+8]
 		for x := range row {
@@ -139,8 +118,7 @@ func (d *decoder) reconstructDCBlock(dc int32, bx, by, compIndex int) error {
 // reconstructSequential is reconstructBlock for a sequential scan's block,
 // already dequantized (each coefficient multiplied by its quantizer as it
 // was decoded: the same int32 products): the row pass runs only on the
-// rows set in rows (the others are all zero, and stay so), and the level
-// shift and clip are branch-free.
+// rows set in rows (the others are all zero, and stay so).
 func (d *decoder) reconstructSequential(b *block, rows uint8, bx, by, compIndex int) error {
 	for i := range 8 {
 		if rows&(1<<i) != 0 {
@@ -152,30 +130,50 @@ func (d *decoder) reconstructSequential(b *block, rows uint8, bx, by, compIndex 
 	} else {
 		idctCols(b)
 	}
-	dst, stride := []byte(nil), 0
+	return d.storeBlock(b, bx, by, compIndex)
+}
+
+// blockDst returns where block (bx, by) of component compIndex is stored:
+// the destination plane from the block's top-left sample on, and the
+// plane's stride.
+func (d *decoder) blockDst(bx, by, compIndex int) ([]byte, int, error) {
 	if d.nComp == 1 {
-		dst, stride = d.img1.Pix[8*(by*d.img1.Stride+bx):], d.img1.Stride
-	} else {
-		switch compIndex {
-		case 0:
-			dst, stride = d.img3.Y[8*(by*d.img3.YStride+bx):], d.img3.YStride
-		case 1:
-			dst, stride = d.img3.Cb[8*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 2:
-			dst, stride = d.img3.Cr[8*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 3:
-			dst, stride = d.blackPix[8*(by*d.blackStride+bx):], d.blackStride
-		default:
-			return UnsupportedError("too many components")
-		}
+		return d.img1.Pix[8*(by*d.img1.Stride+bx):], d.img1.Stride, nil
+	}
+	switch compIndex {
+	case 0:
+		return d.img3.Y[8*(by*d.img3.YStride+bx):], d.img3.YStride, nil
+	case 1:
+		return d.img3.Cb[8*(by*d.img3.CStride+bx):], d.img3.CStride, nil
+	case 2:
+		return d.img3.Cr[8*(by*d.img3.CStride+bx):], d.img3.CStride, nil
+	case 3:
+		return d.blackPix[8*(by*d.blackStride+bx):], d.blackStride, nil
+	}
+	return nil, 0, UnsupportedError("too many components")
+}
+
+// storeBlock writes the inverse DCT's output b, level-shifted and clipped
+// (levelShift), as block (bx, by) of component compIndex.
+func (d *decoder) storeBlock(b *block, bx, by, compIndex int) error {
+	dst, stride, err := d.blockDst(bx, by, compIndex)
+	if err != nil {
+		return err
 	}
 	for y := range 8 {
 		row := dst[y*stride : y*stride+8 : y*stride+8]
 		src := b[8*y : 8*y+8 : 8*y+8]
 		for x, c := range src {
-			// c < -128 → 0, c > 127 → 255, else c+128 (|c| < 2¹⁴).
-			row[x] = uint8(min(max(c+128, 0), 255))
+			row[x] = levelShift(c)
 		}
 	}
 	return nil
+}
+
+// levelShift is the inverse DCT output c as a sample: shifted by +128 and
+// clipped to [0, 255] (c < -128 → 0, c > 127 → 255), branch-free; the
+// inverse DCT's outputs are far from overflowing c+128 (|c| < 2¹⁴).
+// TestLevelShift checks it against the standard library's branches.
+func levelShift(c int32) uint8 {
+	return uint8(min(max(c+128, 0), 255))
 }

@@ -166,8 +166,9 @@ func FuzzDecodeEqualsStdlib(f *testing.F) {
 }
 
 // TestSequentialMatchesReconstruct checks reconstructSequential (rows
-// skipped, dequantized up front, branch-free clip) against the standard
-// library's reconstructBlock on random sparse blocks.
+// skipped, dequantized up front) against the standard library's
+// reconstructBlock (every coefficient, the full inverse DCT) on random
+// sparse blocks.
 func TestSequentialMatchesReconstruct(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -205,6 +206,24 @@ func TestSequentialMatchesReconstruct(t *testing.T) {
 		}
 		if !bytes.Equal(want.Pix, d.img1.Pix) {
 			t.Fatalf("coefficients %v: reconstructSequential %v; reconstructBlock %v", coef, d.img1.Pix, want.Pix)
+		}
+	}
+}
+
+// TestLevelShift checks levelShift against the standard library's
+// branches on every value the inverse DCT can output (its last shift
+// leaves |c| ≤ 2¹³) and well beyond.
+func TestLevelShift(t *testing.T) {
+	t.Parallel()
+	for c := int32(-1 << 24); c <= 1<<24; c++ {
+		want := c + 128
+		if c < -128 {
+			want = 0
+		} else if c > 127 {
+			want = 255
+		}
+		if got := levelShift(c); int32(got) != want {
+			t.Fatalf("levelShift(%d) = %d; want %d", c, got, want)
 		}
 	}
 }

@@ -217,6 +217,22 @@ func (d *decoder) processDHT(n int) error {
 	return nil
 }
 
+// lutDecode is decodeHuffman's path that needs no refill, small enough to
+// inline in the scan's loop: the next code's value and true when the
+// accumulator holds lutSize bits and h's look-up table has the code, else
+// false with nothing consumed. (The table is read before d.bits.n is
+// checked: a short accumulator's out-of-range shift reads entry 0.)
+func (d *decoder) lutDecode(h *huffman) (uint8, bool) {
+	v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]
+	if d.bits.n < lutSize || v == 0 || h.nCodes == 0 {
+		return 0, false
+	}
+	n := (v & 0xff) - 1
+	d.bits.n -= int32(n)
+	d.bits.m >>= n
+	return uint8(v >> 8), true
+}
+
 // decodeHuffman returns the next Huffman-coded value from the bit-stream,
 // decoded according to h.
 func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
@@ -238,11 +254,8 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 			goto slowPath
 		}
 	}
-	if v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; v != 0 {
-		n := (v & 0xff) - 1
-		d.bits.n -= int32(n)
-		d.bits.m >>= n
-		return uint8(v >> 8), nil
+	if value, ok := d.lutDecode(h); ok {
+		return value, nil
 	}
 
 slowPath:

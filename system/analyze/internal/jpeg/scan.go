@@ -234,14 +234,9 @@ func (d *decoder) processSOS(n int) error {
 						if zig == 0 {
 							zig++
 							// Decode the DC coefficient, as specified in section F.2.2.1.
-							var value uint8
-							if h := &d.huff[dcTable][scan[i].td]; d.bits.n >= lutSize && h.nCodes != 0 && h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff] != 0 {
-								v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]
-								n := (v & 0xff) - 1
-								d.bits.n -= int32(n)
-								d.bits.m >>= n
-								value = uint8(v >> 8)
-							} else {
+							h := &d.huff[dcTable][scan[i].td]
+							value, ok := d.lutDecode(h)
+							if !ok {
 								var err error
 								if value, err = d.decodeHuffman(h); err != nil {
 									return err
@@ -266,13 +261,8 @@ func (d *decoder) processSOS(n int) error {
 							for ; zig <= zigEnd; zig++ {
 								// decodeHuffman's and receiveExtend's
 								// paths that need no refill, inlined.
-								var value uint8
-								if v := huff.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; d.bits.n >= lutSize && v != 0 && huff.nCodes != 0 {
-									n := (v & 0xff) - 1
-									d.bits.n -= int32(n)
-									d.bits.m >>= n
-									value = uint8(v >> 8)
-								} else {
+								value, ok := d.lutDecode(huff)
+								if !ok {
 									var err error
 									if value, err = d.decodeHuffman(huff); err != nil {
 										return err
@@ -310,13 +300,8 @@ func (d *decoder) processSOS(n int) error {
 									acSet = true
 								} else {
 									if val0 != 0x0f {
-										d.eobRun = uint16(1 << val0)
-										if val0 != 0 {
-											bits, err := d.decodeBits(int32(val0))
-											if err != nil {
-												return err
-											}
-											d.eobRun |= uint16(bits)
+										if err := d.decodeEOBRun(val0); err != nil {
+											return err
 										}
 										d.eobRun--
 										break
@@ -414,13 +399,8 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 			switch val1 {
 			case 0:
 				if val0 != 0x0f {
-					d.eobRun = uint16(1 << val0)
-					if val0 != 0 {
-						bits, err := d.decodeBits(int32(val0))
-						if err != nil {
-							return err
-						}
-						d.eobRun |= uint16(bits)
+					if err := d.decodeEOBRun(val0); err != nil {
+						return err
 					}
 					break loop
 				}
@@ -454,6 +434,21 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 		if _, err := d.refineNonZeroes(b, zig, zigEnd, -1, delta); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// decodeEOBRun sets d.eobRun to the length of the end-of-band run that
+// the code EOBr (r = 0..14) begins: 1<<r plus r more bits, as specified
+// in section G.1.2.2 (a sequential scan's EOB is EOB0, a run of one).
+func (d *decoder) decodeEOBRun(r uint8) error {
+	d.eobRun = uint16(1 << r)
+	if r != 0 {
+		bits, err := d.decodeBits(int32(r))
+		if err != nil {
+			return err
+		}
+		d.eobRun |= uint16(bits)
 	}
 	return nil
 }
@@ -517,40 +512,7 @@ func (d *decoder) reconstructBlock(b *block, bx, by, compIndex int) error {
 		b[unzig[zig]] *= qt[zig]
 	}
 	idct(b)
-	dst, stride := []byte(nil), 0
-	if d.nComp == 1 {
-		dst, stride = d.img1.Pix[8*(by*d.img1.Stride+bx):], d.img1.Stride
-	} else {
-		switch compIndex {
-		case 0:
-			dst, stride = d.img3.Y[8*(by*d.img3.YStride+bx):], d.img3.YStride
-		case 1:
-			dst, stride = d.img3.Cb[8*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 2:
-			dst, stride = d.img3.Cr[8*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 3:
-			dst, stride = d.blackPix[8*(by*d.blackStride+bx):], d.blackStride
-		default:
-			return UnsupportedError("too many components")
-		}
-	}
-	// Level shift by +128, clip to [0, 255], and write to dst.
-	for y := 0; y < 8; y++ {
-		y8 := y * 8
-		yStride := y * stride
-		for x := 0; x < 8; x++ {
-			c := b[y8+x]
-			if c < -128 {
-				c = 0
-			} else if c > 127 {
-				c = 255
-			} else {
-				c += 128
-			}
-			dst[yStride+x] = uint8(c)
-		}
-	}
-	return nil
+	return d.storeBlock(b, bx, by, compIndex)
 }
 
 // findRST advances past the next RST restart marker that matches expectedRST.
