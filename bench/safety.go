@@ -11,6 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/mongo/address"
 	"go.mongodb.org/mongo-driver/x/mongo/driver/connstring"
+
+	"github.com/camload/camload/internal/loopback"
 )
 
 // ErrRemote is wrapped by the error for a target that is not on this
@@ -81,14 +83,8 @@ func checkLoopback(rawURL string) error {
 type dialAddr struct{ network, host string }
 
 // loopbackHost reports whether host (no port, no brackets) is localhost or
-// a literal loopback IP. It resolves nothing.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// a literal loopback IP (loopback.Host). It resolves nothing.
+func loopbackHost(host string) bool { return loopback.Host(host) }
 
 // postgresAddrs are the hosts pgx connects to for connString, in order.
 func postgresAddrs(connString string) ([]dialAddr, error) {

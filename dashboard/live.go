@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/loopback"
 )
 
 // LiveOptions configure Serve: the dashboard of `camload run --dashboard`.
@@ -59,14 +60,10 @@ func (o LiveOptions) Validate() error {
 	if o.Addr == "" {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(o.Addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
 		return cfgerr.Field("--dashboard", "%q: not host:port: %v", o.Addr, err)
 	}
-	if o.Expose || host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if o.Expose || loopback.Addr(o.Addr) {
 		return nil
 	}
 	return cfgerr.Field("--dashboard", "%q is not a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT); pass --expose to serve it on another interface", o.Addr)

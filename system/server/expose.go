@@ -7,24 +7,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/camload/camload/internal/loopback"
 )
 
 // loopbackAddr reports whether the listen address addr (host:port) binds
-// loopback only: its host is "localhost" (any case) or a literal loopback
-// IP (127.0.0.0/8, ::1). An empty host, 0.0.0.0 or :: bind every
+// loopback only (loopback.Addr). An empty host, 0.0.0.0 or :: bind every
 // interface; any other name or IP may be reachable from other machines.
-// No name is resolved.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func loopbackAddr(addr string) bool { return loopback.Addr(addr) }
 
 // interfacesOf describes what a non-loopback listen address exposes, for
 // errors and warnings.
