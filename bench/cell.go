@@ -138,15 +138,18 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	// outcomes of its own fetches.
 	deadline := knobs.CycleDeadline > 0
 	var warm time.Duration // the fastest warm-up cycle: the settled pace, never overstated
-	for i := 0; i < c.sc.System.Warmup; i++ {
-		c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, c.sc.System.Warmup))
-		s, err := postCycleDrain(ctx, client, sys.API, deadline && i == c.sc.System.Warmup-1)
+	err = c.warmUpCycles(func(i int, last bool) error {
+		s, err := postCycleDrain(ctx, client, sys.API, deadline && last)
 		if err != nil {
-			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
+			return err
 		}
 		if warm == 0 || s.Duration < warm {
 			warm = s.Duration
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 
 	// c) The cycles window: its own sampler and CPU readings, the CPU
@@ -483,4 +486,30 @@ func (c *cellRun) serveArgs(fleetURL, db string, redisURL ...string) []string {
 	args = append(args, redisURL...)
 	args = append(args, "--db", db, "--analyze-cost", c.sc.System.AnalyzeCost.String())
 	return append(args, c.sc.KnobFlags(c.knobs)...)
+}
+
+// warmUpCycles runs the cell's warm-up: system.warmup cycles and, when
+// system.warmup_for is set, more until it has lasted that long (the cycle
+// that starts after it is the last). cycle runs cycle i (0-based); last
+// says whether it is the warm-up's last.
+func (c *cellRun) warmUpCycles(cycle func(i int, last bool) error) error {
+	n, dur := c.sc.System.Warmup, c.sc.System.WarmupFor
+	if n == 0 && dur <= 0 {
+		return nil
+	}
+	t0 := time.Now()
+	for i := 0; ; i++ {
+		last := i+1 >= n && time.Since(t0) >= dur
+		if dur > 0 {
+			c.prog.step(c, fmt.Sprintf("warm-up %d (≥ %d cycles and %s; %s so far)", i+1, n, dur, time.Since(t0).Round(time.Second)))
+		} else {
+			c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, n))
+		}
+		if err := cycle(i, last); err != nil {
+			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
+		}
+		if last {
+			return nil
+		}
+	}
 }

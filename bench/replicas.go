@@ -115,11 +115,11 @@ func (c *cellRun) measureReplicas(ctx context.Context) (err error) {
 	c.cell.Replicas = rep
 
 	client := &http.Client{Timeout: c.sc.System.CycleTimeout}
-	for i := 0; i < c.sc.System.Warmup; i++ {
-		c.prog.step(c, fmt.Sprintf("warm-up %d/%d", i+1, c.sc.System.Warmup))
-		if _, err := set.cycle(ctx, client); err != nil {
-			return fmt.Errorf("warm-up cycle %d: %w", i+1, err)
-		}
+	if err := c.warmUpCycles(func(int, bool) error {
+		_, err := set.cycle(ctx, client)
+		return err
+	}); err != nil {
+		return err
 	}
 
 	// The cycles window.

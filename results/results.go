@@ -167,7 +167,7 @@ type Cycles struct {
 	// cycle's deadline.
 	Late int `json:"late,omitempty"`
 	// NotFetched counts cameras no request was sent for, by reason
-	// (breaker_open, still_in_flight).
+	// (breaker_open, still_in_flight, not_due).
 	NotFetched map[string]int `json:"not_fetched,omitempty"`
 	// InFlight is how many cameras were still in flight when the window
 	// ended (0 when its last cycle was drained).

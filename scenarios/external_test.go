@@ -84,6 +84,8 @@ func TestExternalParseErrors(t *testing.T) {
 			[]string{"system.external_modes.external", "names system.external itself"}},
 		{"variant without command", "system:\n  modes: [v1]\n  external_modes:\n    v1: {env: {A: b}}\n",
 			[]string{"system.external_modes.v1.command: must name the program"}},
+		{"warm-up time with an external system", "system:\n  modes: [external]\n  warmup_for: 1m\n  external:\n    command: [a]\n",
+			[]string{"system.warmup_for: not supported for an external system (mode external)"}},
 		{"unknown placeholder", "system:\n  modes: [external]\n  external:\n    command: [a, \"{{port}}\"]\n",
 			[]string{"system.external.command[1]", "unknown placeholder {{port}}"}},
 		{"bad urls", "system:\n  modes: [external]\n  external:\n    command: [a]\n    ready_url: \"ftp://x/\"\n    cycle_url: \"{{api_addr}}/cycle\"\n",

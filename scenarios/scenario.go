@@ -111,6 +111,13 @@ type System struct {
 	Cycles int `mapstructure:"cycles"`
 	// Warmup is the number of cycles run before measuring.
 	Warmup int `mapstructure:"warmup"`
+	// WarmupFor, when > 0, makes the warm-up go on in cycles until it has
+	// also lasted this long (the cycle that starts after it is the last):
+	// a time for what the system learns of its cameras (refresh
+	// schedules, deadlines) and the age of the data it serves to reach
+	// steady state, whatever a mode's cycle time. Not for external
+	// systems. 0 = Warmup cycles only.
+	WarmupFor time.Duration `mapstructure:"warmup_for"`
 	// AnalyzeCost is the CPU work added per analyzed frame, standing in
 	// for the detection model (0 = decode and count only).
 	AnalyzeCost time.Duration `mapstructure:"analyze_cost"`

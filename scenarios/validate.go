@@ -96,6 +96,17 @@ func (s *Scenario) check() []*cfgerr.Error {
 	if s.System.Warmup < 0 {
 		bad("system.warmup", "must be ≥ 0, got %d", s.System.Warmup)
 	}
+	if s.System.WarmupFor < 0 {
+		bad("system.warmup_for", "must be ≥ 0, got %s", s.System.WarmupFor)
+	}
+	if s.System.WarmupFor > 0 {
+		for _, m := range s.System.Modes {
+			if s.IsExternal(m) {
+				bad("system.warmup_for", "not supported for an external system (mode %s): its warm-up is system.warmup cycles or sweeps", m)
+				break
+			}
+		}
+	}
 	if s.System.AnalyzeCost < 0 {
 		bad("system.analyze_cost", "must be ≥ 0, got %s", s.System.AnalyzeCost)
 	}

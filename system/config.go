@@ -112,6 +112,14 @@ type Knobs struct {
 	// starting here and never above HostLimitMax. 0 = no learned limits.
 	HostLimitInitial int `mapstructure:"host_limit_initial" json:"host_limit_initial"`
 	HostLimitMax     int `mapstructure:"host_limit_max" json:"host_limit_max"`
+	// RefreshAware (with a cycle deadline) learns each camera's refresh
+	// schedule from the capture times its answers carry and does not
+	// fetch a camera whose next frame is not due yet (counted as not
+	// fetched, not_due): its fetches start within a cycle of each new
+	// frame instead of whenever its previous fetch happened to end, and
+	// it stays fresh until its next frame is due. false = fetch every
+	// camera every cycle.
+	RefreshAware bool `mapstructure:"refresh_aware" json:"refresh_aware"`
 }
 
 // resilient reports whether k uses the tracker's cycle (a cycle deadline).
@@ -171,6 +179,7 @@ func Preset(m Mode) (Knobs, bool) {
 		k.AdaptiveDeadline = true
 		k.BreakerFailures = resilience.DefaultBreakerFailures
 		k.HostLimitInitial = resilience.DefaultHostLimitInitial
+		k.RefreshAware = true
 		// The learned limit, not the transport, caps a host's
 		// concurrency.
 		k.MaxConnsPerHost = k.HostLimitMax
@@ -199,6 +208,7 @@ const (
 const (
 	SkipBreakerOpen   = "breaker_open"    // its circuit breaker is open
 	SkipStillInFlight = "still_in_flight" // abandoned by an earlier cycle, its result not in yet
+	SkipNotDue        = "not_due"         // its next frame is not due yet by its learned schedule (RefreshAware)
 )
 
 // TimedOut is one fetch that exceeded its deadline.
@@ -467,6 +477,14 @@ var KnobTable = []KnobSpec{
 		check: func(k Knobs) error {
 			if k.HostLimitMax < max(1, k.HostLimitInitial) || k.HostLimitMax > 100000 {
 				return fmt.Errorf("must be max(1, host-limit-initial %d) … 100000, got %d", k.HostLimitInitial, k.HostLimitMax)
+			}
+			return nil
+		}},
+	{Key: "refresh_aware", Usage: "learn each camera's refresh schedule from its capture times and skip it until its next frame is due (needs cycle-deadline)",
+		field: func(k *Knobs) any { return &k.RefreshAware },
+		check: func(k Knobs) error {
+			if k.RefreshAware && k.CycleDeadline <= 0 {
+				return fmt.Errorf("needs a cycle deadline (cycle-deadline > 0)")
 			}
 			return nil
 		}},

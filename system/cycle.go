@@ -43,6 +43,10 @@ type visit struct {
 	abandoned  bool // still in flight at the cycle deadline
 	// timedOut is the fetch when it exceeded its deadline (kind timeout).
 	timedOut *TimedOut
+	// capturedAt is when the camera says it captured the frame it
+	// answered (its X-Camload-Captured-At or Last-Modified header), zero
+	// when it did not say or answered no frame.
+	capturedAt time.Time
 }
 
 // LatestKey is the cache key of a camera's latest observation.
@@ -124,10 +128,10 @@ func (s *System) runCycle(ctx context.Context, drain bool) (CycleSummary, error)
 			}
 		case v.skipped:
 			sum.Skipped++
-			fresh[i].mark(n, s.observedAt(v.start))
+			fresh[i].mark(n, s.observedAt(v.start), v.capturedAt)
 		case v.stored:
 			sum.Processed++
-			fresh[i].mark(n, s.observedAt(v.start))
+			fresh[i].mark(n, s.observedAt(v.start), v.capturedAt)
 			if !v.obs.CapturedAt.IsZero() {
 				sum.Freshness = append(sum.Freshness, max(0, v.storedAt.Sub(v.obs.CapturedAt)))
 			}
@@ -186,7 +190,7 @@ func (s *System) runAll(ctx context.Context, n int64, cams []store.Camera, state
 		// frame stored), not only once the whole cycle is over: the
 		// flusher marks the frames it stores.
 		if v.kind == "" && (v.skipped || v.stored) {
-			fresh[i].mark(n, s.observedAt(v.start))
+			fresh[i].mark(n, s.observedAt(v.start), v.capturedAt)
 		}
 		flusher.done(ctx, i)
 	}
@@ -339,6 +343,7 @@ func (s *System) visit(ctx context.Context, cycle int64, c *store.Camera, st *ca
 		return
 	}
 	defer putBuf(r.body)
+	v.capturedAt = r.capturedAt
 	frame := r.body.Bytes()
 	var hash string
 	if k.Dedupe {
@@ -494,7 +499,7 @@ func (f *flusher) flush(ctx context.Context, lo, hi int) {
 	defer func() {
 		if f.fresh != nil {
 			for _, i := range idx {
-				f.fresh[i].mark(f.cycle, s.observedAt(f.visits[i].start))
+				f.fresh[i].mark(f.cycle, s.observedAt(f.visits[i].start), f.visits[i].capturedAt)
 			}
 		}
 	}()

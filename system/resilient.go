@@ -144,9 +144,14 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 	if bulk {
 		w = newCycleWriter(s)
 	}
+	now := s.now()
 	for i := range cams {
 		if bulk && r.isQueued(i) { // its late frame is being written
 			visits[i].notFetched = SkipStillInFlight
+			continue
+		}
+		if k.RefreshAware && fresh[i].notDue(now) {
+			visits[i].notFetched = SkipNotDue
 			continue
 		}
 		var tk resilience.Ticket
@@ -180,7 +185,7 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 			}
 			if c.Done(i, tv) {
 				if v := &tv.v; v.kind == "" && (v.skipped || v.stored) {
-					tv.fresh.mark(n, s.observedAt(v.start)) // fresh as it lands
+					tv.fresh.mark(n, s.observedAt(v.start), v.capturedAt) // fresh as it lands
 				}
 				if w != nil {
 					w.add(tv) // on time: nothing blocks between Done and add
@@ -418,7 +423,7 @@ func (s *System) writeVisits(batch []*trackedVisit, onTime bool) {
 		if tv.v.stored {
 			tv.v.e2e = time.Since(tv.v.start)
 			if onTime {
-				tv.fresh.mark(tv.v.obs.Cycle, s.observedAt(tv.v.start))
+				tv.fresh.mark(tv.v.obs.Cycle, s.observedAt(tv.v.start), tv.v.capturedAt)
 			}
 		}
 	}
@@ -444,11 +449,11 @@ func (r *resilient) count(tv *trackedVisit) {
 		}
 	case v.skipped:
 		r.late.skipped++
-		tv.fresh.mark(now, s.observedAt(v.start))
+		tv.fresh.mark(now, s.observedAt(v.start), v.capturedAt)
 	case v.stored:
 		r.late.processed++
 		s.m.processed.Inc()
-		tv.fresh.mark(now, s.observedAt(v.start))
+		tv.fresh.mark(now, s.observedAt(v.start), v.capturedAt)
 	}
 	r.late.n++
 	r.late.retries += v.retries
@@ -472,14 +477,71 @@ func (r *resilient) takeLate(sum *CycleSummary) {
 
 // camFresh is when a camera last answered usefully (a new or an unchanged
 // frame): the cycle and the time its fetch began (on the system's clock).
+//
+// It also learns the camera's refresh schedule from the capture times its
+// answers carry: captured is the newest capture seen, period the shortest
+// interval seen between two successive captures (a camera that refreshes
+// every R seconds shows R, or a multiple of it when a frame was missed).
 type camFresh struct {
-	cycle atomic.Int64
-	at    atomic.Int64 // unix ns
+	cycle    atomic.Int64
+	at       atomic.Int64 // unix ns
+	captured atomic.Int64 // unix ns, 0: none seen
+	period   atomic.Int64 // ns, 0: not learned
 }
 
-func (f *camFresh) mark(cycle int64, at time.Time) {
+// mark records a useful answer (a new or an unchanged frame) whose fetch
+// began at at; captured is the capture time the answer carried (zero:
+// none).
+func (f *camFresh) mark(cycle int64, at, captured time.Time) {
 	f.at.Store(at.UnixNano())
 	f.cycle.Store(cycle)
+	if captured.IsZero() {
+		return
+	}
+	c := captured.UnixNano()
+	// Answers land out of order (a late one after a newer): only a newer
+	// capture counts, and only its distance from the previous one.
+	for {
+		prev := f.captured.Load()
+		if c <= prev {
+			return
+		}
+		if f.captured.CompareAndSwap(prev, c) {
+			if prev != 0 {
+				d := c - prev
+				for {
+					p := f.period.Load()
+					if (p != 0 && p <= d) || f.period.CompareAndSwap(p, d) {
+						break
+					}
+				}
+			}
+			return
+		}
+	}
+}
+
+// dueAt is when the camera's next frame is due by its learned schedule
+// (the newest capture + the period); ok is false while the schedule is
+// not learned.
+func (f *camFresh) dueAt() (time.Time, bool) {
+	c, p := f.captured.Load(), f.period.Load()
+	if c == 0 || p == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, c+p), true
+}
+
+// notDue reports whether, by its learned schedule, the camera cannot
+// have a newer frame than the one the system has at now: its next
+// capture is still ahead. A capture time ahead of now (the camera's clock
+// runs ahead of the system's) disowns the schedule: the camera is due.
+func (f *camFresh) notDue(now time.Time) bool {
+	due, ok := f.dueAt()
+	if !ok || time.Unix(0, f.captured.Load()).After(now) {
+		return false
+	}
+	return now.Before(due)
 }
 
 // observedAt is when a visit that began at start (time.Now) began, on the
@@ -548,7 +610,14 @@ func (s *System) CameraFreshness(id string) (Freshness, bool) {
 			// include their answering time: add the camera's own.
 			allow += s.fetchDeadline(id)
 		}
-		out.Stale = at == 0 || now.Sub(out.ObservedAt) > allow
+		// A camera whose next frame is not due yet has nothing newer
+		// than what the system has (RefreshAware skips it): its age
+		// counts from when its next frame is due.
+		since := out.ObservedAt
+		if due, ok := f.dueAt(); ok && s.cfg.Knobs.RefreshAware && due.After(since) {
+			since = due
+		}
+		out.Stale = at == 0 || now.Sub(since) > allow
 	}
 	out.Status = StatusOK
 	if out.Stale {

@@ -443,3 +443,57 @@ func TestStragglerFreshAndWrittenAtOnce(t *testing.T) {
 			s3.Late, s3.LateProcessed, s3.InFlight, s3.NotFetched)
 	}
 }
+
+// TestRefreshAware: a camera's refresh schedule is learned from the
+// capture times of its answers; until its next frame is due it is not
+// fetched (not_due), no request reaches the fleet, and its data is served
+// fresh; once due it is fetched again; without an answer it turns stale
+// counting from when its next frame was due.
+func TestRefreshAware(t *testing.T) {
+	t.Parallel()
+	const refresh = 10 * time.Second
+	fc := quietFleet(3, 3)
+	fc.Refresh = refresh
+	e := newEnv(t, envOpts{fleet: fc, mode: system.ModeResilient, knobs: func(k *system.Knobs) {
+		k.BreakerFailures = 0
+	}})
+	requests := func() int64 { return e.fleet.Faults().Requests }
+	if s := runCycle(t, e, false); s.Processed != 3 {
+		t.Fatalf("cycle 1: processed %d; want 3 (%+v)", s.Processed, s)
+	}
+	// One capture per camera: no schedule yet, every camera is fetched.
+	if s := runCycle(t, e, false); s.Skipped != 3 || len(s.NotFetched) != 0 {
+		t.Fatalf("cycle 2, same frames: %+v; want 3 unchanged, none skipped unfetched", s)
+	}
+	e.clock.Advance(refresh)
+	if s := runCycle(t, e, false); s.Processed != 3 {
+		t.Fatalf("cycle 3, new frames: processed %d; want 3 (%+v)", s.Processed, s)
+	}
+	// Two captures a period apart: the next frame is due a period after
+	// the newest; until then nothing is fetched. (Each camera refreshes
+	// at its own phase: its newest capture lies in the last period, so
+	// with the clock standing still none is due, and a period later
+	// every one is.)
+	before := requests()
+	s := runCycle(t, e, false)
+	if s.NotFetched[system.SkipNotDue] != 3 || s.Processed+s.Skipped != 0 {
+		t.Fatalf("cycle 4, no time later: %+v; want 3 not due", s)
+	}
+	if got := requests(); got != before {
+		t.Errorf("cycle 4: the fleet saw %d requests; want none", got-before)
+	}
+	if m := latest(t, e, "cam-00001"); m["status"] != system.StatusOK || m["stale"] != false {
+		t.Errorf("not due: latest = %v; want ok (nothing newer exists)", m)
+	}
+	// Due: fetched again, the new frame stored.
+	e.clock.Advance(refresh)
+	if s := runCycle(t, e, false); s.Processed != 3 || len(s.NotFetched) != 0 {
+		t.Fatalf("cycle 5, a period later: %+v; want 3 new frames fetched", s)
+	}
+	// No cycle for a long while: stale, counted from when the next frame
+	// was due, not from the last answer alone.
+	e.clock.Advance(10 * refresh)
+	if m := latest(t, e, "cam-00001"); m["status"] != system.StatusStale || m["stale"] != true {
+		t.Errorf("long past due without an answer: latest = %v; want stale", m)
+	}
+}
