@@ -37,6 +37,29 @@ type AttackSpec struct {
 	// steps drop them: at thousands of requests a second the bodies would
 	// fill the disk.
 	DropBodies bool
+	// FailFast, when set, stops the attack as soon as its verdict against
+	// an SLO is decided: more of its planned requests have already missed
+	// the latency bound, or failed, than the SLO allows over all of them
+	// (AttackResult.Decided).
+	FailFast *FailFast
+}
+
+// FailFast is the SLO an attack is judged on and the requests it plans:
+// once more than Planned − ⌈0.99·Planned⌉ results took longer than P99
+// (their latency from the actual send, which the corrected latency can
+// only exceed), the attack's p99 over its planned requests exceeds P99
+// whatever the rest do; once more than ErrorRate·Planned failed, so does
+// its error rate.
+type FailFast struct {
+	Planned   int
+	P99       time.Duration
+	ErrorRate float64
+}
+
+// limits are the counts of slow and of failed results beyond which the
+// verdict is decided.
+func (f FailFast) limits() (slow, failed int) {
+	return f.Planned - int(math.Ceil(0.99*float64(f.Planned))), int(math.Floor(f.ErrorRate * float64(f.Planned)))
 }
 
 // AttackResult is an attack's summary. Latency is measured from each
@@ -47,6 +70,9 @@ type AttackResult struct {
 	Latency  *hist // corrected
 	Raw      *hist // uncorrected
 	Failed   uint64
+	// Decided is true when FailFast stopped the attack: its verdict was
+	// decided (a miss) before its planned requests were sent.
+	Decided bool
 	// SendLag is the most any request was sent after its intended time
 	// (vegeta's own lateness: all workers busy, or the runner not
 	// scheduled). The corrected latency charges it to the system.
@@ -123,6 +149,8 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 
 	var encErr error
 	m := NewAttackMetrics(spec.Rate, spec.Duration, time.Now(), interval)
+	var slow, failed int
+	decided := false
 	for r := range atk.Attack(targeter, pacer, spec.Duration, spec.Name) {
 		if enc != nil && encErr == nil {
 			if spec.DropBodies {
@@ -131,11 +159,25 @@ func Attack(ctx context.Context, spec AttackSpec, enc vegeta.Encoder) (*AttackRe
 			encErr = enc(r)
 		}
 		m.Add(r)
+		if ff := spec.FailFast; ff != nil && !decided {
+			if r.Latency > ff.P99 {
+				slow++
+			}
+			if !(r.Error == "" && r.Code >= 200 && r.Code < 400) {
+				failed++
+			}
+			if maxSlow, maxFailed := ff.limits(); slow > maxSlow || failed > maxFailed {
+				decided = true
+				atk.Stop() // the results in flight still arrive and count
+			}
+		}
 	}
 	if encErr != nil {
 		return nil, fmt.Errorf("bench: attack %s: writing results: %w", spec.Name, encErr)
 	}
-	return m.Close(), ctx.Err()
+	res := m.Close()
+	res.Decided = decided
+	return res, ctx.Err()
 }
 
 // AttackMetrics folds an attack's vegeta results into an AttackResult as
@@ -235,6 +277,8 @@ type CapacityOptions struct {
 const (
 	JudgedP99 = "p99"
 	JudgedMax = "max"
+	// JudgedDecided: the step stopped early, its miss decided (FailFast).
+	JudgedDecided = "decided"
 )
 
 // bracketRatio ends the bisection early: once first fail ÷ last pass is
@@ -266,7 +310,11 @@ const bracketRatio = 1.05
 // step on its maximum instead would fail a system exactly at the SLO in
 // 1 − 0.99ⁿ of steps (47% at n = 64). A step that still ends with fewer
 // than 100 requests (the attacker could not send them) is judged on its
-// maximum, stricter, never looser, and says so (JudgedOn "max"). Each step
+// maximum, stricter, never looser, and says so (JudgedOn "max"). A step
+// whose miss is decided before its end — more of its planned requests
+// already too slow or failed than its p99 or error rate allow (FailFast)
+// — stops there (JudgedOn "decided", with Planned): 2 slow answers of a
+// 101-request step at 2 req/s end it in a second, not 50. Each step
 // records its duration and n.
 //
 // A search in which no step failed is Censored: the capacity is at least
@@ -287,6 +335,8 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 	run := func(rate float64) (bool, error) {
 		spec := base
 		spec.Rate, spec.Duration, spec.DropBodies = rate, StepDuration(rate, c.StepDuration), true
+		planned := int(math.Floor(rate * spec.Duration.Seconds()))
+		spec.FailFast = &FailFast{Planned: planned, P99: c.SLO.P99, ErrorRate: c.SLO.ErrorRate}
 		st := results.CapacityStep{Rate: math.Round(rate*10) / 10, Duration: results.Duration(spec.Duration)}
 		var enc vegeta.Encoder
 		var w io.WriteCloser
@@ -312,10 +362,15 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 		st.RawP99, st.SendLagMax = results.Duration(r.Raw.Quantile(99)), results.Duration(r.SendLag)
 		st.JudgedOn = JudgedP99
 		held := st.P99
-		if !results.Supports(int64(st.Requests), 0.99) {
+		switch {
+		case r.Decided:
+			// A miss decided before the step's end: more of its planned
+			// requests missed the SLO than its p99 or error rate allow.
+			st.JudgedOn, st.Planned = JudgedDecided, planned
+		case !results.Supports(int64(st.Requests), 0.99):
 			st.JudgedOn, held = JudgedMax, st.Max
 		}
-		st.Pass = st.Requests > 0 && held.D() <= c.SLO.P99 && st.ErrorRate <= c.SLO.ErrorRate
+		st.Pass = !r.Decided && st.Requests > 0 && held.D() <= c.SLO.P99 && st.ErrorRate <= c.SLO.ErrorRate
 		out.Steps = append(out.Steps, st)
 		traceCapacityStep(ctx, base.Name, len(out.Steps), rate, r, st.Pass, c.SLO)
 		if o.Logf != nil {

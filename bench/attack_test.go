@@ -142,7 +142,14 @@ func TestCapacitySearch(t *testing.T) {
 	}
 	for i, st := range got.Steps {
 		want := JudgedP99
-		if st.Requests < 100 {
+		switch {
+		case st.JudgedOn == JudgedDecided:
+			// a miss decided before the step's end: never a pass
+			want = JudgedDecided
+			if st.Pass || st.Planned == 0 || st.Requests > uint64(st.Planned)+uint64(base.Workers)+8 {
+				t.Errorf("step %d = %+v; want a failed step that stopped near or before its %d planned requests", i, st, st.Planned)
+			}
+		case st.Requests < 100:
 			want = JudgedMax
 		}
 		if st.JudgedOn != want || st.Requests == 0 || st.Max < st.P99 || st.BinFile != bins[i] {
@@ -246,6 +253,50 @@ func TestCapacityStepSizedForP99(t *testing.T) {
 	// way at most one of ≥ 100 is slow, which the p99 allows.
 	if !st.Pass {
 		t.Errorf("step = %+v; want a pass: one slow answer in ≥ 100 is within a p99 SLO", st)
+	}
+}
+
+// TestCapacityStepDecidedEarly: a step at 2 req/s plans 101 requests (50
+// s); against a server slower than the SLO every answer misses, so after
+// the second slow answer its p99 over 101 cannot meet the SLO whatever
+// the rest do: it stops there, judged "decided", a miss.
+func TestCapacityStepDecidedEarly(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(60 * time.Millisecond)
+	}))
+	defer srv.Close()
+	base := AttackSpec{Name: "slow", URLs: []string{srv.URL}, Timeout: time.Second, Workers: 2}
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: 50 * time.Millisecond, ErrorRate: 0.01}, MinRate: 2, MaxRate: 100, Steps: 3, StepDuration: time.Second}
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Steps) != 1 || got.LastPass != nil || got.FirstFail == nil || *got.FirstFail != 2 {
+		t.Fatalf("CapacitySearch(server slower than the SLO) = %+v; want one failed step at the floor", got)
+	}
+	st := got.Steps[0]
+	if st.JudgedOn != JudgedDecided || st.Pass || st.Planned != 101 || st.Requests < 2 || st.Requests >= 101 {
+		t.Errorf("step = %+v; want decided after 2 of 101 planned requests, a miss", st)
+	}
+}
+
+// TestFailFastLimits: the counts beyond which a verdict is decided are the
+// p99's and the error rate's allowance over the planned requests.
+func TestFailFastLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ff             FailFast
+		slow, failures int
+	}{
+		{FailFast{Planned: 101, ErrorRate: 0.01}, 1, 1}, // 2 slow or 2 failed decide
+		{FailFast{Planned: 100, ErrorRate: 0.01}, 1, 1}, // rank 99 of 100: one slow is allowed
+		{FailFast{Planned: 1000, ErrorRate: 0.05}, 10, 50},
+		{FailFast{Planned: 50, ErrorRate: 0}, 0, 0}, // too few for any slack
+	} {
+		if s, f := tc.ff.limits(); s != tc.slow || f != tc.failures {
+			t.Errorf("%+v.limits() = %d slow, %d failed; want %d, %d", tc.ff, s, f, tc.slow, tc.failures)
+		}
 	}
 }
 

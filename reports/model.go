@@ -795,9 +795,12 @@ func (r *reader) capacitySection() (section, bool) {
 					if judged == "" {
 						judged = "p99"
 					}
-					if judged == "max" {
+					switch judged {
+					case "max":
 						judged = fmt.Sprintf("max (n=%d: too few for a p99)", st.Requests)
-					} else {
+					case "decided":
+						judged = fmt.Sprintf("decided early (n=%d of %d planned: more had missed the SLO than its p99 or error rate allow)", st.Requests, st.Planned)
+					default:
 						judged += fmt.Sprintf(" (n=%d)", st.Requests)
 					}
 					pass := "✅ pass"

@@ -417,8 +417,14 @@ type CapacityStep struct {
 	Pass       bool     `json:"pass"`
 	// JudgedOn says which statistic was held to the SLO: "p99", or "max"
 	// when the step had too few requests to support its percentile
-	// (stricter, never looser).
+	// (stricter, never looser), or "decided" when the step stopped early
+	// because more of its Planned requests had already missed the SLO
+	// (too slow or failed) than its p99 or error rate allow: a miss
+	// whatever the rest would have done. Requests, P99 … are then over
+	// the requests it sent.
 	JudgedOn string `json:"judged_on"`
+	// Planned is the requests a step decided early had planned.
+	Planned int `json:"planned,omitempty"`
 	BinFile  string `json:"bin_file,omitempty"`
 }
 
