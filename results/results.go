@@ -424,8 +424,8 @@ type CapacityStep struct {
 	// the requests it sent.
 	JudgedOn string `json:"judged_on"`
 	// Planned is the requests a step decided early had planned.
-	Planned int `json:"planned,omitempty"`
-	BinFile  string `json:"bin_file,omitempty"`
+	Planned int    `json:"planned,omitempty"`
+	BinFile string `json:"bin_file,omitempty"`
 }
 
 // Freshness is the age of the data the system's API serves, sampled by
