@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,40 +19,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/testenv"
 	"github.com/camload/camload/system/cache"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// golang-lru v2's expirable LRU starts an expiry goroutine it
-		// never stops (its done channel is never closed; see the comment
-		// in expirable.NewLRU, hashicorp/golang-lru#159).
-		goleak.IgnoreAnyFunction("github.com/hashicorp/golang-lru/v2/expirable.NewLRU[...].func1"),
-	)
-}
-
-// redisServer is one Redis the tests run against.
-type redisServer struct {
-	name string
-	url  string
-	mini *miniredis.Miniredis // nil for a real server
-}
-
-// servers returns miniredis always and the real Redis of
-// CAMLOAD_TEST_REDIS_URL when set.
-func servers(t *testing.T) []redisServer {
-	t.Helper()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	out := []redisServer{{"miniredis", "redis://" + m.Addr() + "/0", m}}
-	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
-		out = append(out, redisServer{"redis", u, nil})
-	}
-	return out
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, testenv.IgnoreLRUExpiry) }
 
 func client(t *testing.T, url string) *redis.Client {
 	t.Helper()
@@ -89,28 +59,11 @@ func newCache(t *testing.T, rdb redis.UniversalClient, opts cache.Options) (*cac
 }
 
 // counter reads camload_cache_requests_total{level, result} or, with
-// level "", a label-less counter called name.
+// level "", a label-less counter called name; 0 when it has no such series.
 func counter(t *testing.T, reg *prometheus.Registry, name, level, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["level"] == level && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	v, _ := testenv.Metric(t, reg, name, "level", level, "result", result)
+	return v
 }
 
 type countingLoader struct {
@@ -124,10 +77,10 @@ func (l *countingLoader) load(context.Context) ([]byte, error) {
 }
 
 func TestGetLevels(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
+	for _, srv := range testenv.Redis(t) {
+		t.Run(srv.Name, func(t *testing.T) {
 			ctx := context.Background()
-			rdb := client(t, srv.url)
+			rdb := client(t, srv.URL)
 			opts := testOptions(t)
 			c1, reg := newCache(t, rdb, opts)
 			c2, _ := newCache(t, rdb, opts) // another replica: same Redis, own L1
@@ -175,10 +128,10 @@ func TestGetLevels(t *testing.T) {
 }
 
 func TestSetManyAndInvalidate(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
+	for _, srv := range testenv.Redis(t) {
+		t.Run(srv.Name, func(t *testing.T) {
 			ctx := context.Background()
-			rdb := client(t, srv.url)
+			rdb := client(t, srv.URL)
 			opts := testOptions(t)
 			c1, _ := newCache(t, rdb, opts)
 			c2, _ := newCache(t, rdb, opts)
@@ -223,9 +176,9 @@ func TestSetManyAndInvalidate(t *testing.T) {
 
 // TestStampede has N concurrent Gets of a cold key share one load.
 func TestStampede(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
-			c, reg := newCache(t, client(t, srv.url), testOptions(t))
+	for _, srv := range testenv.Redis(t) {
+		t.Run(srv.Name, func(t *testing.T) {
+			c, reg := newCache(t, client(t, srv.URL), testOptions(t))
 			const n = 64
 			release := make(chan struct{})
 			var calls atomic.Int64
@@ -282,11 +235,7 @@ func TestStampede(t *testing.T) {
 // back (go-redis reconnects by itself).
 func TestRedisOutage(t *testing.T) {
 	ctx := context.Background()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := miniredis.RunT(t)
 	rdb := client(t, "redis://"+m.Addr()+"/0")
 	opts := testOptions(t)
 	opts.L2Timeout = 500 * time.Millisecond
@@ -339,10 +288,7 @@ func TestRedisOutage(t *testing.T) {
 // error instead of costing every read a timeout.
 func TestL2Backoff(t *testing.T) {
 	ctx := context.Background()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	m := miniredis.RunT(t)
 	rdb := client(t, "redis://"+m.Addr()+"/0")
 	m.Close()
 	opts := testOptions(t)
@@ -419,44 +365,44 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
-func BenchmarkGetL1Hit(b *testing.B) {
+// l1Cache is an L1-only cache holding val at key, for the L1 hit
+// benchmarks.
+func l1Cache(b *testing.B, key string, val []byte) *cache.Cache {
+	b.Helper()
 	opts := cache.DefaultOptions
 	opts.L1TTL = time.Hour // the benchmark measures hits, not expiry
 	c, err := cache.New(nil, nil, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	val := make([]byte, 512)
-	if err := c.Set(ctx, "latest/cam-0001", val); err != nil {
+	if err := c.Set(context.Background(), key, val); err != nil {
 		b.Fatal(err)
 	}
-	never := func(context.Context) ([]byte, error) { return nil, errors.New("miss") }
+	return c
+}
+
+// neverLoad is the loader of a Get that must hit.
+func neverLoad(context.Context) ([]byte, error) { return nil, errors.New("miss") }
+
+func BenchmarkGetL1Hit(b *testing.B) {
+	c := l1Cache(b, "latest/cam-0001", make([]byte, 512))
+	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, lvl, err := c.Get(ctx, "latest/cam-0001", never); err != nil || lvl != cache.L1 {
+		if _, lvl, err := c.Get(ctx, "latest/cam-0001", neverLoad); err != nil || lvl != cache.L1 {
 			b.Fatalf("Get = %v, %v", lvl, err)
 		}
 	}
 }
 
 func BenchmarkGetL1HitParallel(b *testing.B) {
-	opts := cache.DefaultOptions
-	opts.L1TTL = time.Hour // the benchmark measures hits, not expiry
-	c, err := cache.New(nil, nil, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := l1Cache(b, "k", []byte("v"))
 	ctx := context.Background()
-	if err := c.Set(ctx, "k", []byte("v")); err != nil {
-		b.Fatal(err)
-	}
-	never := func(context.Context) ([]byte, error) { return nil, errors.New("miss") }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, _, err := c.Get(ctx, "k", never); err != nil {
+			if _, _, err := c.Get(ctx, "k", neverLoad); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -493,10 +439,10 @@ func TestLayer(t *testing.T) {
 // TestInvalidateGlobChars invalidates a prefix holding Redis glob
 // metacharacters: they match literally, not as patterns.
 func TestInvalidateGlobChars(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
+	for _, srv := range testenv.Redis(t) {
+		t.Run(srv.Name, func(t *testing.T) {
 			ctx := context.Background()
-			rdb := client(t, srv.url)
+			rdb := client(t, srv.URL)
 			opts := testOptions(t)
 			c, _ := newCache(t, rdb, opts)
 			keys := []string{`a*[b]?\-^/1`, `a*[b]?\-^/2`, `aX[b]?\-^/1`, `az/1`}
@@ -528,14 +474,9 @@ func TestInvalidateGlobChars(t *testing.T) {
 // Redis round trip each) and with SetMany (one pipeline), against
 // CAMLOAD_TEST_REDIS_URL when set, else miniredis. One op is 100 keys.
 func BenchmarkSet100(b *testing.B) {
-	url := os.Getenv("CAMLOAD_TEST_REDIS_URL")
+	url := testenv.RealRedis()
 	if url == "" {
-		m := miniredis.NewMiniRedis()
-		if err := m.StartAddr("127.0.0.1:0"); err != nil {
-			b.Fatal(err)
-		}
-		defer m.Close()
-		url = "redis://" + m.Addr() + "/0"
+		url = "redis://" + miniredis.RunT(b).Addr() + "/0"
 	}
 	rdb, err := cache.NewRedis(url)
 	if err != nil {
@@ -579,18 +520,11 @@ func BenchmarkSet100(b *testing.B) {
 // unreachable (an outage is tolerated, not a misconfiguration).
 func TestCheckAuth(t *testing.T) {
 	t.Parallel()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	m := miniredis.RunT(t)
 	m.RequireAuth("s3cret")
 	m.RequireUserAuth("camload", "pw")
 	// A port with nothing listening: bind one, then close it.
-	dead := miniredis.NewMiniRedis()
-	if err := dead.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	dead := miniredis.RunT(t)
 	deadAddr := dead.Addr()
 	dead.Close()
 	type tc struct {
@@ -605,7 +539,7 @@ func TestCheckAuth(t *testing.T) {
 		{"no password", "redis://" + m.Addr() + "/0", true},
 		{"unreachable", "redis://" + deadAddr + "/0", false},
 	}
-	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
+	if u := testenv.RealRedis(); u != "" {
 		// A user the real server does not have: WRONGPASS from real Redis.
 		pu, err := url.Parse(u)
 		if err != nil {
