@@ -33,8 +33,8 @@ const PostgresEnv = "CAMLOAD_TEST_POSTGRES_URL"
 
 // RedisServer is one Redis a test runs on.
 type RedisServer struct {
-	Name string // "miniredis" or "redis"
-	URL  string // redis://host:port/0
+	Name string               // "miniredis" or "redis"
+	URL  string               // redis://host:port/0
 	Mini *miniredis.Miniredis // nil for a real server
 }
 
