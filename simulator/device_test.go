@@ -1,14 +1,11 @@
 package simulator
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/camload/camload/internal/testenv"
 )
 
 // TestDeviceCapacity: a camera serves only Device.Concurrent requests at
@@ -28,37 +25,20 @@ func TestDeviceCapacity(t *testing.T) {
 		t.Run(tc.wantKind+"/host-"+tc.hostOverflow, func(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig()
-			cfg.Hosts = 1
 			cfg.Capacity = CapacityConfig{Concurrent: 100, Queue: 100, Overflow: tc.hostOverflow,
 				Device: DeviceCapacity{Concurrent: 2, Queue: 1, Overflow: tc.devOverflow}}
-			cfg.Latency = LatencyConfig{Dist: DistConstant, Median: 10 * time.Minute}
-			reg := prometheus.NewRegistry()
-			f := start(t, cfg, WithRegisterer(reg))
-			ctx, cancel := context.WithCancel(context.Background())
-			c := newClient(0)
-			defer c.CloseIdleConnections()
-			var wg sync.WaitGroup
-			held := func(cam int) {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					req, _ := http.NewRequestWithContext(ctx, "GET", snapURL(f, cam), nil)
-					if resp, err := c.Do(req); err == nil {
-						resp.Body.Close()
-					}
-				}()
-			}
-			held(0)
-			held(0)
+			f, reg, held := startHolding(t, cfg)
+			held.hold(0)
+			held.hold(0)
 			waitFor(t, "camera 0 serving 2", func() bool { return f.devices[0].active.Load() == 2 })
-			held(0)
+			held.hold(0)
 			waitFor(t, "camera 0 queueing 1", func() bool { return f.devices[0].waiting.Load() == 1 })
-			held(1) // another camera of the same host is served
+			held.hold(1) // another camera of the same host is served
 			waitFor(t, "camera 1 serving 1", func() bool { return f.devices[1].active.Load() == 1 })
 			if got := f.hosts[0].active.Load(); got != 4 {
 				t.Errorf("host slots in use = %d; want 4 (2 served + 1 queued at camera 0, 1 at camera 1)", got)
 			}
-			o := fetch(c, snapURL(f, 0))
+			o := fetch(held.c, snapURL(f, 0))
 			switch tc.wantKind {
 			case FaultDeviceOverflow503:
 				if o.status != http.StatusServiceUnavailable || !strings.Contains(string(o.body), "camera busy") {
@@ -69,8 +49,7 @@ func TestDeviceCapacity(t *testing.T) {
 					t.Errorf("4th request to camera 0: %d; want a connection error", o.status)
 				}
 			}
-			cancel()
-			wg.Wait()
+			held.release()
 			waitFor(t, "slots released", func() bool {
 				return f.hosts[0].active.Load() == 0 && f.devices[0].active.Load() == 0 && f.devices[0].waiting.Load() == 0
 			})
@@ -81,23 +60,11 @@ func TestDeviceCapacity(t *testing.T) {
 			if rep.ByCamera[CameraID(0)][tc.wantKind] != 1 {
 				t.Errorf("Faults().ByCamera[cam 0] = %v; want one %s", rep.ByCamera[CameraID(0)], tc.wantKind)
 			}
-			rej := 0.0
-			mfs, _ := reg.Gather()
-			for _, mf := range mfs {
-				switch mf.GetName() {
-				case "camload_sim_device_rejections_total":
-					for _, m := range mf.Metric {
-						rej += m.GetCounter().GetValue()
-					}
-				case "camload_sim_rejections_total":
-					for _, m := range mf.Metric {
-						if v := m.GetCounter().GetValue(); v != 0 {
-							t.Errorf("host rejections = %g; want 0 (the host had room)", v)
-						}
-					}
-				}
+			// Counters never go down: a sum of 0 is every host at 0.
+			if v, _ := testenv.Metric(t, reg, "camload_sim_rejections_total"); v != 0 {
+				t.Errorf("host rejections = %g; want 0 (the host had room)", v)
 			}
-			if rej != 1 {
+			if rej, _ := testenv.Metric(t, reg, "camload_sim_device_rejections_total"); rej != 1 {
 				t.Errorf("camload_sim_device_rejections_total = %g; want 1", rej)
 			}
 		})

@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/camload/camload/internal/testenv"
 )
 
 // outcome is what a client saw for one request.
@@ -171,43 +173,72 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// holder sends snapshot requests to a fleet whose every request holds its
+// capacity slot for 10 minutes (see startHolding), until release.
+type holder struct {
+	f      *Fleet
+	c      *http.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startHolding starts a one-host fleet from cfg in which every request
+// holds its slot for 10 minutes unless its client gives up, with its
+// metrics in the returned registry, and a holder for it, released (before
+// the fleet closes) when the test ends.
+func startHolding(t *testing.T, cfg Config) (*Fleet, *prometheus.Registry, *holder) {
+	t.Helper()
+	cfg.Hosts = 1
+	cfg.Latency = LatencyConfig{Dist: DistConstant, Median: 10 * time.Minute}
+	reg := prometheus.NewRegistry()
+	f := start(t, cfg, WithRegisterer(reg))
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &holder{f: f, c: newClient(0), ctx: ctx, cancel: cancel}
+	t.Cleanup(func() {
+		h.release()
+		h.c.CloseIdleConnections()
+	})
+	return f, reg, h
+}
+
+// hold sends a request to camera cam that holds its slot until release.
+func (h *holder) hold(cam int) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		req, _ := http.NewRequestWithContext(h.ctx, "GET", snapURL(h.f, cam), nil)
+		if resp, err := h.c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+}
+
+// release ends the held requests and waits for them.
+func (h *holder) release() {
+	h.cancel()
+	h.wg.Wait()
+}
+
 func TestCapacityQueueAndOverflow(t *testing.T) {
 	t.Parallel()
 	for _, overflow := range []string{Overflow503, OverflowReset} {
 		t.Run(overflow, func(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig()
-			cfg.Hosts = 1
 			cfg.Capacity = CapacityConfig{Concurrent: 2, Queue: 1, Overflow: overflow}
-			// Every request holds its slot for 10 minutes unless its client gives up.
-			cfg.Latency = LatencyConfig{Dist: DistConstant, Median: 10 * time.Minute}
-			reg := prometheus.NewRegistry()
-			f := start(t, cfg, WithRegisterer(reg))
+			f, reg, held := startHolding(t, cfg)
 			h := f.hosts[0]
-			ctx, cancel := context.WithCancel(context.Background())
-			c := newClient(0)
-			defer c.CloseIdleConnections()
-			var wg sync.WaitGroup
-			held := func(i int) {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					req, _ := http.NewRequestWithContext(ctx, "GET", snapURL(f, i), nil)
-					if resp, err := c.Do(req); err == nil {
-						resp.Body.Close()
-					}
-				}()
-			}
-			held(0)
-			held(1)
+			held.hold(0)
+			held.hold(1)
 			waitFor(t, "2 requests in service", func() bool { return h.active.Load() == 2 })
-			held(2)
+			held.hold(2)
 			waitFor(t, "1 request queued", func() bool { return h.waiting.Load() == 1 })
 			if got := testutil.ToFloat64(gauge(t, reg, "camload_sim_queue_depth")); got != 1 {
 				t.Errorf("queue depth metric = %g; want 1", got)
 			}
 			// The fourth finds service and queue full.
-			o := fetch(c, snapURL(f, 3))
+			o := fetch(held.c, snapURL(f, 3))
 			switch overflow {
 			case Overflow503:
 				if o.status != http.StatusServiceUnavailable {
@@ -218,24 +249,14 @@ func TestCapacityQueueAndOverflow(t *testing.T) {
 					t.Errorf("overflow request: %d; want a connection error", o.status)
 				}
 			}
-			cancel()
-			wg.Wait()
+			held.release()
 			waitFor(t, "slots released", func() bool { return h.active.Load() == 0 && h.waiting.Load() == 0 })
 			rep := f.Faults()
 			kind := map[string]string{Overflow503: FaultOverflow503, OverflowReset: FaultOverflowReset}[overflow]
 			if rep.ByKind[kind] != 1 || rep.Total != 1 || rep.Requests != 4 {
 				t.Errorf("Faults() = %+v; want one %s of 4 requests", rep, kind)
 			}
-			rej := 0.0
-			mfs, _ := reg.Gather()
-			for _, mf := range mfs {
-				if mf.GetName() == "camload_sim_rejections_total" {
-					for _, m := range mf.Metric {
-						rej += m.GetCounter().GetValue()
-					}
-				}
-			}
-			if rej != 1 {
+			if rej, _ := testenv.Metric(t, reg, "camload_sim_rejections_total"); rej != 1 {
 				t.Errorf("camload_sim_rejections_total = %g; want 1", rej)
 			}
 		})

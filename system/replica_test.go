@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/bson"
 
+	"github.com/camload/camload/internal/testenv"
 	"github.com/camload/camload/simulator"
 	"github.com/camload/camload/system"
 	"github.com/camload/camload/system/group"
@@ -77,16 +77,6 @@ type groupEnv struct {
 	name     string // the group's name
 	systems  []*system.System
 	replicas []*group.Replica
-}
-
-// groupRedis are the Redis servers the group tests run on: miniredis on
-// loopback always, the real Redis of CAMLOAD_TEST_REDIS_URL as well when set.
-func groupRedis(t *testing.T) map[string]string {
-	urls := map[string]string{"miniredis": "redis://" + miniredis.RunT(t).Addr()}
-	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
-		urls["redis"] = u
-	}
-	return urls
 }
 
 func newGroupEnv(t *testing.T, n, cameras int, mode system.Mode, gopts group.Options, wrap func(i int, h group.Handler) group.Handler) *groupEnv {
@@ -186,11 +176,11 @@ func (e *groupEnv) run(t *testing.T, i int) (stop func()) {
 }
 
 func TestGroupCycleExactlyOnce(t *testing.T) {
-	for rname, url := range groupRedis(t) {
+	for _, srv := range testenv.Redis(t) {
 		for _, mode := range []system.Mode{system.ModeBatched, system.ModePooled} {
-			t.Run(rname+"/"+string(mode), func(t *testing.T) {
+			t.Run(srv.Name+"/"+string(mode), func(t *testing.T) {
 				const cameras = 48
-				e := newGroupEnvOn(t, url, 3, cameras, mode, group.Options{Batch: 4, Workers: 2, Block: 50 * time.Millisecond}, nil)
+				e := newGroupEnvOn(t, srv.URL, 3, cameras, mode, group.Options{Batch: 4, Workers: 2, Block: 50 * time.Millisecond}, nil)
 				ctx := testCtx(t, time.Minute)
 				e.run(t, 0)
 				if err := e.replicas[0].WaitCoordinator(ctx); err != nil {

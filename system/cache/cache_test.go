@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,39 +19,18 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/testenv"
 	"github.com/camload/camload/system/cache"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// golang-lru v2's expirable LRU starts an expiry goroutine it
-		// never stops (its done channel is never closed; see the comment
-		// in expirable.NewLRU, hashicorp/golang-lru#159).
-		goleak.IgnoreAnyFunction("github.com/hashicorp/golang-lru/v2/expirable.NewLRU[...].func1"),
-	)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, testenv.IgnoreLRUExpiry) }
 
-// redisServer is one Redis the tests run against.
-type redisServer struct {
-	name string
-	url  string
-	mini *miniredis.Miniredis // nil for a real server
-}
-
-// servers returns miniredis always and the real Redis of
-// CAMLOAD_TEST_REDIS_URL when set.
-func servers(t *testing.T) []redisServer {
-	t.Helper()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
+// forEachRedis runs f as a subtest on every Redis server
+// (testenv.Redis), with a client of it.
+func forEachRedis(t *testing.T, f func(t *testing.T, rdb *redis.Client)) {
+	for _, srv := range testenv.Redis(t) {
+		t.Run(srv.Name, func(t *testing.T) { f(t, client(t, srv.URL)) })
 	}
-	t.Cleanup(m.Close)
-	out := []redisServer{{"miniredis", "redis://" + m.Addr() + "/0", m}}
-	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
-		out = append(out, redisServer{"redis", u, nil})
-	}
-	return out
 }
 
 func client(t *testing.T, url string) *redis.Client {
@@ -89,28 +67,11 @@ func newCache(t *testing.T, rdb redis.UniversalClient, opts cache.Options) (*cac
 }
 
 // counter reads camload_cache_requests_total{level, result} or, with
-// level "", a label-less counter called name.
+// level "", a label-less counter called name; 0 when it has no such series.
 func counter(t *testing.T, reg *prometheus.Registry, name, level, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["level"] == level && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	v, _ := testenv.Metric(t, reg, name, "level", level, "result", result)
+	return v
 }
 
 type countingLoader struct {
@@ -124,157 +85,149 @@ func (l *countingLoader) load(context.Context) ([]byte, error) {
 }
 
 func TestGetLevels(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
-			ctx := context.Background()
-			rdb := client(t, srv.url)
-			opts := testOptions(t)
-			c1, reg := newCache(t, rdb, opts)
-			c2, _ := newCache(t, rdb, opts) // another replica: same Redis, own L1
-			ld := &countingLoader{val: []byte(`{"id":"cam-1"}`)}
-			steps := []struct {
-				c     *cache.Cache
-				want  cache.Level
-				calls int64
-			}{
-				{c1, cache.Miss, 1}, // nothing anywhere: loaded
-				{c1, cache.L1, 1},   // now in c1's L1
-				{c2, cache.L2, 1},   // c2 finds it in Redis
-				{c2, cache.L1, 1},   // and keeps it in its L1
+	forEachRedis(t, func(t *testing.T, rdb *redis.Client) {
+		ctx := context.Background()
+		opts := testOptions(t)
+		c1, reg := newCache(t, rdb, opts)
+		c2, _ := newCache(t, rdb, opts) // another replica: same Redis, own L1
+		ld := &countingLoader{val: []byte(`{"id":"cam-1"}`)}
+		steps := []struct {
+			c     *cache.Cache
+			want  cache.Level
+			calls int64
+		}{
+			{c1, cache.Miss, 1}, // nothing anywhere: loaded
+			{c1, cache.L1, 1},   // now in c1's L1
+			{c2, cache.L2, 1},   // c2 finds it in Redis
+			{c2, cache.L1, 1},   // and keeps it in its L1
+		}
+		for i, s := range steps {
+			v, lvl, err := s.c.Get(ctx, "cameras/cam-1", ld.load)
+			if err != nil || lvl != s.want || string(v) != string(ld.val) || ld.calls.Load() != s.calls {
+				t.Errorf("step %d: Get = %q, %v, %v (loads %d); want %q, %v, nil (loads %d)",
+					i, v, lvl, err, ld.calls.Load(), ld.val, s.want, s.calls)
 			}
-			for i, s := range steps {
-				v, lvl, err := s.c.Get(ctx, "cameras/cam-1", ld.load)
-				if err != nil || lvl != s.want || string(v) != string(ld.val) || ld.calls.Load() != s.calls {
-					t.Errorf("step %d: Get = %q, %v, %v (loads %d); want %q, %v, nil (loads %d)",
-						i, v, lvl, err, ld.calls.Load(), ld.val, s.want, s.calls)
-				}
-			}
-			if got := counter(t, reg, "camload_cache_requests_total", "l1", "hit"); got != 1 {
-				t.Errorf("c1 l1 hits = %v; want 1", got)
-			}
-			if got := counter(t, reg, "camload_cache_requests_total", "l2", "miss"); got != 1 {
-				t.Errorf("c1 l2 misses = %v; want 1", got)
-			}
-			// Delete reaches both levels: the next Get loads again.
-			if err := c1.Delete(ctx, "cameras/cam-1"); err != nil {
-				t.Fatalf("Delete = %v", err)
-			}
-			if _, lvl, _ := c1.Get(ctx, "cameras/cam-1", ld.load); lvl != cache.Miss || ld.calls.Load() != 2 {
-				t.Errorf("Get after Delete = %v (loads %d); want Miss (loads 2)", lvl, ld.calls.Load())
-			}
-			// A loader's error fails the Get and is not cached.
-			boom := errors.New("boom")
-			if _, _, err := c1.Get(ctx, "bad", func(context.Context) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
-				t.Errorf("Get(failing loader) = %v; want boom", err)
-			}
-			if _, lvl, err := c1.Get(ctx, "bad", ld.load); err != nil || lvl != cache.Miss {
-				t.Errorf("Get after a failed load = %v, %v; want Miss", lvl, err)
-			}
-		})
-	}
+		}
+		if got := counter(t, reg, "camload_cache_requests_total", "l1", "hit"); got != 1 {
+			t.Errorf("c1 l1 hits = %v; want 1", got)
+		}
+		if got := counter(t, reg, "camload_cache_requests_total", "l2", "miss"); got != 1 {
+			t.Errorf("c1 l2 misses = %v; want 1", got)
+		}
+		// Delete reaches both levels: the next Get loads again.
+		if err := c1.Delete(ctx, "cameras/cam-1"); err != nil {
+			t.Fatalf("Delete = %v", err)
+		}
+		if _, lvl, _ := c1.Get(ctx, "cameras/cam-1", ld.load); lvl != cache.Miss || ld.calls.Load() != 2 {
+			t.Errorf("Get after Delete = %v (loads %d); want Miss (loads 2)", lvl, ld.calls.Load())
+		}
+		// A loader's error fails the Get and is not cached.
+		boom := errors.New("boom")
+		if _, _, err := c1.Get(ctx, "bad", func(context.Context) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+			t.Errorf("Get(failing loader) = %v; want boom", err)
+		}
+		if _, lvl, err := c1.Get(ctx, "bad", ld.load); err != nil || lvl != cache.Miss {
+			t.Errorf("Get after a failed load = %v, %v; want Miss", lvl, err)
+		}
+	})
 }
 
 func TestSetManyAndInvalidate(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
-			ctx := context.Background()
-			rdb := client(t, srv.url)
-			opts := testOptions(t)
-			c1, _ := newCache(t, rdb, opts)
-			c2, _ := newCache(t, rdb, opts)
-			items := make([]cache.Item, 120)
-			for i := range items {
-				items[i] = cache.Item{Key: fmt.Sprintf("latest/cam-%03d", i), Value: []byte(fmt.Sprint(i))}
+	forEachRedis(t, func(t *testing.T, rdb *redis.Client) {
+		ctx := context.Background()
+		opts := testOptions(t)
+		c1, _ := newCache(t, rdb, opts)
+		c2, _ := newCache(t, rdb, opts)
+		items := make([]cache.Item, 120)
+		for i := range items {
+			items[i] = cache.Item{Key: fmt.Sprintf("latest/cam-%03d", i), Value: []byte(fmt.Sprint(i))}
+		}
+		items = append(items, cache.Item{Key: "stats", Value: []byte("s")})
+		if err := c1.SetMany(ctx, items); err != nil {
+			t.Fatalf("SetMany(%d) = %v", len(items), err)
+		}
+		ttl, err := rdb.TTL(ctx, opts.Prefix+"latest/cam-007").Result()
+		if err != nil || ttl <= 0 || ttl > opts.L2TTL {
+			t.Errorf("TTL of a pipelined key = %v, %v; want (0, %v]", ttl, err, opts.L2TTL)
+		}
+		never := func(context.Context) ([]byte, error) { return nil, errors.New("loader called") }
+		for _, it := range items {
+			if v, lvl, err := c1.Get(ctx, it.Key, never); err != nil || lvl != cache.L1 || string(v) != string(it.Value) {
+				t.Fatalf("c1.Get(%s) = %q, %v, %v; want %q from L1", it.Key, v, lvl, err, it.Value)
 			}
-			items = append(items, cache.Item{Key: "stats", Value: []byte("s")})
-			if err := c1.SetMany(ctx, items); err != nil {
-				t.Fatalf("SetMany(%d) = %v", len(items), err)
+			if v, lvl, err := c2.Get(ctx, it.Key, never); err != nil || lvl != cache.L2 || string(v) != string(it.Value) {
+				t.Fatalf("c2.Get(%s) = %q, %v, %v; want %q from L2", it.Key, v, lvl, err, it.Value)
 			}
-			ttl, err := rdb.TTL(ctx, opts.Prefix+"latest/cam-007").Result()
-			if err != nil || ttl <= 0 || ttl > opts.L2TTL {
-				t.Errorf("TTL of a pipelined key = %v, %v; want (0, %v]", ttl, err, opts.L2TTL)
-			}
-			never := func(context.Context) ([]byte, error) { return nil, errors.New("loader called") }
-			for _, it := range items {
-				if v, lvl, err := c1.Get(ctx, it.Key, never); err != nil || lvl != cache.L1 || string(v) != string(it.Value) {
-					t.Fatalf("c1.Get(%s) = %q, %v, %v; want %q from L1", it.Key, v, lvl, err, it.Value)
-				}
-				if v, lvl, err := c2.Get(ctx, it.Key, never); err != nil || lvl != cache.L2 || string(v) != string(it.Value) {
-					t.Fatalf("c2.Get(%s) = %q, %v, %v; want %q from L2", it.Key, v, lvl, err, it.Value)
-				}
-			}
-			if err := c1.Invalidate(ctx, "latest/"); err != nil {
-				t.Fatalf("Invalidate(latest/) = %v", err)
-			}
-			n, err := rdb.Exists(ctx, opts.Prefix+"latest/cam-000", opts.Prefix+"latest/cam-119").Result()
-			if err != nil || n != 0 {
-				t.Errorf("after Invalidate, %d latest/ keys left in Redis (%v); want 0", n, err)
-			}
-			if v, lvl, err := c1.Get(ctx, "stats", never); err != nil || lvl != cache.L1 || string(v) != "s" {
-				t.Errorf("Get(stats) after Invalidate(latest/) = %q, %v, %v; want kept", v, lvl, err)
-			}
-			ld := &countingLoader{val: []byte("new")}
-			if _, lvl, _ := c1.Get(ctx, "latest/cam-005", ld.load); lvl != cache.Miss {
-				t.Errorf("Get(latest/cam-005) after Invalidate = %v; want Miss", lvl)
-			}
-		})
-	}
+		}
+		if err := c1.Invalidate(ctx, "latest/"); err != nil {
+			t.Fatalf("Invalidate(latest/) = %v", err)
+		}
+		n, err := rdb.Exists(ctx, opts.Prefix+"latest/cam-000", opts.Prefix+"latest/cam-119").Result()
+		if err != nil || n != 0 {
+			t.Errorf("after Invalidate, %d latest/ keys left in Redis (%v); want 0", n, err)
+		}
+		if v, lvl, err := c1.Get(ctx, "stats", never); err != nil || lvl != cache.L1 || string(v) != "s" {
+			t.Errorf("Get(stats) after Invalidate(latest/) = %q, %v, %v; want kept", v, lvl, err)
+		}
+		ld := &countingLoader{val: []byte("new")}
+		if _, lvl, _ := c1.Get(ctx, "latest/cam-005", ld.load); lvl != cache.Miss {
+			t.Errorf("Get(latest/cam-005) after Invalidate = %v; want Miss", lvl)
+		}
+	})
 }
 
 // TestStampede has N concurrent Gets of a cold key share one load.
 func TestStampede(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
-			c, reg := newCache(t, client(t, srv.url), testOptions(t))
-			const n = 64
-			release := make(chan struct{})
-			var calls atomic.Int64
-			load := func(ctx context.Context) ([]byte, error) {
-				calls.Add(1)
-				select {
-				case <-release:
-				case <-ctx.Done():
-					return nil, ctx.Err()
+	forEachRedis(t, func(t *testing.T, rdb *redis.Client) {
+		c, reg := newCache(t, rdb, testOptions(t))
+		const n = 64
+		release := make(chan struct{})
+		var calls atomic.Int64
+		load := func(ctx context.Context) ([]byte, error) {
+			calls.Add(1)
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return []byte("v"), nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, _, err := c.Get(ctx, "hot", load)
+				if err == nil && string(v) != "v" {
+					err = fmt.Errorf("got %q", v)
 				}
-				return []byte("v"), nil
+				errs <- err
+			}()
+		}
+		// Let the first loader run once some callers are queued
+		// behind it; late ones find the value in L1. Either way the
+		// loader runs once.
+		for i := 0; i < 200 && counter(t, reg, "camload_cache_requests_total", "l1", "miss") < n/2; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent Get = %v", err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					v, _, err := c.Get(ctx, "hot", load)
-					if err == nil && string(v) != "v" {
-						err = fmt.Errorf("got %q", v)
-					}
-					errs <- err
-				}()
-			}
-			// Let the first loader run once some callers are queued
-			// behind it; late ones find the value in L1. Either way the
-			// loader runs once.
-			for i := 0; i < 200 && counter(t, reg, "camload_cache_requests_total", "l1", "miss") < n/2; i++ {
-				time.Sleep(time.Millisecond)
-			}
-			close(release)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Fatalf("concurrent Get = %v", err)
-				}
-			}
-			if got := calls.Load(); got != 1 {
-				t.Errorf("%d concurrent Gets ran the loader %d times; want 1", n, got)
-			}
-			if got := counter(t, reg, "camload_cache_loads_total", "", ""); got != 1 {
-				t.Errorf("camload_cache_loads_total = %v; want 1", got)
-			}
-		})
-	}
+		}
+		if got := calls.Load(); got != 1 {
+			t.Errorf("%d concurrent Gets ran the loader %d times; want 1", n, got)
+		}
+		if got := counter(t, reg, "camload_cache_loads_total", "", ""); got != 1 {
+			t.Errorf("camload_cache_loads_total = %v; want 1", got)
+		}
+	})
 }
 
 // TestRedisOutage closes miniredis: reads keep working from L1 and the
@@ -282,11 +235,7 @@ func TestStampede(t *testing.T) {
 // back (go-redis reconnects by itself).
 func TestRedisOutage(t *testing.T) {
 	ctx := context.Background()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := miniredis.RunT(t)
 	rdb := client(t, "redis://"+m.Addr()+"/0")
 	opts := testOptions(t)
 	opts.L2Timeout = 500 * time.Millisecond
@@ -339,10 +288,7 @@ func TestRedisOutage(t *testing.T) {
 // error instead of costing every read a timeout.
 func TestL2Backoff(t *testing.T) {
 	ctx := context.Background()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	m := miniredis.RunT(t)
 	rdb := client(t, "redis://"+m.Addr()+"/0")
 	m.Close()
 	opts := testOptions(t)
@@ -419,44 +365,44 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
-func BenchmarkGetL1Hit(b *testing.B) {
+// l1Cache is an L1-only cache holding val at key, for the L1 hit
+// benchmarks.
+func l1Cache(b *testing.B, key string, val []byte) *cache.Cache {
+	b.Helper()
 	opts := cache.DefaultOptions
 	opts.L1TTL = time.Hour // the benchmark measures hits, not expiry
 	c, err := cache.New(nil, nil, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	val := make([]byte, 512)
-	if err := c.Set(ctx, "latest/cam-0001", val); err != nil {
+	if err := c.Set(context.Background(), key, val); err != nil {
 		b.Fatal(err)
 	}
-	never := func(context.Context) ([]byte, error) { return nil, errors.New("miss") }
+	return c
+}
+
+// neverLoad is the loader of a Get that must hit.
+func neverLoad(context.Context) ([]byte, error) { return nil, errors.New("miss") }
+
+func BenchmarkGetL1Hit(b *testing.B) {
+	c := l1Cache(b, "latest/cam-0001", make([]byte, 512))
+	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, lvl, err := c.Get(ctx, "latest/cam-0001", never); err != nil || lvl != cache.L1 {
+		if _, lvl, err := c.Get(ctx, "latest/cam-0001", neverLoad); err != nil || lvl != cache.L1 {
 			b.Fatalf("Get = %v, %v", lvl, err)
 		}
 	}
 }
 
 func BenchmarkGetL1HitParallel(b *testing.B) {
-	opts := cache.DefaultOptions
-	opts.L1TTL = time.Hour // the benchmark measures hits, not expiry
-	c, err := cache.New(nil, nil, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := l1Cache(b, "k", []byte("v"))
 	ctx := context.Background()
-	if err := c.Set(ctx, "k", []byte("v")); err != nil {
-		b.Fatal(err)
-	}
-	never := func(context.Context) ([]byte, error) { return nil, errors.New("miss") }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, _, err := c.Get(ctx, "k", never); err != nil {
+			if _, _, err := c.Get(ctx, "k", neverLoad); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -493,49 +439,41 @@ func TestLayer(t *testing.T) {
 // TestInvalidateGlobChars invalidates a prefix holding Redis glob
 // metacharacters: they match literally, not as patterns.
 func TestInvalidateGlobChars(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.name, func(t *testing.T) {
-			ctx := context.Background()
-			rdb := client(t, srv.url)
-			opts := testOptions(t)
-			c, _ := newCache(t, rdb, opts)
-			keys := []string{`a*[b]?\-^/1`, `a*[b]?\-^/2`, `aX[b]?\-^/1`, `az/1`}
-			items := make([]cache.Item, len(keys))
-			for i, k := range keys {
-				items[i] = cache.Item{Key: k, Value: []byte(k)}
+	forEachRedis(t, func(t *testing.T, rdb *redis.Client) {
+		ctx := context.Background()
+		opts := testOptions(t)
+		c, _ := newCache(t, rdb, opts)
+		keys := []string{`a*[b]?\-^/1`, `a*[b]?\-^/2`, `aX[b]?\-^/1`, `az/1`}
+		items := make([]cache.Item, len(keys))
+		for i, k := range keys {
+			items[i] = cache.Item{Key: k, Value: []byte(k)}
+		}
+		if err := c.SetMany(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Invalidate(ctx, `a*[b]?\-^/`); err != nil {
+			t.Fatalf("Invalidate = %v", err)
+		}
+		for i, k := range keys {
+			n, err := rdb.Exists(ctx, opts.Prefix+k).Result()
+			wantN := int64(0)
+			if i >= 2 {
+				wantN = 1
 			}
-			if err := c.SetMany(ctx, items); err != nil {
-				t.Fatal(err)
+			if err != nil || n != wantN {
+				t.Errorf("after Invalidate, Exists(%q) = %d, %v; want %d", k, n, err, wantN)
 			}
-			if err := c.Invalidate(ctx, `a*[b]?\-^/`); err != nil {
-				t.Fatalf("Invalidate = %v", err)
-			}
-			for i, k := range keys {
-				n, err := rdb.Exists(ctx, opts.Prefix+k).Result()
-				wantN := int64(0)
-				if i >= 2 {
-					wantN = 1
-				}
-				if err != nil || n != wantN {
-					t.Errorf("after Invalidate, Exists(%q) = %d, %v; want %d", k, n, err, wantN)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // BenchmarkSet100 writes 100 keys to both levels one Set at a time (one
 // Redis round trip each) and with SetMany (one pipeline), against
 // CAMLOAD_TEST_REDIS_URL when set, else miniredis. One op is 100 keys.
 func BenchmarkSet100(b *testing.B) {
-	url := os.Getenv("CAMLOAD_TEST_REDIS_URL")
+	url := testenv.RealRedis()
 	if url == "" {
-		m := miniredis.NewMiniRedis()
-		if err := m.StartAddr("127.0.0.1:0"); err != nil {
-			b.Fatal(err)
-		}
-		defer m.Close()
-		url = "redis://" + m.Addr() + "/0"
+		url = "redis://" + miniredis.RunT(b).Addr() + "/0"
 	}
 	rdb, err := cache.NewRedis(url)
 	if err != nil {
@@ -579,18 +517,11 @@ func BenchmarkSet100(b *testing.B) {
 // unreachable (an outage is tolerated, not a misconfiguration).
 func TestCheckAuth(t *testing.T) {
 	t.Parallel()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	m := miniredis.RunT(t)
 	m.RequireAuth("s3cret")
 	m.RequireUserAuth("camload", "pw")
 	// A port with nothing listening: bind one, then close it.
-	dead := miniredis.NewMiniRedis()
-	if err := dead.StartAddr("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	dead := miniredis.RunT(t)
 	deadAddr := dead.Addr()
 	dead.Close()
 	type tc struct {
@@ -605,7 +536,7 @@ func TestCheckAuth(t *testing.T) {
 		{"no password", "redis://" + m.Addr() + "/0", true},
 		{"unreachable", "redis://" + deadAddr + "/0", false},
 	}
-	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
+	if u := testenv.RealRedis(); u != "" {
 		// A user the real server does not have: WRONGPASS from real Redis.
 		pu, err := url.Parse(u)
 		if err != nil {

@@ -14,7 +14,7 @@ func BenchmarkCycle(b *testing.B) {
 	const cameras = 100
 	for _, s := range servers(b) {
 		for _, replicas := range []int{1, 3} {
-			b.Run(fmt.Sprintf("%s/replicas=%d", s.name, replicas), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/replicas=%d", s.Name, replicas), func(b *testing.B) {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				defer cancel()
 				name := groupName(b, s)

@@ -6,14 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/testenv"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 )
@@ -22,18 +21,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // server is one Redis the tests run against: miniredis on a loopback port
 // always, the real Redis of CAMLOAD_TEST_REDIS_URL when set.
-type server struct {
-	name string
-	url  string
-	mini *miniredis.Miniredis // nil for a real server
-}
+type server struct{ testenv.RedisServer }
 
 func servers(t testing.TB) []server {
 	t.Helper()
-	m := miniredis.RunT(t) // listens on 127.0.0.1:<random>
-	out := []server{{"miniredis", "redis://" + m.Addr() + "/0", m}}
-	if u := os.Getenv("CAMLOAD_TEST_REDIS_URL"); u != "" {
-		out = append(out, server{"redis", u, nil})
+	var out []server
+	for _, r := range testenv.Redis(t) {
+		out = append(out, server{r})
 	}
 	return out
 }
@@ -41,7 +35,7 @@ func servers(t testing.TB) []server {
 // forEach runs f as a subtest on every server.
 func forEach(t *testing.T, f func(t *testing.T, s server)) {
 	for _, s := range servers(t) {
-		t.Run(s.name, func(t *testing.T) { f(t, s) })
+		t.Run(s.Name, func(t *testing.T) { f(t, s) })
 	}
 }
 
@@ -49,7 +43,7 @@ func forEach(t *testing.T, f func(t *testing.T, s server)) {
 // clients of one server stand for several replica processes.
 func (s server) client(t testing.TB) *redis.Client {
 	t.Helper()
-	o, err := redis.ParseURL(s.url)
+	o, err := redis.ParseURL(s.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +59,8 @@ func (s server) client(t testing.TB) *redis.Client {
 // elapse lets d pass for the server's key TTLs: miniredis does not expire
 // keys by the clock, only by FastForward; a real Redis needs the wait.
 func (s server) elapse(d time.Duration) {
-	if s.mini != nil {
-		s.mini.FastForward(d)
+	if s.Mini != nil {
+		s.Mini.FastForward(d)
 		return
 	}
 	time.Sleep(d)
@@ -79,7 +73,7 @@ func groupName(t testing.TB, s server) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := "test-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-" + hex.EncodeToString(b[:])
-	if s.mini == nil {
+	if s.Mini == nil {
 		c := s.client(t)
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -83,20 +83,27 @@ func forEachBench(b *testing.B, f func(b *testing.B, s *store.Mongo, ctx context
 func BenchmarkInsertObservations(b *testing.B) {
 	const batch = 100
 	forEachBench(b, func(b *testing.B, s *store.Mongo, ctx context.Context, cams int) {
-		t0 := time.Now().UTC()
-		obs := make([]store.Observation, 0, batch)
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			obs = append(obs, benchObs(i, cams, t0))
-			if len(obs) == batch || i == b.N-1 {
-				if err := s.InsertObservations(ctx, obs); err != nil {
-					b.Fatal(err)
-				}
-				obs = obs[:0]
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obs/s")
+		insertBatches(b, ctx, s, cams, batch, time.Now().UTC())
 	})
+}
+
+// insertBatches is the timed part of the insert benchmarks: b.N
+// observations of cams cameras from t0 written in batches of batch (the
+// batched mode), reported as obs/s.
+func insertBatches(b *testing.B, ctx context.Context, s *store.Mongo, cams, batch int, t0 time.Time) {
+	b.Helper()
+	obs := make([]store.Observation, 0, batch)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		obs = append(obs, benchObs(i, cams, t0))
+		if len(obs) == batch || i == b.N-1 {
+			if err := s.InsertObservations(ctx, obs); err != nil {
+				b.Fatal(err)
+			}
+			obs = obs[:0]
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obs/s")
 }
 
 // BenchmarkLatest reads the latest state of a camera by _id (the hot read
@@ -246,19 +253,7 @@ func BenchmarkInsertObservationsGrowth(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					obs = obs[:0]
-					t1 := time.Now().UTC()
-					b.ResetTimer()
-					for i := 0; i < b.N; i++ {
-						obs = append(obs, benchObs(i, cams, t1))
-						if len(obs) == batch || i == b.N-1 {
-							if err := s.InsertObservations(ctx, obs); err != nil {
-								b.Fatal(err)
-							}
-							obs = obs[:0]
-						}
-					}
-					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "obs/s")
+					insertBatches(b, ctx, s, cams, batch, time.Now().UTC())
 				})
 			}
 		}

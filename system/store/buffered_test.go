@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/camload/camload/internal/cfgerr"
+	"github.com/camload/camload/internal/testenv"
 	"github.com/camload/camload/system/store"
 )
 
@@ -164,27 +165,19 @@ func TestBufferedOutageRecovery(t *testing.T) {
 	}
 }
 
-// metric reads one registered counter or gauge (by the value of its only
-// label, if any).
-func metric(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+// metric reads one registered counter or gauge: with result "" the sum of
+// its series (a label-less metric has one), else its series of that result.
+func metric(t *testing.T, reg *prometheus.Registry, name, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	var labels []string
+	if result != "" {
+		labels = []string{"result", result}
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if label != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
+	v, ok := testenv.Metric(t, reg, name, labels...)
+	if !ok {
+		t.Fatalf("metric %s{%s} not registered", name, result)
 	}
-	t.Fatalf("metric %s{%s} not registered", name, label)
-	return 0
+	return v
 }
 
 func TestBufferedCapacity(t *testing.T) {

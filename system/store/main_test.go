@@ -2,16 +2,12 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/camload/camload/internal/testenv"
 	"github.com/camload/camload/system/backends"
 	"github.com/camload/camload/system/store"
 )
@@ -36,69 +32,23 @@ type backend struct {
 var testBackends []backend
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var started []*backends.Backends
-	defer func() {
-		for _, b := range started {
-			if err := b.Close(); err != nil {
-				fmt.Fprintln(os.Stderr, "closing backends:", err)
+	os.Exit(testenv.Main(m, func(ctx context.Context, closeAfter func(func() error)) error {
+		for _, fdb := range testenv.FerretDBs() {
+			b, err := backends.Start(ctx, backends.Options{Mongo: backends.Embedded, FerretDBPostgres: fdb.Postgres})
+			if err != nil {
+				return fmt.Errorf("starting FerretDB (%s): %w", fdb.Name, err)
 			}
+			closeAfter(b.Close)
+			if fdb.Postgres != "" {
+				testBackends = append(testBackends, backend{name: fdb.Name, uri: b.MongoURI()})
+				continue
+			}
+			testBackends = append(testBackends,
+				backend{name: fdb.Name, uri: b.MongoURI(), sqlite: b},
+				backend{name: fdb.Name + "-noindex", uri: b.MongoURI(), sqlite: b, noIndex: true, benchOnly: true})
 		}
-	}()
-	sqlite, err := backends.Start(ctx, backends.Options{Mongo: backends.Embedded})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting FerretDB (SQLite):", err)
-		return 1
-	}
-	started = append(started, sqlite)
-	testBackends = append(testBackends,
-		backend{name: "sqlite", uri: sqlite.MongoURI(), sqlite: sqlite},
-		backend{name: "sqlite-noindex", uri: sqlite.MongoURI(), sqlite: sqlite, noIndex: true, benchOnly: true})
-	if pg := os.Getenv("CAMLOAD_TEST_POSTGRES_URL"); pg != "" {
-		b, err := backends.Start(ctx, backends.Options{Mongo: backends.Embedded, FerretDBPostgres: pg})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "starting FerretDB (PostgreSQL):", err)
-			return 1
-		}
-		started = append(started, b)
-		testBackends = append(testBackends, backend{name: "postgresql", uri: b.MongoURI()})
-	}
-	code := m.Run()
-	for _, b := range started {
-		if err := b.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "closing backends:", err)
-			code = 1
-		}
-	}
-	started = nil
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	return code
-}
-
-// dbName is a fresh database name for one test.
-func dbName(t testing.TB) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '_'
-	}, t.Name())
-	if len(name) > 30 {
-		name = name[:30]
-	}
-	return "t_" + name + "_" + hex.EncodeToString(b[:])
+		return nil
+	}))
 }
 
 // openStore opens a store on a fresh database of be and drops it (and
@@ -107,7 +57,7 @@ func openStore(t testing.TB, be backend, opts ...store.MongoOption) *store.Mongo
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := store.OpenMongo(ctx, be.uri, dbName(t), opts...)
+	s, err := store.OpenMongo(ctx, be.uri, testenv.DBName(t), opts...)
 	if err != nil {
 		t.Fatalf("OpenMongo(%s) = %v", be.name, err)
 	}
