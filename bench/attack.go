@@ -296,8 +296,10 @@ const bracketRatio = 1.05
 //     a page nobody had read yet is not the verdict of the step that first
 //     reads it. Entries that expire during the search are missed again:
 //     that is the system's behaviour under load and stays measured.
-//  1. Ramp: MinRate, then ×2 each step (the last one clipped to MaxRate,
-//     the hard cap) until a step fails or MaxRate has passed.
+//  1. Ramp: StartRate (MinRate when 0), then ×2 each step (the last one
+//     clipped to MaxRate, the hard cap) until a step fails or MaxRate has
+//     passed; when the start itself fails, ÷2 each step (not below
+//     MinRate) until one passes.
 //  2. Bisect geometrically between the last pass and the first fail for
 //     the steps left (until they are within 5% of each other): rates span
 //     orders of magnitude, so the midpoint is √(pass × fail).
@@ -391,6 +393,9 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 		return out, err
 	}
 	rate := c.MinRate
+	if c.StartRate > 0 {
+		rate = c.StartRate
+	}
 	for len(out.Steps) < c.Steps {
 		pass, err := run(rate)
 		if err != nil {
@@ -405,6 +410,21 @@ func CapacitySearch(ctx context.Context, base AttackSpec, c scenarios.Capacity, 
 			return finish(nil) // the cap held: censored
 		}
 		rate = min(2*rate, c.MaxRate)
+	}
+	// A start above the capacity: halve down to the floor until a step
+	// passes (a lower start skips nothing a ramp from the floor would have
+	// found: every rate below a pass is taken to pass, as the ramp does).
+	for lastPass == 0 && firstFail > c.MinRate && len(out.Steps) < c.Steps {
+		rate = max(firstFail/2, c.MinRate)
+		pass, err := run(rate)
+		if err != nil {
+			return finish(err)
+		}
+		if pass {
+			lastPass = rate
+		} else {
+			firstFail = rate
+		}
 	}
 	if lastPass == 0 || firstFail == 0 {
 		return finish(nil) // the floor failed, or the steps ran out ramping

@@ -185,6 +185,38 @@ func TestCapacitySearch(t *testing.T) {
 	}
 }
 
+// TestCapacitySearchStartAbove: a search that starts above the capacity
+// of a 400 req/s server halves down until a step passes, then bisects; it
+// never goes below the floor, and a floor that fails too is an upper
+// bound. Not parallel, as TestCapacitySearch.
+func TestCapacitySearchStartAbove(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several 0.5 s attacks")
+	}
+	srv := bucketServer(t, 400, 20)
+	base := AttackSpec{Name: "cap", URLs: []string{srv.URL}, Timeout: 2 * time.Second, Workers: 4}
+	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.02}, MinRate: 50, StartRate: 3200, MaxRate: 100000, Steps: 6, StepDuration: 500 * time.Millisecond}
+	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Steps[0].Rate != 3200 || got.Steps[0].Pass || got.Steps[1].Rate != 1600 {
+		t.Fatalf("steps = %+v; want 3200 failing first, then 1600", got.Steps)
+	}
+	if got.LastPass == nil || got.FirstFail == nil || *got.LastPass < 100 || *got.LastPass > 400 || *got.FirstFail > 800 || *got.FirstFail <= *got.LastPass {
+		t.Errorf("CapacitySearch(400 req/s, start 3200) = %+v; want a bracket around 400", got)
+	}
+	// The floor failing too: an upper bound at the floor.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer down.Close()
+	base.URLs = []string{down.URL}
+	c.MinRate, c.StartRate, c.MaxRate = 20, 80, 1000
+	got, err = CapacitySearch(context.Background(), base, c, CapacityOptions{})
+	if err != nil || got.LastPass != nil || got.FirstFail == nil || *got.FirstFail != 20 || len(got.Steps) != 3 {
+		t.Errorf("CapacitySearch(always 500, start 80, floor 20) = (%+v, %v); want 80, 40, 20 failing, capacity < 20", got, err)
+	}
+}
+
 // TestCapacitySearchCensored: a server that never fails, searched up to a
 // low cap, is reported as at least the cap (censored), never as measured.
 func TestCapacitySearchCensored(t *testing.T) {

@@ -86,6 +86,8 @@ func TestParseErrors(t *testing.T) {
 		{"camera count 0", "name: t\nfleet:\n  cameras:\n    - 10\n    - 0\n", nil, []string{"x.yaml:5: fleet.cameras[1]: must be 1…20000, got 0"}},
 		// A bad duration.
 		{"bad duration", base + "cell_budget: soon\n", nil, []string{"x.yaml:7: cell_budget: must be a duration"}},
+		{"start rate below the floor", base + "load:\n  - name: a\n    path: /x\n    capacity: {min_rate: 10, start_rate: 5, max_rate: 100}\n", nil,
+			[]string{"load[0].capacity.start_rate: must be 0 (min_rate) or within min_rate (10) … max_rate (100), got 5"}},
 		{"negative warm-up time", "name: t\nsystem:\n  warmup_for: -1s\n", nil, []string{"x.yaml:3: system.warmup_for: must be ≥ 0, got -1s"}},
 		// An unknown mode.
 		{"bad mode", "name: t\nsystem:\n  modes: [sync, turbo]\n", nil, []string{"x.yaml:3: system.modes[1]: must be one of sync"}},

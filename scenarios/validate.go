@@ -185,6 +185,9 @@ func (s *Scenario) check() []*cfgerr.Error {
 			if c.MinRate <= 0 {
 				bad(p+".capacity.min_rate", "must be > 0, got %g", c.MinRate)
 			}
+			if c.StartRate != 0 && (c.StartRate < c.MinRate || c.StartRate > c.MaxRate) {
+				bad(p+".capacity.start_rate", "must be 0 (min_rate) or within min_rate (%g) … max_rate (%g), got %g", c.MinRate, c.MaxRate, c.StartRate)
+			}
 			if c.MaxRate <= c.MinRate || c.MaxRate > 1e6 {
 				bad(p+".capacity.max_rate", "must be > min_rate (%g) and ≤ 1e6, got %g", c.MinRate, c.MaxRate)
 			}
