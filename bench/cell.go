@@ -217,7 +217,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	winLog := fleet.Fetches(winStart, time.Now()).Fetches
 	c.cell.Cycles.GaveUp = gaveUp(winLog)
 	tm := matchTimeouts(cyc.timeouts, winLog)
-	c.cell.Cycles.DeadlineRaces, c.cell.Cycles.TimeoutsUnmatched = tm.races(), tm.Unmatched
+	c.cell.Cycles.TimeoutsMidAnswer, c.cell.Cycles.TimeoutsUnmatched = tm.midAnswer(), tm.Unmatched
 	churn := int64(fleet.Connections() - conns)
 	c.cell.Cycles.Connections = &churn
 	c.cell.Faults = faultDelta(before, after)
@@ -235,8 +235,8 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	for k, n := range tm.Cut {
 		expected[k] -= n
 	}
-	if n := c.cell.Cycles.DeadlineRaces; n > 0 {
-		expected[faultDeadlineRace] = n
+	if n := c.cell.Cycles.TimeoutsMidAnswer; n > 0 {
+		expected[faultMidAnswer] = n
 	}
 	c.cell.Cycles.Reconciled, c.cell.Cycles.Mismatch = reconcile(c.cell.Cycles.Errors, expected, c.cell.Cycles.Retries, drip)
 

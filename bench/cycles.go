@@ -124,7 +124,7 @@ var faultToError = map[string]string{
 	faultGaveUp: system.ErrTimeout,
 	// Not a fleet fault either: the fleet answered as the system's
 	// deadline expired (matchTimeouts).
-	faultDeadlineRace: system.ErrTimeout,
+	faultMidAnswer: system.ErrTimeout,
 }
 
 // faultGaveUp is the pseudo fault kind reconcile is given for requests the
@@ -153,9 +153,9 @@ func gaveUp(fetches []simulator.Fetch) int {
 // reset it retried).
 type timeoutMatch struct {
 	// Answered counts timeouts whose request the fleet logged as
-	// answered with no fault: the fleet began its answer as the system's
-	// deadline expired (the two clocks' race at the deadline, or a
-	// deadline expiring while a normal body was in transfer).
+	// answered with no fault: the fleet had begun its answer when the
+	// system's deadline expired (a race at the deadline, or a system too
+	// busy to read the answer in time).
 	Answered int
 	// Cut counts, by fleet fault kind, timeouts whose request the fleet
 	// answered with a fault the system counts as another kind (a
@@ -169,7 +169,7 @@ type timeoutMatch struct {
 // matchTimeouts matches each timeout the system reported with the fleet's
 // record of the same request (fetches, in order of Start). Records of
 // faults or of no answer (hangs, resets, drips, gave-ups) are what
-// reconcile counts already; only answered ones are races.
+// reconcile counts already; only answered ones are timeouts mid-answer.
 func matchTimeouts(timeouts []system.TimedOut, fetches []simulator.Fetch) timeoutMatch {
 	byCam := map[string][]int{}
 	for i, f := range fetches {
@@ -205,9 +205,9 @@ func matchTimeouts(timeouts []system.TimedOut, fetches []simulator.Fetch) timeou
 	return m
 }
 
-// races is how many timeouts the fleet answered as the deadline
-// expired, normal answers and cut-off faults alike.
-func (m timeoutMatch) races() int {
+// midAnswer is how many timeouts the fleet had begun to answer, normal
+// answers and cut-off faults alike.
+func (m timeoutMatch) midAnswer() int {
 	n := m.Answered
 	for _, k := range m.Cut {
 		n += k
@@ -215,10 +215,9 @@ func (m timeoutMatch) races() int {
 	return n
 }
 
-// faultDeadlineRace is the pseudo fault kind reconcile is given for
-// timeouts whose request the fleet answered at the deadline
-// (timeoutMatch.Answered).
-const faultDeadlineRace = "deadline_race"
+// faultMidAnswer is the pseudo fault kind reconcile is given for
+// timeouts whose answer the fleet had begun (timeoutMatch.midAnswer).
+const faultMidAnswer = "timeout_mid_answer"
 
 // ownKinds are system error kinds that no fleet fault causes (the
 // system's own decisions, e.g. a resilient mode giving up on a camera):

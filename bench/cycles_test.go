@@ -99,14 +99,14 @@ func TestMatchTimeouts(t *testing.T) {
 		{Camera: "late", Start: t0, Deadline: d},
 	}
 	m := matchTimeouts(timeouts, fetches)
-	if m.Answered != 1 || m.Cut[simulator.FaultTruncated] != 1 || len(m.Cut) != 1 || m.Unmatched != 1 || m.races() != 2 {
+	if m.Answered != 1 || m.Cut[simulator.FaultTruncated] != 1 || len(m.Cut) != 1 || m.Unmatched != 1 || m.midAnswer() != 2 {
 		t.Errorf("matchTimeouts = %+v; want 1 answered, 1 truncated cut off, 1 unmatched", m)
 	}
 	// One record answers one timeout: a second timeout of "race" in the
 	// same window finds the reset (no answer: not a race), not the answer
 	// already matched.
 	m = matchTimeouts(append(timeouts, system.TimedOut{Camera: "race", Start: t0, Deadline: d}), fetches)
-	if m.Answered != 1 || m.Unmatched != 1 || m.races() != 2 {
+	if m.Answered != 1 || m.Unmatched != 1 || m.midAnswer() != 2 {
 		t.Errorf("two timeouts of one camera: %+v; want the answer matched once", m)
 	}
 	// With the races given to reconcile, the system's timeouts (hang,
@@ -119,7 +119,7 @@ func TestMatchTimeouts(t *testing.T) {
 		t.Errorf("reconcile without the races: %q", diff)
 	}
 	faults[simulator.FaultTruncated] -= m.Cut[simulator.FaultTruncated]
-	faults[faultDeadlineRace] = 2
+	faults[faultMidAnswer] = 2
 	if ok, diff := reconcile(errs, faults, 0, dripNone); !ok {
 		t.Errorf("reconcile with the races: %s", diff)
 	}

@@ -36,9 +36,9 @@ func WriteSummary(w io.Writer, r *results.Run) error {
 		rec := "yes"
 		if !c.Cycles.Reconciled {
 			rec = "no"
-		} else if n := c.Cycles.DeadlineRaces; n > 0 {
-			// timeouts whose answer the fleet began as the deadline expired
-			rec = fmt.Sprintf("yes (%d at deadline)", n)
+		} else if n := c.Cycles.TimeoutsMidAnswer; n > 0 {
+			// timeouts whose answer the fleet had begun
+			rec = fmt.Sprintf("yes (%d timed out mid-answer)", n)
 		}
 		// A figure the cell did not measure reads "-", never 0: a replicas
 		// cell has no ideal, a window may hold no RSS sample.

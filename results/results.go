@@ -176,13 +176,15 @@ type Cycles struct {
 	// any answer and without an injected fault (a deadline shorter than
 	// the drawn latency): each is a timeout the system counts.
 	GaveUp int `json:"client_gave_up,omitempty"`
-	// DeadlineRaces counts timeouts the system counted whose request the
-	// fleet logged as answered (with no fault, or with a fault the system
-	// would have counted as another kind had the deadline not cut it
-	// off): the answer began as the system's deadline expired (matched
-	// request by request: camera, start, deadline). Each is a timeout the
-	// system counts.
-	DeadlineRaces int `json:"deadline_races,omitempty"`
+	// TimeoutsMidAnswer counts timeouts the system counted whose request
+	// the fleet logged as answered (with no fault, or with a fault the
+	// system would have counted as another kind had the deadline not cut
+	// it off), matched request by request (camera, start, deadline): the
+	// fleet had begun its answer when the system's deadline expired — a
+	// race at the deadline, or a system too busy to read the answer in
+	// time (async's thousand goroutines on two cores). Each is a timeout
+	// the system counts.
+	TimeoutsMidAnswer int `json:"timeouts_mid_answer,omitempty"`
 	// TimeoutsUnmatched counts timeouts with no fleet record of their
 	// request (0 unless the fleet's log was truncated).
 	TimeoutsUnmatched int `json:"timeouts_unmatched,omitempty"`
