@@ -216,6 +216,7 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	c.cell.Cycles = cyc.summary()
 	winLog := fleet.Fetches(winStart, time.Now()).Fetches
 	c.cell.Cycles.GaveUp = gaveUp(winLog)
+	c.cell.Cycles.FleetLatency = fleetLatency(winLog)
 	tm := matchTimeouts(cyc.timeouts, winLog)
 	c.cell.Cycles.TimeoutsMidAnswer, c.cell.Cycles.TimeoutsUnmatched = tm.midAnswer(), tm.Unmatched
 	churn := int64(fleet.Connections() - conns)

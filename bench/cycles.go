@@ -127,6 +127,22 @@ var faultToError = map[string]string{
 	faultMidAnswer: system.ErrTimeout,
 }
 
+// fleetLatency is the distribution of the latencies the fleet drew for
+// the requests of a window (refused ones drew none), nil when none.
+func fleetLatency(fetches []simulator.Fetch) *results.Quantiles {
+	h := newHist()
+	for _, f := range fetches {
+		if f.Latency > 0 && !f.Refused() {
+			h.Record(f.Latency)
+		}
+	}
+	if h.Count() == 0 {
+		return nil
+	}
+	q := h.Quantiles()
+	return &q
+}
+
 // faultGaveUp is the pseudo fault kind reconcile is given for requests the
 // system gave up on with no fault injected.
 const faultGaveUp = "client_gave_up"

@@ -124,3 +124,22 @@ func TestMatchTimeouts(t *testing.T) {
 		t.Errorf("reconcile with the races: %s", diff)
 	}
 }
+
+// TestFleetLatency: the fleet's own latency over a window is that of the
+// requests it served; refused requests, which drew none, do not count.
+func TestFleetLatency(t *testing.T) {
+	t.Parallel()
+	var fs []simulator.Fetch
+	for i := 1; i <= 100; i++ {
+		fs = append(fs, simulator.Fetch{Latency: time.Duration(i) * time.Millisecond, Code: 200})
+	}
+	fs = append(fs, simulator.Fetch{Latency: time.Hour, Fault: simulator.FaultOverflow503, Code: 503}, simulator.Fetch{Fault: simulator.FaultReset})
+	q := fleetLatency(fs)
+	near := func(d, want time.Duration) bool { return d >= want && d <= want+want/1000 } // HDR: 3 digits
+	if q == nil || q.Count != 100 || !near(q.P99.D(), 99*time.Millisecond) || !near(q.Max.D(), 100*time.Millisecond) {
+		t.Errorf("fleetLatency = %+v; want n=100, p99 ≈ 99ms, max ≈ 100ms (the hour refused not counted)", q)
+	}
+	if q := fleetLatency(fs[100:]); q != nil {
+		t.Errorf("fleetLatency of refusals only = %+v; want nil", q)
+	}
+}

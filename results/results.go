@@ -185,6 +185,11 @@ type Cycles struct {
 	// time (async's thousand goroutines on two cores). Each is a timeout
 	// the system counts.
 	TimeoutsMidAnswer int `json:"timeouts_mid_answer,omitempty"`
+	// FleetLatency is the latency the fleet drew for the requests it
+	// served in the cycles window (the camera's own time to answer, from
+	// its fetch log; refused requests drew none): the "camera latency"
+	// that bounds what any client can achieve, beside the cycle's figures.
+	FleetLatency *Quantiles `json:"fleet_latency,omitempty"`
 	// TimeoutsUnmatched counts timeouts with no fleet record of their
 	// request (0 unless the fleet's log was truncated).
 	TimeoutsUnmatched int `json:"timeouts_unmatched,omitempty"`
