@@ -92,6 +92,19 @@ func TestShippedScenarioRules(t *testing.T) {
 	} else if !strings.Contains(text, "passes on the lower bound of a censored value") {
 		t.Errorf("blog-before-after: the censored capacity is not reasoned on as a bound:\n%s", text)
 	}
+	// The unoptimized system's memory is what is measured, bounded by
+	// nothing but the machine (12.4 GiB once in a run): no safety net
+	// fails the gate on it; the optimized system's memory has one.
+	hungry := before
+	hungry.rss = 12.4 * 1024 * mib
+	if v, text := judgeText(t, runOf(ba, []recorded{hungry, after})); v.Failed() {
+		t.Errorf("blog-before-after with async at 12.4 GiB fails:\n%s", text)
+	}
+	bloated := after
+	bloated.rss = 9 * 1024 * mib
+	if v, text := judgeText(t, runOf(ba, []recorded{hungry, bloated})); !v.Failed() || !strings.Contains(text, "FAIL rss_peak{mode:batched}: < 8GiB") {
+		t.Errorf("blog-before-after with batched at 9 GiB: want the memory safety net to fail:\n%s", text)
+	}
 	for _, tc := range []struct {
 		name string
 		edit func(*recorded)
