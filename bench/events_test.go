@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,8 +185,10 @@ func TestRunPublishesEvents(t *testing.T) {
 	}
 	if len(resources) == 0 || resources[0].System.RSS <= 0 || resources[0].Runner.RSS <= 0 || resources[0].Runner.Goroutines <= 0 {
 		t.Errorf("resources = %+v; want system and runner RSS", resources)
-	} else if r := resources[len(resources)-1]; r.System.Goroutines <= 0 {
-		t.Errorf("last resource sample = %+v; want the system's goroutines", r)
+	} else if !slices.ContainsFunc(resources, func(r *dashboard.Resource) bool { return r.System.Goroutines > 0 }) {
+		// Any sample: the last one may fall as the system shuts down (its
+		// metrics no longer answer, goroutines unknown: 0).
+		t.Errorf("resource samples = %+v; want the system's goroutines in them", resources)
 	}
 	if finished == nil || finished.Status != results.StatusOK || finished.Index != 1 || finished.Cycles != cell.Cycles.Count || len(finished.API) != 1 || finished.API[0].Capacity == nil {
 		t.Fatalf("cell finished = %+v", finished)
