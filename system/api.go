@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/camload/camload/system/store"
@@ -58,15 +59,27 @@ func (e *apiError) Error() string { return e.Message }
 
 // badParam is a 400 naming the parameter. The name and every string
 // argument are clipped to maxEcho bytes, so a client never gets its long
-// input back.
+// input back; an argument's invalid UTF-8 and unprintable characters are
+// shown as "?" first, so that quoting it (%q) cannot blow one byte up to
+// four ("\xad").
 func badParam(name, format string, args ...any) *apiError {
 	name = clip(name)
 	for i, a := range args {
 		if s, ok := a.(string); ok {
-			args[i] = clip(s)
+			args[i] = clip(printable(s))
 		}
 	}
 	return &apiError{Status: http.StatusBadRequest, Message: name + ": " + fmt.Sprintf(format, args...), Parameter: name}
+}
+
+// printable replaces s's invalid UTF-8 and unprintable runes by "?".
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
 }
 
 // clip cuts s to at most maxEcho bytes (on a UTF-8 boundary) and marks the
