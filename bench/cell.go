@@ -169,7 +169,11 @@ func (c *cellRun) measure(ctx context.Context) (err error) {
 	for _, cam := range fleet.Cameras() {
 		ids = append(ids, cam.ID)
 	}
-	fresh := startFreshness(ctx, sys.API, ids, DefaultFreshnessRate, c.seed)
+	dark := func(id string, at time.Time) bool {
+		t, ok := fleet.Truth(id, at)
+		return ok && t.Placeholder
+	}
+	fresh := startFreshness(ctx, sys.API, ids, DefaultFreshnessRate, c.seed, dark)
 	freshStop := func() {
 		if fresh != nil {
 			c.cell.FreshnessServed, fresh = fresh.stop(), nil

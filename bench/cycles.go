@@ -21,6 +21,7 @@ type cycleStats struct {
 	skipped, retries     int
 	errors               map[string]int
 	abandoned, late      int
+	lateProcessed        int
 	inFlight             int
 	notFetched           map[string]int
 	timeouts             []system.TimedOut
@@ -53,6 +54,7 @@ func (c *cycleStats) add(s *system.CycleSummary) {
 	}
 	c.abandoned += s.Abandoned
 	c.late += s.Late
+	c.lateProcessed += s.LateProcessed
 	c.timeouts = append(c.timeouts, s.Timeouts...)
 	for k, n := range s.NotFetched {
 		if c.notFetched == nil {
@@ -65,20 +67,21 @@ func (c *cycleStats) add(s *system.CycleSummary) {
 
 func (c *cycleStats) summary() results.Cycles {
 	out := results.Cycles{
-		Count:      len(c.durations),
-		Latency:    c.cycle.Quantiles(),
-		PerCamera:  c.perCam.Quantiles(),
-		Freshness:  c.fresh.Quantiles(),
-		Durations:  c.durations,
-		Visits:     c.visits,
-		Abandoned:  c.abandoned,
-		Late:       c.late,
-		NotFetched: c.notFetched,
-		InFlight:   c.inFlight,
-		Processed:  c.processed,
-		Skipped:    c.skipped,
-		Retries:    c.retries,
-		Errors:     c.errors,
+		Count:         len(c.durations),
+		Latency:       c.cycle.Quantiles(),
+		PerCamera:     c.perCam.Quantiles(),
+		Freshness:     c.fresh.Quantiles(),
+		Durations:     c.durations,
+		Visits:        c.visits,
+		Abandoned:     c.abandoned,
+		Late:          c.late,
+		LateProcessed: c.lateProcessed,
+		NotFetched:    c.notFetched,
+		InFlight:      c.inFlight,
+		Processed:     c.processed,
+		Skipped:       c.skipped,
+		Retries:       c.retries,
+		Errors:        c.errors,
 	}
 	var errs int
 	for _, n := range c.errors {

@@ -21,16 +21,21 @@ const DefaultFreshnessRate = 50
 
 // freshnessSampler reads GET /api/v1/cameras/{id}/latest for random
 // cameras, one read at a time at most rate a second, and folds the age of
-// what the API served (now − capturedAt) into a histogram. Its goroutine
-// is owned by the sampler and ends at stop or when ctx ends.
+// what the API served (now − capturedAt) into a histogram, and that of the
+// reads served as fresh into another. With the fleet's ground truth
+// (dark), it also counts the reads of cameras the fleet had in an offline
+// period. Its goroutine is owned by the sampler and ends at stop or when
+// ctx ends.
 type freshnessSampler struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	dark   func(id string, at time.Time) bool
 
-	mu     sync.Mutex
-	age    *hist
-	out    results.Freshness
-	paused bool
+	mu       sync.Mutex
+	age      *hist
+	ageFresh *hist
+	out      results.Freshness
+	paused   bool
 }
 
 // latestBody is what the sampler reads of a `latest` answer: camload's
@@ -43,9 +48,11 @@ type latestBody struct {
 	Status      string     `json:"status"`
 }
 
-func startFreshness(ctx context.Context, api string, ids []string, rate float64, seed int64) *freshnessSampler {
+// startFreshness starts sampling. dark, when not nil, is the fleet's
+// ground truth: whether camera id is in an offline period at an instant.
+func startFreshness(ctx context.Context, api string, ids []string, rate float64, seed int64, dark func(id string, at time.Time) bool) *freshnessSampler {
 	ctx, cancel := context.WithCancel(ctx)
-	f := &freshnessSampler{cancel: cancel, done: make(chan struct{}), age: newHist()}
+	f := &freshnessSampler{cancel: cancel, done: make(chan struct{}), dark: dark, age: newHist(), ageFresh: newHist()}
 	client := &http.Client{Timeout: 2 * time.Second}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xf7e5))
 	go func() { // owner: freshnessSampler; ends at stop/ctx
@@ -54,7 +61,8 @@ func startFreshness(ctx context.Context, api string, ids []string, rate float64,
 			return
 		}
 		wait.Every(ctx, time.Duration(float64(time.Second)/rate), func(time.Time) {
-			f.read(ctx, client, api+"/api/v1/cameras/"+ids[rng.IntN(len(ids))]+"/latest")
+			id := ids[rng.IntN(len(ids))]
+			f.read(ctx, client, id, api+"/api/v1/cameras/"+id+"/latest")
 		})
 	}()
 	return f
@@ -69,7 +77,7 @@ func (f *freshnessSampler) pause() {
 	f.mu.Unlock()
 }
 
-func (f *freshnessSampler) read(ctx context.Context, client *http.Client, u string) {
+func (f *freshnessSampler) read(ctx context.Context, client *http.Client, id, u string) {
 	f.mu.Lock()
 	paused := f.paused
 	f.mu.Unlock()
@@ -93,6 +101,9 @@ func (f *freshnessSampler) read(ctx context.Context, client *http.Client, u stri
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.out.Reads++
+	if f.dark != nil && f.dark(id, now) {
+		f.out.Dark++
+	}
 	if resp.StatusCode == http.StatusNotFound {
 		f.out.NotFound++
 		return
@@ -111,8 +122,14 @@ func (f *freshnessSampler) read(ctx context.Context, client *http.Client, u stri
 	if at == nil {
 		at = lb.CapturedAt2
 	}
-	if at != nil && !at.IsZero() {
-		f.age.Record(max(now.Sub(*at), 0))
+	if at == nil || at.IsZero() {
+		return
+	}
+	age := max(now.Sub(*at), 0)
+	f.age.Record(age)
+	if !lb.Stale && lb.Status != "offline" {
+		f.out.Fresh++
+		f.ageFresh.Record(age)
 	}
 }
 
@@ -127,6 +144,6 @@ func (f *freshnessSampler) stop() *results.Freshness {
 		return nil
 	}
 	out := f.out
-	out.Age = f.age.Quantiles()
+	out.Age, out.AgeFresh = f.age.Quantiles(), f.ageFresh.Quantiles()
 	return &out
 }

@@ -354,13 +354,16 @@ func cpuSystem(w *results.Window) float64 { return w.CPUSecondsSystem }
 func cpuRunner(w *results.Window) float64 { return w.CPUSecondsRunner }
 
 // cpuPerFrame is the system's CPU time over the cycles window ÷ the
-// frames it processed.
+// frames it processed (on time and, under a cycle deadline, late).
 func cpuPerFrame(c results.Cell) (float64, bool) {
 	w := c.Windows.Cycles
-	if w == nil || c.Cycles.Processed <= 0 || w.CPUSecondsSystem <= 0 {
+	// Frames stored late (after a cycle deadline) cost the same work as
+	// those stored on time.
+	frames := c.Cycles.Processed + c.Cycles.LateProcessed
+	if w == nil || frames <= 0 || w.CPUSecondsSystem <= 0 {
 		return 0, false
 	}
-	return w.CPUSecondsSystem * 1e9 / float64(c.Cycles.Processed), true
+	return w.CPUSecondsSystem * 1e9 / float64(frames), true
 }
 
 // hitFig is the hit ratio of one cache level over a window, with the
@@ -391,6 +394,13 @@ func servedFig(label string, count func(*results.Freshness) int) figure {
 		}
 		return obs{v: float64(count(f)) / float64(f.Reads), ok: true, n: int64(f.Reads)}
 	}}
+}
+
+func servedFreshAge(c results.Cell) results.Quantiles {
+	if c.FreshnessServed == nil {
+		return results.Quantiles{}
+	}
+	return c.FreshnessServed.AgeFresh
 }
 
 func servedAge(c results.Cell) results.Quantiles {

@@ -81,6 +81,12 @@ func quantile(q Quantiles, stat string) (float64, bool) {
 //
 //	cycle_{p50,p90,p95,p99,max,mean}        whole-cycle latency
 //	per_camera_{p50,…}, freshness_{p50,…}   one camera's latency, capture → stored
+//	fleet_latency_{p50,…}                   the latency the fleet drew for the requests it served (cycles window)
+//	served_age_{p50,…}                      age of the data sampled `latest` reads served (now − captured_at)
+//	served_fresh_age_{p50,…}                the same over the reads served as fresh (neither stale nor offline)
+//	served_fresh                            reads served fresh ÷ reads
+//	served_online                           reads of cameras the fleet had online (not in an offline period) ÷ reads
+//	reconciled                              1 when every error the system counted matched a fault the fleet injected, else 0
 //	error_rate                              errors ÷ camera visits
 //	faults_rate                             faults the fleet injected ÷ camera visits
 //	rss_peak, rss_mean                      bytes
@@ -110,6 +116,9 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 		{"cycle_", c.Cycles.Latency},
 		{"per_camera_", c.Cycles.PerCamera},
 		{"freshness_", c.Cycles.Freshness},
+		{"fleet_latency_", deref(c.Cycles.FleetLatency)},
+		{"served_fresh_age_", servedAge(c, true)},
+		{"served_age_", servedAge(c, false)},
 	} {
 		if stat, ok := strings.CutPrefix(name, p.prefix); ok {
 			v, ok := quantile(p.q, stat)
@@ -118,6 +127,21 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 	}
 	r := c.Resources
 	switch name {
+	case "reconciled":
+		if c.Cycles.Reconciled {
+			return 1, Count, c.Cycles.Visits > 0
+		}
+		return 0, Count, c.Cycles.Visits > 0
+	case "served_fresh", "served_online":
+		f := c.FreshnessServed
+		if f == nil || f.Reads <= 0 {
+			return 0, Ratio, false
+		}
+		n := f.Fresh
+		if name == "served_online" {
+			n = f.Reads - f.Dark
+		}
+		return float64(n) / float64(f.Reads), Ratio, true
 	case "error_rate":
 		return c.Cycles.ErrorRate, Ratio, c.Cycles.Visits > 0
 	case "faults_rate":
@@ -249,7 +273,7 @@ func KnownMetric(name string) bool {
 		}
 		return false
 	}
-	for _, p := range []string{"cycle_", "per_camera_", "freshness_"} {
+	for _, p := range []string{"cycle_", "per_camera_", "freshness_", "fleet_latency_", "served_fresh_age_", "served_age_"} {
 		if stat, ok := strings.CutPrefix(name, p); ok {
 			switch stat {
 			case "p50", "p90", "p95", "p99", "max", "mean":
@@ -259,7 +283,8 @@ func KnownMetric(name string) bool {
 		}
 	}
 	switch name {
-	case "error_rate", "faults_rate", "rss_peak", "rss_mean", "cpu_core", "cpu_machine", "goroutines_peak",
+	case "served_fresh", "served_online", "reconciled",
+		"error_rate", "faults_rate", "rss_peak", "rss_mean", "cpu_core", "cpu_machine", "goroutines_peak",
 		"fds_peak", "camera_connections", "gc_pause_max", "gc_pause_total", "efficiency", "ideal_cycle",
 		"api_throughput", "api_capacity":
 		return true
@@ -607,4 +632,24 @@ func ParseCellSelector(s string) (rule.Selector, error) {
 		sel = append(sel, rule.Label{Key: k, Value: v})
 	}
 	return sel, nil
+}
+
+func deref(q *Quantiles) Quantiles {
+	if q == nil {
+		return Quantiles{}
+	}
+	return *q
+}
+
+// servedAge is the age of the data the freshness reads served: of every
+// read, or (fresh) of the reads served as fresh.
+func servedAge(c Cell, fresh bool) Quantiles {
+	f := c.FreshnessServed
+	switch {
+	case f == nil:
+		return Quantiles{}
+	case fresh:
+		return f.AgeFresh
+	}
+	return f.Age
 }

@@ -166,6 +166,10 @@ type Cycles struct {
 	// Late counts results of abandoned cameras that arrived after their
 	// cycle's deadline.
 	Late int `json:"late,omitempty"`
+	// LateProcessed counts the late results that were new frames,
+	// analyzed and stored after their cycle's deadline: frames processed
+	// beside Processed (the on-time ones), the same work.
+	LateProcessed int `json:"late_processed,omitempty"`
 	// NotFetched counts cameras no request was sent for, by reason
 	// (breaker_open, still_in_flight, not_due).
 	NotFetched map[string]int `json:"not_fetched,omitempty"`
@@ -438,11 +442,21 @@ type CapacityStep struct {
 // Freshness is the age of the data the system's API serves, sampled by
 // reading `latest` for random cameras during the cycles window.
 type Freshness struct {
-	Age      Quantiles `json:"age"` // now − captured_at of each read
-	Reads    int       `json:"reads"`
+	Age   Quantiles `json:"age"` // now − captured_at of each read that served data
+	Reads int       `json:"reads"`
+	// AgeFresh is Age over the reads the API served as fresh (a capture,
+	// neither stale nor offline), Fresh their count: the age of what the
+	// system presents as current, apart from the last good observations
+	// it serves, marked, for cameras it cannot reach.
+	AgeFresh Quantiles `json:"age_fresh"`
+	Fresh    int       `json:"fresh"`
 	Stale    int       `json:"stale"`   // reads marked stale
 	Offline  int       `json:"offline"` // reads of offline cameras
 	NotFound int       `json:"not_found"`
+	// Dark is how many reads were of a camera the fleet had in an offline
+	// period at the read (its ground truth, not the system's view);
+	// unknown (0) when the fleet could not say.
+	Dark int `json:"dark"`
 }
 
 // UnmarshalJSON reads a Capacity object, or a bare number (results

@@ -339,6 +339,10 @@ func extend(c *results.Cell, p profile, xr *rand.Rand, seed int64) {
 	c.FreshnessServed = &results.Freshness{Reads: reads, Stale: reads * 3 / 100, Offline: reads / 50, NotFound: 0,
 		Age: results.Quantiles{Count: int64(reads), Mean: ms(age, 1.1), P50: age, P90: ms(age, 1.8), P95: ms(age, 2.1), P99: ms(age, 2.6), Max: ms(age, 3),
 			P50CI: ci(age, 0.9, 1.12)}}
+	fa := results.Duration(time.Duration(float64(age) * 0.9))
+	fr := c.FreshnessServed
+	fr.Fresh, fr.Dark = reads-fr.Stale-fr.Offline, reads/50
+	fr.AgeFresh = results.Quantiles{Count: int64(fr.Fresh), Mean: ms(fa, 1.05), P50: fa, P90: ms(fa, 1.5), P95: ms(fa, 1.6), P99: ms(fa, 1.7), Max: ms(fa, 1.8)}
 
 	c.Ideal.Draws = c.Cycles.Visits
 	c.Ideal.Handshakes = c.Hosts * 10
