@@ -3,6 +3,7 @@ package gate
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,11 @@ type recorded struct {
 	capacity         float64
 	censored, budget bool // capacity censored; cell over budget
 	floor            bool // the capacity search failed at its floor (capacity)
+	// Served freshness (sampled `latest` reads) and the fleet's latency
+	// p99, when set; fresh and online are fractions of 1000 reads.
+	served, fleetP99 time.Duration
+	fresh, online    float64
+	unreconciled     bool
 }
 
 const mib = 1 << 20
@@ -43,6 +49,15 @@ func runOf(sc *scenarios.Scenario, cells []recorded) *results.Run {
 		c.Cycles.Latency = results.Quantiles{Count: 5, P50: results.Duration(x.p50), P99: results.Duration(x.p99), Max: results.Duration(x.p99)}
 		c.Cycles.Visits = x.visits
 		c.Cycles.ErrorRate = x.errRate
+		c.Cycles.Reconciled = !x.unreconciled
+		if x.fleetP99 > 0 {
+			c.Cycles.FleetLatency = &results.Quantiles{Count: 600, P99: results.Duration(x.fleetP99)}
+		}
+		if x.served > 0 {
+			const reads = 1000
+			c.FreshnessServed = &results.Freshness{Reads: reads, Fresh: int(x.fresh * reads), Dark: reads - int(x.online*reads),
+				Age: results.Quantiles{Count: reads, P99: results.Duration(x.served)}}
+		}
 		c.Faults = map[string]int{"http_5xx": x.faults}
 		c.Resources.RSSPeak = int64(x.rss)
 		rate := x.capacity
@@ -182,11 +197,32 @@ func TestShippedScenarioRules(t *testing.T) {
 		{mode: "async", cameras: 1000, p50: 4770 * time.Millisecond, p99: 5530 * time.Millisecond, rss: 1243 * mib, errRate: 0.2077, faults: 24, visits: 3000, capacity: 7.9},
 		{mode: "pooled", cameras: 1000, p50: 6540 * time.Millisecond, p99: 6590 * time.Millisecond, rss: 150 * mib, errRate: 0.008, faults: 24, visits: 3000, capacity: 15.3},
 		{mode: "cached", cameras: 1000, p50: 1410 * time.Millisecond, p99: 5050 * time.Millisecond, rss: 108 * mib, errRate: 0.008, faults: 24, visits: 3000, capacity: 4678.1, censored: true},
-		{mode: "batched", cameras: 1000, p50: 1190 * time.Millisecond, p99: 5050 * time.Millisecond, rss: 106 * mib, errRate: 0.009, faults: 24, visits: 3000, capacity: 4678.1, censored: true},
+		{mode: "batched", cameras: 1000, p50: 1190 * time.Millisecond, p99: 5050 * time.Millisecond, rss: 106 * mib, errRate: 0.009, faults: 24, visits: 3000, capacity: 4678.1, censored: true,
+			served: 32800 * time.Millisecond},
+		// Resilient at 1000 cameras as recorded at e7715c4 (idle machine).
+		{mode: "resilient", cameras: 100, p50: 290 * time.Millisecond, p99: 420 * time.Millisecond, rss: 60 * mib, errRate: 0.0067, faults: 2, visits: 300, capacity: 4678.1, censored: true},
+		{mode: "resilient", cameras: 1000, p50: 595 * time.Millisecond, p99: 999700 * time.Microsecond, rss: 109 * mib, errRate: 0.0065, faults: 85, visits: 13000, capacity: 13868,
+			served: 30600 * time.Millisecond},
 	}
 	v, text := judgeText(t, runOf(md, cells))
 	if v.Failed() {
 		t.Errorf("modes on the recorded figures fails:\n%s", text)
+	}
+	// Issue 11's goals fail when resilient misses them, naming the rule.
+	for _, tc := range []struct {
+		name string
+		edit func(*recorded)
+		want string
+	}{
+		{"cycle p99 over its 1 s deadline", func(x *recorded) { x.p99 = 1360 * time.Millisecond }, "FAIL cycle_p99{mode:resilient,cameras:1000}: < 1s on resilient/1000: measured 1.36s"},
+		{"errors not reconciled", func(x *recorded) { x.unreconciled = true }, "FAIL reconciled{mode:resilient}: == 1 on resilient/1000: measured 0"},
+		{"served data older than batched's", func(x *recorded) { x.served = 44100 * time.Millisecond }, "FAIL served_age_p99{mode:resilient,cameras:1000} <= served_age_p99{mode:batched,cameras:1000}: measured 44.1s, need <= 32.8s"},
+	} {
+		bad := slices.Clone(cells)
+		tc.edit(&bad[len(bad)-1])
+		if v, text := judgeText(t, runOf(md, bad)); !v.Failed() || !strings.Contains(text, tc.want) {
+			t.Errorf("modes, resilient with %s: want %q:\n%s", tc.name, tc.want, text)
+		}
 	}
 	if len(v.FailedCells()) != 0 || !strings.Contains(text, "1 over budget as expected") || v.Count(rule.Skipped) == 0 {
 		t.Errorf("modes: sync/1000 is not treated as expected over budget:\n%s", text)
@@ -221,6 +257,32 @@ func TestOverBudgetPartial(t *testing.T) {
 	} {
 		if !strings.Contains(text, w) {
 			t.Errorf("verdict lacks %q:\n%s", w, text)
+		}
+	}
+
+	// city-realistic: resilient's freshness goals, on this run's own
+	// fleet latency (recorded at e7715c4: 33.8 s vs 5.30 + 31 s; 99.1%
+	// fresh vs 98.9% online).
+	city := load(t, "city-realistic.yaml")
+	res := recorded{mode: "resilient", cameras: 1000, p50: 997 * time.Millisecond, p99: 1070 * time.Millisecond, rss: 113 * mib, errRate: 0.005, faults: 60, visits: 12000,
+		served: 33800 * time.Millisecond, fleetP99: 5300 * time.Millisecond, fresh: 0.991, online: 0.989}
+	bat := recorded{mode: "batched", cameras: 1000, p50: 12680 * time.Millisecond, p99: 13210 * time.Millisecond, rss: 104 * mib, errRate: 0.068, faults: 205, visits: 3000,
+		served: 68 * time.Second, fleetP99: 5100 * time.Millisecond, fresh: 0.947, online: 0.97}
+	if v, text := judgeText(t, runOf(city, []recorded{bat, res})); v.Failed() {
+		t.Errorf("city-realistic on the recorded figures fails:\n%s", text)
+	}
+	old, stale := res, res
+	old.served = 36900 * time.Millisecond // 0.6 s over 5.3 + 31
+	stale.fresh = 0.975                   // 1.4 points under online
+	for _, tc := range []struct {
+		x    recorded
+		want string
+	}{
+		{old, "FAIL served_age_p99{mode:resilient} <= fleet_latency_p99{mode:resilient} + 31s: measured 36.9s, need <= 36.3s"},
+		{stale, "FAIL served_fresh{mode:resilient} >= served_online{mode:resilient} - 1%: measured 97.5%, need >= 97.9%"},
+	} {
+		if v, text := judgeText(t, runOf(city, []recorded{bat, tc.x})); !v.Failed() || !strings.Contains(text, tc.want) {
+			t.Errorf("city-realistic: want %q:\n%s", tc.want, text)
 		}
 	}
 }
