@@ -29,8 +29,9 @@ type ScenarioOverrides struct {
 }
 
 // LoadScenario loads the scenario file path, passes its warnings to warn
-// (when not nil), applies o and validates the result. Every error is a
-// *cfgerr.Error naming the file, line and field.
+// (when not nil), applies o and validates the result. When o changes the
+// matrix, sc.Filtered records the file's own (results.Run.Filtered).
+// Every error is a *cfgerr.Error naming the file, line and field.
 func LoadScenario(path string, o ScenarioOverrides, warn func(string)) (*scenarios.Scenario, error) {
 	sc, err := scenarios.Load(path)
 	if err != nil {
@@ -44,12 +45,16 @@ func LoadScenario(path string, o ScenarioOverrides, warn func(string)) (*scenari
 	if o.Repeat > 0 {
 		sc.Repeat = o.Repeat
 	}
+	modes, cameras := sc.System.Modes, sc.Fleet.Cameras
 	if o.Cameras != nil {
 		sc.Fleet.Cameras = o.Cameras
 	}
 	if o.Modes != nil {
 		sc.System.Modes = o.Modes
 	}
+	// The scenario's own matrix, so that the gate can tell a rule on the
+	// cells left out from a typo.
+	sc.Filtered = results.NewFilter(modes, cameras, sc.System.Modes, sc.Fleet.Cameras)
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}

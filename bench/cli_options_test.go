@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +20,22 @@ func TestLoadScenarioOverrides(t *testing.T) {
 	if err != nil || len(sc.Fleet.Cameras) != 1 || sc.Fleet.Cameras[0] != 7 || len(sc.System.Modes) != 1 || sc.Repeat != 1 || len(warnings) != 0 {
 		t.Fatalf("LoadScenario = %+v, %v, warnings %v", sc, err, warnings)
 	}
+	// The run records the file's own matrix (results.Run.Filtered).
+	if f := sc.Filtered; f == nil || len(f.Cameras) != 2 || len(f.Modes) < 2 || f.Flags() != "--modes sync --cameras 7" {
+		t.Errorf("overridden: Filtered = %+v; want the file's matrix and --modes sync --cameras 7", f)
+	}
+	own := slices.Clone(sc.Filtered.Modes)
 	sc, err = LoadScenario(smokeYAML, ScenarioOverrides{}, nil)
-	if err != nil || len(sc.Fleet.Cameras) != 2 {
-		t.Errorf("no overrides: cameras %v, %v; want the file's two", sc.Fleet.Cameras, err)
+	if err != nil || len(sc.Fleet.Cameras) != 2 || sc.Filtered != nil {
+		t.Errorf("no overrides: cameras %v, Filtered %+v, %v; want the file's two, nil", sc.Fleet.Cameras, sc.Filtered, err)
+	}
+	if !slices.Equal(own, sc.System.Modes) {
+		t.Errorf("Filtered.Modes = %v; want the file's %v", own, sc.System.Modes)
+	}
+	// Overrides naming the file's own matrix filter nothing.
+	sc, err = LoadScenario(smokeYAML, ScenarioOverrides{Cameras: slices.Clone(sc.Fleet.Cameras), Modes: slices.Clone(own)}, nil)
+	if err != nil || sc.Filtered != nil {
+		t.Errorf("overrides equal to the file: Filtered %+v, %v; want nil", sc.Filtered, err)
 	}
 	for _, o := range []ScenarioOverrides{{Cameras: []int{0}}, {Modes: []string{"turbo"}}, {Modes: []string{}}} {
 		if _, err := LoadScenario(smokeYAML, o, nil); err == nil || !cfgerr.Is(err) {

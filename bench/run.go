@@ -198,6 +198,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*results.Ru
 		Expect:           sc.Expect,
 		Compare:          sc.Compare,
 		ExpectOverBudget: sc.ExpectOverBudget,
+		Filtered:         sc.Filtered,
 	}
 	run.Env.Backends = results.Backends(be.Describe())
 	run.Seed = sc.Seed

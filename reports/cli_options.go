@@ -106,9 +106,12 @@ func (o RunOptions) Validate() error {
 type RunReport struct {
 	// Files are the paths written: report.md, report.html, junit.xml.
 	Files []string
-	// NotJudged is the error of rules that name cells the run lacks (a run
-	// restricted with --modes/--cameras): the figures were reported, the
-	// rules not. nil when every rule was judged.
+	// NotJudged is the error of rules that name cells the run lacks and
+	// that a filtered run does not explain (a typo such as mode:bached, a
+	// run written before results.Run.Filtered was recorded, an
+	// interrupted run): the figures were reported, the rules not. Rules on
+	// cells a run filtered by --modes/--cameras left out are skipped by
+	// the gate, not an error. nil when every rule was judged.
 	NotJudged error
 	// Verdict is the judgement the reports show.
 	Verdict *gate.Verdict
@@ -118,7 +121,8 @@ type RunReport struct {
 // report.html and junit.xml into o.Out, then appends the Markdown to
 // o.StepSummary. A failed rule or regression is in the reports, not an
 // error: judging is camload gate's job. Rules that name cells the run
-// lacks are left unjudged (RunReport.NotJudged) rather than refused.
+// lacks (beyond those a filtered run left out, which the gate skips) are
+// left unjudged (RunReport.NotJudged) rather than refused.
 func WriteRunReports(o RunOptions) (*RunReport, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err

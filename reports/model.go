@@ -949,7 +949,7 @@ func thresholdSection(run *results.Run, groups []results.Group, v *gate.Verdict)
 				mark = "❌ " + mark
 			}
 			measured, need := gate.Measured(r)
-			t.Rows = append(t.Rows, []string{"`" + r.Rule.String() + "`", r.CellNames(), mark, measured, need, fmt.Sprint(r.N)})
+			t.Rows = append(t.Rows, []string{"`" + r.Rule.String() + "`", gate.ResultCells(r), mark, measured, need, fmt.Sprint(r.N)})
 		}
 		out = append(out, section{ID: "thresholds", Title: "Rules", Intro: "Each rule on the cells it names; each operand is the median over its cell's repetitions (the unit of replication), with its 95% bootstrap interval. " + v.Summary(), Tables: []table{t}})
 	}

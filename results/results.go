@@ -44,8 +44,12 @@ type Run struct {
 	ExpectOverBudget []string `json:"expect_over_budget,omitempty"`
 	// Seed is the scenario's seed; each cell records the seed derived
 	// from it for its repetition (Cell.Seed).
-	Seed  int64  `json:"seed,omitempty"`
-	Cells []Cell `json:"cells"`
+	Seed int64 `json:"seed,omitempty"`
+	// Filtered is the scenario's own matrix and the part the run kept
+	// when --modes or --cameras changed it; nil for a run of the whole
+	// matrix. Rules on the cells left out are not judged (reports/gate).
+	Filtered *Filter `json:"filtered,omitempty"`
+	Cells    []Cell  `json:"cells"`
 	// Scaleout is the scaling across replica counts, one entry per
 	// (mode, cameras) run with system.replicas; nil otherwise.
 	Scaleout []Scaleout `json:"scaleout,omitempty"`

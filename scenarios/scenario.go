@@ -66,6 +66,10 @@ type Scenario struct {
 
 	// File is the path the scenario was loaded from ("" for Default).
 	File string `mapstructure:"-"`
+	// Filtered is set when --modes or --cameras changed the file's
+	// matrix (bench.LoadScenario): its own modes and camera counts and
+	// those kept, recorded in results.json for the gate. nil otherwise.
+	Filtered *results.Filter `mapstructure:"-"`
 }
 
 // Fleet is the `fleet:` section: every key of simulator.Config, except that

@@ -55,9 +55,10 @@ func TestReportGolden(t *testing.T) {
 	goldenBytes(t, "report-md", md)
 }
 
-// TestReportNotJudgedGolden: a run whose rules name cells it lacks (as a
-// run restricted with --modes leaves) is reported, its rules not judged,
-// and stderr says so.
+// TestReportNotJudgedGolden: a run whose rules name cells it lacks (and
+// records no filter that left them out, as runs written before
+// results.Run.Filtered did) is reported, its rules not judged, and stderr
+// says so.
 func TestReportNotJudgedGolden(t *testing.T) {
 	noStepSummary(t)
 	dir := writeRun(t, func(r *results.Run) { r.Thresholds = map[string]string{"cycle_p99{mode:async}": "< 1s"} })
@@ -160,4 +161,54 @@ func TestMaskRun(t *testing.T) {
 	if got := maskRun(in); got != want {
 		t.Errorf("maskRun =\n%q\nwant\n%q", got, want)
 	}
+}
+
+// filteredRun writes run.json as `camload run --modes pooled,batched
+// --cameras 1000` leaves it (the cells it kept, the scenario's matrix in
+// Filtered) with rules on kept and on left-out cells, plus extra.
+func filteredRun(t *testing.T, extra map[string]string) string {
+	return writeRun(t, func(r *results.Run) {
+		var kept []results.Cell
+		for _, c := range r.Cells {
+			if c.Mode != "sync" && c.Cameras == 1000 {
+				kept = append(kept, c)
+			}
+		}
+		r.Cells = kept
+		r.Filtered = results.NewFilter([]string{"sync", "pooled", "batched"}, []int{100, 1000}, []string{"pooled", "batched"}, []int{1000})
+		r.Thresholds = map[string]string{
+			"cycle_p99{mode:batched,cameras:1000}": "< 1s",
+			"cycle_p99{mode:pooled}":               "< 1s",
+			"rss_peak{mode:sync}":                  "< 1GiB",
+		}
+		for k, v := range extra {
+			r.Thresholds[k] = v
+		}
+		r.Expect = []string{"cycle_p99{mode:sync,cameras:1000} >= 5 * cycle_p99{mode:batched,cameras:1000}"}
+		r.ExpectOverBudget = []string{"mode:sync,cameras:1000"}
+	})
+}
+
+// TestGateFilteredGolden: camload gate on a filtered run judges the rules
+// on the cells it kept (one fails: exit 1) and skips those on the cells it
+// left out, saying why; a selector naming a value the scenario lacks is
+// still refused (exit 2). camload report judges it the same way.
+func TestGateFilteredGolden(t *testing.T) {
+	noStepSummary(t)
+	t.Run("gate", func(t *testing.T) {
+		t.Chdir(filteredRun(t, nil))
+		golden(t, "gate-filtered", "gate", "results.json")
+	})
+	t.Run("typo", func(t *testing.T) {
+		t.Chdir(filteredRun(t, map[string]string{"cycle_p99{mode:bached}": "< 1s"}))
+		golden(t, "gate-filtered-typo", "gate", "results.json")
+	})
+	t.Run("report", func(t *testing.T) {
+		t.Chdir(filteredRun(t, nil))
+		out, errs, code := camload(t, "report", "--out", ".", "results.json")
+		if code != exitOK || strings.Contains(errs, "not judged") ||
+			!strings.Contains(out, "FAIL: 1 of 2 rule checks failed, 2 rules skipped: not in this run (filtered by --modes pooled,batched --cameras 1000), 2 cells completed") {
+			t.Errorf("camload report: exit %d\nstdout:\n%s\nstderr:\n%s\nwant the rules on kept cells judged, the others skipped", code, out, errs)
+		}
+	})
 }

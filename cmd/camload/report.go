@@ -43,8 +43,9 @@ func newReportCmd(a *app) *cobra.Command {
 			o.Run, o.StepSummary = args[0], getenv("GITHUB_STEP_SUMMARY")
 			rep, err := reports.WriteRunReports(o)
 			if rep != nil && rep.NotJudged != nil {
-				// A run restricted with --modes/--cameras: rules naming
-				// cells it lacks cannot be judged, but the figures can
+				// Rules naming cells the run lacks, not explained by its
+				// --modes/--cameras filter (a typo, an older or
+				// interrupted run), cannot be judged, but the figures can
 				// still be reported (camload gate refuses such a run).
 				fmt.Fprintf(a.stderr, "camload report: rules not judged: %v\n", rep.NotJudged)
 			}

@@ -10,6 +10,7 @@ package gate
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -243,4 +244,65 @@ func Measured(r rule.Result) (measured, need string) {
 		return "not measured", need
 	}
 	return r.Left.String(), string(r.Rule.Op) + " " + r.Right.Limit()
+}
+
+// notInRun reports whether rule r is not applicable to a filtered run
+// (results.Run.Filtered): some reference matches no cell of the run, and
+// each such reference names cells the run left out (selectorNotInRun).
+// A reference with a value the scenario does not have (a typo), or one
+// whose values were all kept but whose cells are absent (an interrupted
+// run), is not excused: the rule is evaluated and fails to bind (exit 2).
+func notInRun(r *rule.Rule, cells []rule.Cell, f *results.Filter) bool {
+	if f == nil {
+		return false
+	}
+	unmatched := false
+	for _, ref := range r.Refs() {
+		if slices.ContainsFunc(cells, func(c rule.Cell) bool { return ref.Selector.Matches(c.Labels) }) {
+			continue
+		}
+		if !selectorNotInRun(ref.Selector, f) {
+			return false
+		}
+		unmatched = true
+	}
+	return unmatched
+}
+
+// selectorNotInRun reports whether sel, which matches no cell of a run
+// filtered by f, names only values of the scenario's matrix or of the
+// run's, at least one of them a value the run left out.
+func selectorNotInRun(sel rule.Selector, f *results.Filter) bool {
+	if f == nil {
+		return false
+	}
+	out := false
+	for _, l := range sel {
+		if !f.Known(l.Key, l.Value) {
+			return false
+		}
+		out = out || f.FilteredOut(l.Key, l.Value)
+	}
+	return out
+}
+
+// notInRunResult is the result of a rule not applicable to a filtered
+// run: Skipped, as a rule on a cell expected over budget is, with the
+// filter as its reason, and no cells.
+func notInRunResult(r *rule.Rule, f *results.Filter) rule.Result {
+	return rule.Result{Rule: r, Verdict: rule.Skipped,
+		Message: fmt.Sprintf("%s %s: not in this run (filtered by %s)", rule.Skipped, r, f.Flags())}
+}
+
+// NotInRunCells is what ResultCells shows for a rule not in the run.
+const NotInRunCells = "not in this run"
+
+// ResultCells names a result's cells for tables and JUnit case names:
+// r.CellNames(), or NotInRunCells for a rule on cells a filtered run
+// left out.
+func ResultCells(r rule.Result) string {
+	if len(r.Cells) == 0 && r.Verdict == rule.Skipped {
+		return NotInRunCells
+	}
+	return r.CellNames()
 }

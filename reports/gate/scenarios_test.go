@@ -224,8 +224,18 @@ func TestShippedScenarioRules(t *testing.T) {
 			t.Errorf("modes, resilient with %s: want %q:\n%s", tc.name, tc.want, text)
 		}
 	}
-	if len(v.FailedCells()) != 0 || !strings.Contains(text, "1 over budget as expected") || v.Count(rule.Skipped) == 0 {
+	if len(v.FailedCells()) != 0 || !strings.Contains(text, "1 over budget as expected") || v.Count(rule.Skipped)-v.NotInRun == 0 {
 		t.Errorf("modes: sync/1000 is not treated as expected over budget:\n%s", text)
+	}
+	// A run with --modes sync,async,pooled,cached,batched: its rules on
+	// resilient are not in the run, the others are judged.
+	{
+		r := runOf(md, slices.DeleteFunc(slices.Clone(cells), func(x recorded) bool { return x.mode == "resilient" }))
+		r.Filtered = results.NewFilter(md.System.Modes, md.Fleet.Cameras, []string{"sync", "async", "pooled", "cached", "batched"}, md.Fleet.Cameras)
+		v, text := judgeText(t, r)
+		if v.Failed() || v.NotInRun == 0 || !strings.Contains(text, "not in this run (filtered by --modes sync,async,pooled,cached,batched)") {
+			t.Errorf("modes without resilient: its rules on resilient are not skipped as not in the run:\n%s", text)
+		}
 	}
 	// An over-budget cell nobody declared still fails.
 	cells[6].budget = true // async/1000

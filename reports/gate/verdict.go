@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -37,6 +38,11 @@ type Verdict struct {
 	// expect_over_budget selector that matches nothing, an empty run
 	// allowed by AllowEmpty).
 	Warnings []string
+	// NotInRun counts the Results (Skipped) of rules on cells a filtered
+	// run left out (results.Run.Filtered); Filter names the flags that
+	// left them out ("--modes batched,resilient").
+	NotInRun int
+	Filter   string
 }
 
 // Methods of comparison.
@@ -113,12 +119,24 @@ func judge(head *results.Run, opts Options) (*Verdict, error) {
 	}
 	src, unmatched := NewSource(head, sels)
 	for _, sel := range unmatched {
+		if selectorNotInRun(sel, head.Filtered) {
+			continue // a cell the run left out: nothing to excuse
+		}
 		v.Warnings = append(v.Warnings, fmt.Sprintf("expect_over_budget %s matches no cell of the run: it excuses nothing", sel))
 	}
+	v.Filter = head.Filtered.Flags()
 	var errs []error
 	for _, r := range rules {
+		if notInRun(r, src.Cells(), head.Filtered) {
+			v.Results = append(v.Results, notInRunResult(r, head.Filtered))
+			v.NotInRun++
+			continue
+		}
 		res, err := r.Evaluate(src, opts.Rule)
 		if err != nil {
+			if head.Filtered != nil && errors.Is(err, rule.ErrNoMatch) {
+				err = fmt.Errorf("%w\n(the run was filtered by %s; %s)", err, v.Filter, head.Filtered.Describe())
+			}
 			errs = append(errs, cfgerr.Usage("%w", err))
 			continue
 		}
@@ -194,9 +212,13 @@ func (v *Verdict) Failed() bool {
 // rule checks failed, …".
 func (v *Verdict) Summary() string {
 	var parts []string
-	n := len(v.Results)
-	fail, inc, skip := v.Count(rule.Fail), v.Count(rule.Inconclusive), v.Count(rule.Skipped)
+	// Rules on cells a filtered run left out are counted apart: they were
+	// not judged at all.
+	n := len(v.Results) - v.NotInRun
+	fail, inc, skip := v.Count(rule.Fail), v.Count(rule.Inconclusive), v.Count(rule.Skipped)-v.NotInRun
 	switch {
+	case n == 0 && v.NotInRun > 0:
+		// Only rules on cells the run left out: said below.
 	case n == 0:
 		parts = append(parts, "no rules")
 	case fail == 0 && inc == 0:
@@ -217,6 +239,9 @@ func (v *Verdict) Summary() string {
 	}
 	if skip > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", skip))
+	}
+	if v.NotInRun > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s skipped: not in this run (filtered by %s)", v.NotInRun, plural(v.NotInRun, "rule", "rules"), v.Filter))
 	}
 	expected := 0
 	for _, c := range v.Cells {
@@ -407,4 +432,11 @@ func shortCommit(c string) string {
 		return c[:12]
 	}
 	return c
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
