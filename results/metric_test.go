@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/camload/camload/results/rule"
@@ -16,12 +17,14 @@ func TestMetricUnit(t *testing.T) {
 		"error_rate": rule.Fraction, "faults_rate": rule.Fraction, "cpu_core": rule.Fraction, "efficiency": rule.Fraction,
 		"api.latest.p99": rule.Duration, "api.latest.raw_p99": rule.Duration, "api.latest.success": rule.Fraction,
 		"api.latest.capacity": rule.Plain, "capacity.list": rule.Plain, "api_capacity": rule.Plain, "goroutines_peak": rule.Plain,
+		"served_age_p99": rule.Duration, "served_fresh_age_p50": rule.Duration, "fleet_latency_p99": rule.Duration,
+		"served_fresh": rule.Fraction, "served_online": rule.Fraction, "reconciled": rule.Plain,
 	} {
 		if got, err := MetricUnit(name); err != nil || got != want {
 			t.Errorf("MetricUnit(%q) = %s, %v; want %s", name, got, err, want)
 		}
 	}
-	for _, name := range []string{"cycle_p98", "capacity.", "capacity.a.b", "api.latest", "speed"} {
+	for _, name := range []string{"cycle_p98", "capacity.", "capacity.a.b", "api.latest", "speed", "served_age", "served_fresh_p99", "fleet_latency_"} {
 		if _, err := MetricUnit(name); !errors.Is(err, ErrUnknownMetric) {
 			t.Errorf("MetricUnit(%q) error = %v; want ErrUnknownMetric", name, err)
 		}
@@ -148,4 +151,35 @@ func FuzzParseCellSelector(f *testing.F) {
 			t.Fatalf("ParseCellSelector(%q) = %s; reparsed %s, %v", s, sel, again, err)
 		}
 	})
+}
+
+// TestServedMetrics: the served-freshness metrics read the sampler's
+// figures, and a cell without them does not hold them.
+func TestServedMetrics(t *testing.T) {
+	t.Parallel()
+	c := Cell{Cycles: Cycles{Visits: 10, Reconciled: true, FleetLatency: &Quantiles{Count: 5, P99: Duration(5 * time.Second)}},
+		FreshnessServed: &Freshness{Reads: 200, Fresh: 190, Dark: 4,
+			Age:      Quantiles{Count: 196, P99: Duration(40 * time.Second)},
+			AgeFresh: Quantiles{Count: 190, P99: Duration(33 * time.Second)}}}
+	for name, want := range map[string]float64{
+		"served_age_p99":       float64(40 * time.Second),
+		"served_fresh_age_p99": float64(33 * time.Second),
+		"fleet_latency_p99":    float64(5 * time.Second),
+		"served_fresh":         0.95,
+		"served_online":        0.98,
+		"reconciled":           1,
+	} {
+		if got, _, ok := Metric(c, name); !ok || got != want {
+			t.Errorf("Metric(%s) = %v, %v; want %v", name, got, ok, want)
+		}
+	}
+	c.Cycles.Reconciled = false
+	if got, _, ok := Metric(c, "reconciled"); !ok || got != 0 {
+		t.Errorf("reconciled of an unreconciled cell = %v, %v; want 0, true", got, ok)
+	}
+	for _, name := range []string{"served_age_p99", "served_fresh", "fleet_latency_p99"} {
+		if _, _, ok := Metric(Cell{}, name); ok {
+			t.Errorf("Metric(%s) of a cell without freshness reads: held; want not held", name)
+		}
+	}
 }
