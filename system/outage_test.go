@@ -78,6 +78,11 @@ func TestCacheHitsAndMisses(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	opts := cache.DefaultOptions
 	opts.L1TTL = time.Hour
+	// The accounting, not Redis timeouts, is under test: under -race on a
+	// busy machine a 100 ms call can time out, the cache then skips L2
+	// for its back-off, and a cycle's writes go missing (CI failure:
+	// 14 keys of 20).
+	opts.L2Timeout = 5 * time.Second
 	mr, c := withCache(t, reg, opts)
 	e := newEnv(t, envOpts{fleet: quietFleet(20, 2), mode: system.ModeCached,
 		options: []system.Option{system.WithCache(cache.Layer{C: c})}})

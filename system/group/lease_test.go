@@ -19,11 +19,19 @@ func TestLeaseTakeover(t *testing.T) {
 		name := groupName(t, s)
 		l := newLedger()
 		aClient := s.client(t)
-		a := start(t, aClient, testOptions(name, "a"), l.handler("a", 0))
+		// A 3 s lease: with testOptions' 1 s, a renewal delayed past the
+		// TTL on a busy machine under -race let the key lapse (CI
+		// failure: Coordinator() = "" while a still ran).
+		opts := func(consumer string) Options {
+			o := testOptions(name, consumer)
+			o.LeaseTTL = 3 * time.Second
+			return o
+		}
+		a := start(t, aClient, opts("a"), l.handler("a", 0))
 		if err := a.WaitCoordinator(ctx); err != nil {
 			t.Fatal(err)
 		}
-		b := start(t, s.client(t), testOptions(name, "b"), l.handler("b", 0))
+		b := start(t, s.client(t), opts("b"), l.handler("b", 0))
 		// b competes for several renewal periods without getting it.
 		ttl := a.Options().LeaseTTL
 		deadline := time.Now().Add(2 * ttl)
@@ -58,7 +66,7 @@ func TestLeaseTakeover(t *testing.T) {
 		}
 
 		// b stops cleanly: c takes over without waiting for the TTL.
-		c := start(t, s.client(t), testOptions(name, "c"), l.handler("c", 0))
+		c := start(t, s.client(t), opts("c"), l.handler("c", 0))
 		if err := b.stop(); err != nil {
 			t.Fatal(err)
 		}
