@@ -209,6 +209,7 @@ const (
 	SkipBreakerOpen   = "breaker_open"    // its circuit breaker is open
 	SkipStillInFlight = "still_in_flight" // abandoned by an earlier cycle, its result not in yet
 	SkipNotDue        = "not_due"         // its next frame is not due yet by its learned schedule (RefreshAware)
+	SkipNoWorker      = "no_worker"       // every worker was busy until the cycle's cut-off: it comes first next cycle
 )
 
 // TimedOut is one fetch that exceeded its deadline.

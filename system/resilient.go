@@ -21,8 +21,13 @@ type resilient struct {
 	hosts     *resilience.HostLimits
 	tracker   *resilience.Tracker[int, *trackedVisit]
 	// workers bounds the fetches in flight of the tracked cycle
-	// (Knobs.Workers), abandoned ones included.
+	// (Knobs.Workers), abandoned ones included: the cycle takes a slot
+	// before it starts a camera's goroutine, which gives it back when done.
 	workers chan struct{}
+	// next is the index of the camera the last cycle stopped admitting at
+	// (its cut-off came first), where the next cycle begins; only the
+	// running cycle uses it.
+	next int
 
 	// tail learns how long a cycle runs past its cut-off (the on-time
 	// frames' last write, results landing meanwhile), so that the next
@@ -121,9 +126,11 @@ func hostKey(snapshotURL string) string {
 // runTracked runs a cycle under Knobs.CycleDeadline: every camera whose
 // breaker allows it and that is not still in flight from an earlier cycle
 // is fetched by a goroutine of the system's own (bg, under runCtx, not
-// ctx), at most Workers at once; the cycle waits for them until its
-// cut-off (or ctx) and then cuts off the rest, whose results are stored
-// late by onLate. With BulkWrites the on-time new frames are written in
+// ctx), at most Workers at once: the cycle admits a camera only once a
+// worker is free for it, in turn from where the last cycle stopped, and
+// at its cut-off (or ctx) stops admitting (the cameras it did not reach
+// are not fetched, SkipNoWorker) and cuts off the cameras in flight,
+// whose results are stored late by onLate. With BulkWrites the on-time new frames are written in
 // batches of BatchSize as they land, and the last partial batch after the
 // cut-off. The cut-off is the deadline less the tail the last cycles ran
 // past their cut-off (tailReserve), so that the cycle, writes included,
@@ -145,7 +152,20 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 		w = newCycleWriter(s)
 	}
 	now := s.now()
-	for i := range cams {
+	// The cycle admits cameras as workers free up, in turn from where the
+	// last cycle's admissions stopped: a camera gets a goroutine only with
+	// a worker, so the goroutines in flight are at most Workers whatever
+	// the number of cameras. At the cut-off it stops admitting; the
+	// cameras it did not reach are not fetched (SkipNoWorker) and come
+	// first in the next cycle.
+	var inFlight map[int]int64 // after the cut-off: the cameras still in flight
+	start := 0
+	if len(cams) > 0 {
+		start = r.next % len(cams)
+	}
+	stopped := false
+	for j := range cams {
+		i := (start + j) % len(cams)
 		if bulk && r.isQueued(i) { // its late frame is being written
 			visits[i].notFetched = SkipStillInFlight
 			continue
@@ -154,15 +174,34 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 			visits[i].notFetched = SkipNotDue
 			continue
 		}
+		if !stopped {
+			select {
+			case r.workers <- struct{}{}:
+			case <-budget.Done():
+				stopped = true
+			case <-s.runCtx.Done():
+				stopped = true
+			}
+			if stopped {
+				r.next = i
+				inFlight = r.tracker.InFlight()
+			}
+		}
+		if stopped {
+			visits[i].notFetched = r.unreached(cams[i].ID, i, inFlight)
+			continue
+		}
 		var tk resilience.Ticket
 		if r.breakers != nil {
 			var ok bool
 			if tk, ok = r.breakers.Allow(cams[i].ID); !ok {
+				<-r.workers
 				visits[i].notFetched = SkipBreakerOpen
 				continue
 			}
 		}
 		if st := c.Start(i); st != resilience.Started {
+			<-r.workers
 			if r.breakers != nil {
 				r.breakers.Report(tk, resilience.Abandoned)
 			}
@@ -171,15 +210,10 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 		}
 		tv := &trackedVisit{idx: i, cam: &cams[i], state: &states[i], fresh: &fresh[i]}
 		s.bg.Add(1)
-		go func() { // owner: s.bg (Close waits); stops with s.runCtx
+		go func() { // owner: s.bg (Close waits); stops with s.runCtx; holds a worker
 			defer s.bg.Done()
-			select {
-			case r.workers <- struct{}{}:
-				s.visit(s.runCtx, n, tv.cam, tv.state, hosts[i], &tv.v, !bulk)
-				<-r.workers
-			case <-s.runCtx.Done():
-				tv.v.kind = "canceled"
-			}
+			s.visit(s.runCtx, n, tv.cam, tv.state, hosts[i], &tv.v, !bulk)
+			<-r.workers
 			if r.breakers != nil {
 				r.breakers.Report(tk, tv.v.outcome)
 			}
@@ -214,6 +248,22 @@ func (s *System) runTracked(ctx context.Context, n int64, cams []store.Camera, s
 		r.flushLate()
 	}
 	return ex
+}
+
+// unreached is why camera i (id), which the cycle did not reach before
+// its cut-off, is not fetched: its breaker is open, it is still in flight
+// from an earlier cycle (inFlight, taken at the cut-off), or no worker
+// was free for it (SkipNoWorker).
+func (r *resilient) unreached(id string, i int, inFlight map[int]int64) string {
+	if _, ok := inFlight[i]; ok {
+		return SkipStillInFlight
+	}
+	if r.breakers != nil {
+		if st := r.breakers.Status(id); st.State == resilience.Open && r.s.now().Before(st.Until) {
+			return SkipBreakerOpen
+		}
+	}
+	return SkipNoWorker
 }
 
 // tailReserve learns how long cycles run past their cut-off: the largest

@@ -1,6 +1,7 @@
 package system_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -498,5 +501,90 @@ func TestRefreshAware(t *testing.T) {
 	e.clock.Advance(10 * refresh)
 	if m := latest(t, e, "cam-00001"); m["status"] != system.StatusStale || m["stale"] != true {
 		t.Errorf("long past due without an answer: latest = %v; want stale", m)
+	}
+}
+
+// trackedGoroutines counts the goroutines running a tracked cycle's
+// fetches (runTracked's), by their stacks.
+func trackedGoroutines(t *testing.T) int {
+	t.Helper()
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 2); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range strings.Split(b.String(), "\n\n") {
+		if strings.Contains(g, "system.(*System).runTracked.func") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTrackedCycleAdmitsOnlyWhatWorkersTake: a tracked cycle starts a
+// camera's goroutine only when a worker is free for it, so the goroutines
+// it holds are bounded by Workers, not by the cameras: with every camera
+// hung, a cycle over 40 cameras with 4 workers abandons 4 (in flight) and
+// leaves 36 not fetched (no_worker), with no goroutine parked for them; the
+// next cycle, its workers still busy, fetches none; once the cameras
+// answer, later cycles take the unreached cameras in turn until each was
+// stored once (the clock stands still: a frame stored is unchanged
+// after), every cycle's cameras accounted for.
+func TestTrackedCycleAdmitsOnlyWhatWorkersTake(t *testing.T) {
+	// Not parallel: it counts the goroutines of runTracked's fetches.
+	const cameras, workers = 40, 4
+	ctl := newDialCtl()
+	e := newEnv(t, envOpts{fleet: quietFleet(cameras, 2), mode: system.ModeResilient,
+		options: []system.Option{system.WithTransport(ctl.transport)},
+		knobs: func(k *system.Knobs) {
+			k.Workers = workers
+			k.CycleDeadline = 2 * time.Second
+			k.FetchTimeout = time.Minute
+			k.AdaptiveDeadline = false
+		}})
+	var releases []func()
+	for _, c := range []string{"cam-00001", "cam-00002"} {
+		releases = append(releases, ctl.blockHost(hostOf(t, e, c)))
+	}
+	if hostOf(t, e, "cam-00001") == hostOf(t, e, "cam-00002") {
+		t.Fatal("cam-00001 and cam-00002 share a host; want the fleet's two hosts")
+	}
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	defer release()
+	base := trackedGoroutines(t)
+	s1 := runCycle(t, e, false)
+	if s1.Abandoned != workers || s1.InFlight != workers || s1.NotFetched[system.SkipNoWorker] != cameras-workers {
+		t.Fatalf("cycle 1, every camera hung: abandoned %d, in flight %d, not fetched %v; want %d, %d and %d no_worker",
+			s1.Abandoned, s1.InFlight, s1.NotFetched, workers, workers, cameras-workers)
+	}
+	if g := trackedGoroutines(t) - base; g > workers {
+		t.Errorf("cycle 1: %d fetch goroutines held for %d cameras; want at most the %d workers", g, cameras, workers)
+	}
+	s2 := runCycle(t, e, false)
+	if s2.Abandoned != 0 || s2.NotFetched[system.SkipStillInFlight] != workers || s2.NotFetched[system.SkipNoWorker] != cameras-workers {
+		t.Fatalf("cycle 2, the workers still busy: abandoned %d, not fetched %v; want 0, %d still in flight and %d no_worker",
+			s2.Abandoned, s2.NotFetched, workers, cameras-workers)
+	}
+	if g := trackedGoroutines(t) - base; g > workers {
+		t.Errorf("cycle 2: %d fetch goroutines held; want at most %d", g, workers)
+	}
+	release()
+	stored := 0
+	for i := 0; stored < cameras; i++ {
+		if i == 10 {
+			t.Fatalf("after 10 cycles %d of %d cameras stored", stored, cameras)
+		}
+		s := runCycle(t, e, true)
+		stored += s.Processed + s.LateProcessed
+		if len(s.Errors) != 0 || len(s.LateErrors) != 0 {
+			t.Fatalf("cycle %d: errors %v, late errors %v; want none", s.Cycle, s.Errors, s.LateErrors)
+		}
+	}
+	if stored != cameras {
+		t.Errorf("%d frames stored; want each of the %d cameras once", stored, cameras)
 	}
 }
