@@ -396,19 +396,9 @@ func servedFig(label string, count func(*results.Freshness) int) figure {
 	}}
 }
 
-func servedFreshAge(c results.Cell) results.Quantiles {
-	if c.FreshnessServed == nil {
-		return results.Quantiles{}
-	}
-	return c.FreshnessServed.AgeFresh
-}
+func servedFreshAge(c results.Cell) results.Quantiles { return results.ServedAge(c, true) }
 
-func servedAge(c results.Cell) results.Quantiles {
-	if c.FreshnessServed == nil {
-		return results.Quantiles{}
-	}
-	return c.FreshnessServed.Age
-}
+func servedAge(c results.Cell) results.Quantiles { return results.ServedAge(c, false) }
 
 // capacityFig is an endpoint's searched capacity (or the sum over the
 // searched endpoints when ep is ""), a lower bound when censored.

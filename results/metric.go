@@ -117,8 +117,8 @@ func Metric(c Cell, name string) (float64, Unit, bool) {
 		{"per_camera_", c.Cycles.PerCamera},
 		{"freshness_", c.Cycles.Freshness},
 		{"fleet_latency_", deref(c.Cycles.FleetLatency)},
-		{"served_fresh_age_", servedAge(c, true)},
-		{"served_age_", servedAge(c, false)},
+		{"served_fresh_age_", ServedAge(c, true)},
+		{"served_age_", ServedAge(c, false)},
 	} {
 		if stat, ok := strings.CutPrefix(name, p.prefix); ok {
 			v, ok := quantile(p.q, stat)
@@ -641,9 +641,9 @@ func deref(q *Quantiles) Quantiles {
 	return *q
 }
 
-// servedAge is the age of the data the freshness reads served: of every
-// read, or (fresh) of the reads served as fresh.
-func servedAge(c Cell, fresh bool) Quantiles {
+// ServedAge is the age of the data the freshness reads served: of every
+// read, or (fresh) of the reads served as fresh; empty without reads.
+func ServedAge(c Cell, fresh bool) Quantiles {
 	f := c.FreshnessServed
 	switch {
 	case f == nil:
