@@ -631,7 +631,9 @@ type Freshness struct {
 // not matter, only how old it is: a straggler that lands a moment after
 // the cut-off is as fresh as its neighbours. A camera never answered is
 // stale once a cycle has completed. It is offline (and stale) while its
-// breaker is open or half-open.
+// breaker is open or half-open. A new frame is marked once it is stored
+// and cached: a read in between serves it with the previous answer's
+// freshness, erring towards stale, never old data as ok.
 func (s *System) CameraFreshness(id string) (Freshness, bool) {
 	s.regMu.RLock()
 	i, ok := s.byID[id]
