@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/camload/camload/system/group"
-	"github.com/camload/camload/system/store"
 )
 
 // This file runs the system as one replica of a group (camload serve
@@ -52,8 +52,8 @@ var ErrUnknownCamera = errors.New("system: unknown camera")
 
 // ProcessCamera visits one camera as a cycle does (fetch → analyze →
 // store, and the latest state into the cache), as part of cycle. With
-// BulkWrites the observation is written through the same batch writer as
-// a cycle's, as a batch of one. It returns nil when the frame was stored
+// BulkWrites the observation is written together with those of the jobs
+// finishing at the same time (jobWriter). It returns nil when the frame was stored
 // (or, without dedupe never, skipped), a *CameraError with the kind
 // otherwise, ErrNotReady before LoadRegistry and ErrUnknownCamera (wrapped)
 // for an ID outside the registry. The camera's metrics are counted as in a
@@ -76,14 +76,12 @@ func (s *System) ProcessCamera(ctx context.Context, cycle int64, cameraID string
 		host = hosts[i]
 	}
 	// Fresh state: no dedupe across replicas (see the file comment).
-	states := []camState{{}}
-	visits := []visit{{}}
-	v := &visits[0]
-	if f := s.newFlusher(cycle, []store.Camera{c}, states, visits); f != nil {
-		s.visit(ctx, cycle, &c, &states[0], host, v, false)
-		f.done(ctx, 0)
-	} else {
-		s.visit(ctx, cycle, &c, &states[0], host, v, true)
+	tv := &trackedVisit{cam: &c, state: &camState{}}
+	v := &tv.v
+	bulk := s.cfg.Knobs.BulkWrites
+	s.visit(ctx, cycle, &c, tv.state, host, v, !bulk)
+	if bulk && v.newFrame() {
+		s.jobs.write(s, tv)
 	}
 	s.m.retries.Add(float64(v.retries))
 	switch {
@@ -98,6 +96,70 @@ func (s *System) ProcessCamera(ctx context.Context, cycle int64, cameraID string
 		s.m.processed.Inc()
 	}
 	return nil
+}
+
+// jobWriter combines the store writes of the jobs a replica's workers
+// finish at the same time (group commit), so that concurrent jobs cost one
+// bulk insert, one bulk upsert and one pipelined cache update instead of
+// one of each per camera. A job whose frame is analyzed queues it; when no
+// write is running it becomes the writer and writes the queue (at most
+// BatchSize frames) with writeVisits, else it waits. A writer that finds
+// frames queued after its write hands the writing on to the first of them
+// and returns, so no job waits for more than the write before its own.
+// There is no timer: a lone job writes at once, as a batch of one, and a
+// batch holds only the frames that finished while the previous write was in
+// flight, so batches grow as the store slows down.
+type jobWriter struct {
+	mu      sync.Mutex
+	queue   []*jobWrite
+	writing bool // a writer runs; false implies an empty queue
+}
+
+// jobWrite is one queued frame; wake receives true once it is written,
+// false when its job is to write the queue.
+type jobWrite struct {
+	tv   *trackedVisit
+	wake chan bool
+}
+
+// write stores tv's new frame with those of the jobs writing at the same
+// time; it returns once the frame is written (tv.v stored, or kind
+// ErrStore).
+func (w *jobWriter) write(s *System, tv *trackedVisit) {
+	jw := &jobWrite{tv: tv, wake: make(chan bool, 1)}
+	w.mu.Lock()
+	w.queue = append(w.queue, jw)
+	if w.writing {
+		w.mu.Unlock()
+		if <-jw.wake {
+			return
+		}
+		w.mu.Lock() // handed on: jw is w.queue[0]
+	}
+	w.writing = true
+	n := min(len(w.queue), max(1, s.cfg.Knobs.BatchSize))
+	batch := w.queue[:n:n]
+	w.queue = w.queue[n:]
+	w.mu.Unlock()
+
+	tvs := make([]*trackedVisit, n)
+	for i, b := range batch {
+		tvs[i] = b.tv
+	}
+	s.writeVisits(tvs, true)
+
+	w.mu.Lock()
+	if len(w.queue) > 0 {
+		w.queue[0].wake <- false
+	} else {
+		w.writing, w.queue = false, nil
+	}
+	w.mu.Unlock()
+	for _, b := range batch {
+		if b != jw {
+			b.wake <- true
+		}
+	}
 }
 
 // GroupHandler returns the group.Handler that processes a job with

@@ -472,7 +472,7 @@ func (s *System) writeVisits(batch []*trackedVisit, onTime bool) {
 	for _, tv := range batch {
 		if tv.v.stored {
 			tv.v.e2e = time.Since(tv.v.start)
-			if onTime {
+			if onTime && tv.fresh != nil {
 				tv.fresh.mark(tv.v.obs.Cycle, s.observedAt(tv.v.start), tv.v.capturedAt)
 			}
 		}

@@ -120,6 +120,9 @@ type System struct {
 	runCtx    context.Context
 	runCancel context.CancelFunc
 	bg        sync.WaitGroup
+	// jobs combines the store writes of group jobs finishing at once
+	// (ProcessCamera with BulkWrites).
+	jobs jobWriter
 }
 
 // New validates cfg and builds a System; it starts no goroutines and does
