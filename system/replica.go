@@ -17,7 +17,8 @@ import (
 // This file runs the system as one replica of a group (camload serve
 // --group NAME, package group): the coordinator enqueues a cycle's cameras
 // as jobs (GroupCycle) and every replica processes the jobs it reads, one
-// camera at a time (ProcessCamera through GroupHandler).
+// camera at a time (ProcessCamera through GroupHandler); with BulkWrites
+// the store writes of jobs finishing together are combined (jobWriter).
 //
 // A group replica does not dedupe across cycles: a camera's jobs go to
 // whichever replica reads them, so this replica's memory of the camera's
