@@ -47,6 +47,11 @@ const noProfiles = "CPU and heap profiles are taken only of camload's own system
 // ends before the runner stopped it.
 var errExited = errors.New("external system exited")
 
+// exitSettle is how long a failed step of an external cell waits for the
+// process's exit before the step's own error is reported: a process that
+// exits closes its connections a moment before it is reaped.
+const exitSettle = 2 * time.Second
+
 // extProc is a started external command in its own process group. Its
 // stdin is a pipe held by the runner, closed when the runner dies; the
 // leader also gets SIGKILL then (Pdeathsig). Not safe for concurrent use,
@@ -260,6 +265,16 @@ func (c *cellRun) measureExternal(ctx context.Context, ext scenarios.External) (
 		}
 	}()
 	defer func() {
+		if err != nil && ctx.Err() == nil {
+			// A step that failed because the process is dying (its API
+			// resets connections as it exits) may return before the exit
+			// is reaped: give the exit a moment to show, so that it is
+			// named as the cause.
+			select {
+			case <-p.done:
+			case <-time.After(exitSettle):
+			}
+		}
 		cancel(nil)
 		<-watchDone
 		exitedEarly := false

@@ -44,6 +44,7 @@ func main() {
 	neverFetch := flag.Bool("never-fetch", false, "serve the API but never fetch a camera")
 	exitAfter := flag.Duration("exit-after", 0, "exit with -exit-code after this long (0 = never)")
 	exitCode := flag.Int("exit-code", 3, "exit status of -exit-after")
+	exitLinger := flag.Duration("exit-linger", 0, "with -exit-after: close the API first, exit this much later (a slow death)")
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	spawn := flag.String("spawn", "", "start a sleeping child and write its pid to this file")
 	sleep := flag.Bool("sleep", false, "only sleep (the child of -spawn)")
@@ -70,9 +71,19 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	var srv *http.Server
+	var srvMu sync.Mutex
 	if *exitAfter > 0 {
 		go func() {
 			time.Sleep(*exitAfter)
+			if *exitLinger > 0 {
+				srvMu.Lock()
+				if srv != nil {
+					srv.Close() // connections reset before the process is gone
+				}
+				srvMu.Unlock()
+				time.Sleep(*exitLinger)
+			}
 			for i := 1; i <= 30; i++ {
 				fmt.Printf("fakeext: line %d before exiting\n", i)
 			}
@@ -165,7 +176,9 @@ func main() {
 	mux.HandleFunc("GET /api/v1/cameras", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(cams)
 	})
-	srv := &http.Server{Addr: *listen, Handler: mux}
+	srvMu.Lock()
+	srv = &http.Server{Addr: *listen, Handler: mux}
+	srvMu.Unlock()
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 			fmt.Fprintln(os.Stderr, "fakeext:", err)
