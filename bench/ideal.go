@@ -156,6 +156,9 @@ func idealCycle(cycles []cycleWindow, fetches func(since, until time.Time) simul
 	sort.Slice(bounds, func(i, j int) bool { return bounds[i].bound < bounds[j].bound })
 	mid := bounds[medianRank(len(bounds))]
 	id := results.Ideal{CycleTime: results.Duration(mid.bound), Basis: mid.basis, Draws: draws}
+	if perFrame > 0 {
+		id.PerFrame, id.Cores = results.Duration(perFrame), max(cores, 1)
+	}
 	if actualP50 > 0 {
 		id.Efficiency = float64(mid.bound) / float64(actualP50)
 	}

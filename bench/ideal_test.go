@@ -117,6 +117,9 @@ func TestIdealCycleMedianAndBug(t *testing.T) {
 	if err != nil || id.Basis != BasisLatency || id.CycleTime.D() != time.Millisecond {
 		t.Errorf("idealCycle of a short cycle in a long POST = %+v, %v; want the latency bound 1ms, no error", id, err)
 	}
+	if id.PerFrame.D() != 2*time.Second || id.Cores != 2 {
+		t.Errorf("idealCycle's CPU term inputs = %s per frame on %d cores; want 2s on 2 (recorded even when capped)", id.PerFrame, id.Cores)
+	}
 	// A POST that is all cycle: its CPU less one tick, over the cores.
 	if got := cycleCPUCap(cycleWindow{start: base, end: base.Add(time.Second), duration: time.Second, cpu: 1.02}, 2); got != 500*time.Millisecond {
 		t.Errorf("cycleCPUCap of a 1 s cycle using 1.02 s of CPU on 2 cores = %s; want 500ms", got)
@@ -125,6 +128,9 @@ func TestIdealCycleMedianAndBug(t *testing.T) {
 	// and the efficiency is not clipped.
 	cycles[1].duration = 2 * time.Second
 	id, err = idealCycle(cycles, fetches, one, 0, time.Second, 2)
+	if id.PerFrame != 0 || id.Cores != 0 {
+		t.Errorf("idealCycle without CPU work records %s per frame on %d cores; want none", id.PerFrame, id.Cores)
+	}
 	if err == nil || id.Efficiency != 2 {
 		t.Errorf("idealCycle with a bound above its cycle = %+v, %v; want efficiency 2 and an error", id, err)
 	}

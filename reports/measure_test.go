@@ -321,3 +321,55 @@ func TestJUnitExpectedOverBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestIdealSectionSplitsTheCPUGap: when the CPU bound sets the ideal, the
+// ideal section names the bound's own inputs (work per frame, cores) and
+// shows, beside them, the system's CPU and CPU per processed frame over
+// the cycles window, so that the gap reads as cores × work per frame.
+func TestIdealSectionSplitsTheCPUGap(t *testing.T) {
+	run := readRun(t, "scale.json")
+	var target *results.Cell
+	for i := range run.Cells {
+		c := &run.Cells[i]
+		if c.Status == results.StatusOK && c.Windows.Cycles != nil && c.Windows.Cycles.CPUSecondsSystem > 0 && c.Cycles.Processed > 0 {
+			target = c
+			break
+		}
+	}
+	if target == nil {
+		t.Fatal("scale.json has no ok cell with a cycles window")
+	}
+	for i := range run.Cells { // the whole group, so that every repetition agrees
+		c := &run.Cells[i]
+		if c.Mode == target.Mode && c.Cameras == target.Cameras {
+			c.Ideal.Basis, c.Ideal.PerFrame, c.Ideal.Cores = "cpu", results.Duration(3990*time.Microsecond), 2
+			// 8.45 s of system CPU over a 5 s cycles window for 1750
+			// frames: 169% of a core, 4.83 ms a frame.
+			w := *c.Windows.Cycles
+			w.End = w.Start.Add(5 * time.Second)
+			w.CPUSecondsSystem = 8.4525
+			c.Windows.Cycles = &w
+			c.Cycles.Processed, c.Cycles.LateProcessed = 1700, 50
+		}
+	}
+	var sb strings.Builder
+	if err := WriteMarkdown(&sb, run); err != nil {
+		t.Fatal(err)
+	}
+	md := sb.String()
+	i := strings.Index(md, "## Ideal vs actual cycle time")
+	if i < 0 {
+		t.Fatalf("no ideal section:\n%s", md)
+	}
+	sec := md[i:]
+	if j := strings.Index(sec[3:], "\n## "); j >= 0 {
+		sec = sec[:j+3]
+	}
+	want := "frames × 3.99ms of analysis a frame (the runner's own, fastest) ÷ 2 cores"
+	if !strings.Contains(sec, want) {
+		t.Errorf("ideal section lacks %q:\n%s", want, sec)
+	}
+	if want := "| 169%; 4.83ms |"; !strings.Contains(sec, want) {
+		t.Errorf("ideal section lacks the system's CPU and CPU per processed frame (late ones included) %q:\n%s", want, sec)
+	}
+}

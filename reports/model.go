@@ -849,16 +849,24 @@ func capText(k *results.Capacity) string {
 }
 
 func (r *reader) idealSection() section {
-	t := table{Header: []string{"Mode", "Cameras", "Ideal cycle", "Actual (p50)", "Efficiency (unclipped)", "Bound by", "From"}, Bold: -1}
+	t := table{Header: []string{"Mode", "Cameras", "Ideal cycle", "Actual (p50)", "Efficiency (unclipped)", "Bound by", "From", "The system (cycles window): CPU % of a core; CPU per processed frame"}, Bold: -1}
 	eff := valFig("", results.Count, efficiency)
+	sysCPU := windowFig("", results.Percent, cyclesW, cpuCore(cpuSystem))
+	perFrame := valFig("", results.Nanoseconds, cpuPerFrame)
 	for _, g := range r.groups {
 		basis, from := "—", "—"
 		for _, c := range g.OK() {
 			if c.Ideal.Basis != "" {
 				basis = c.Ideal.Basis
-				if c.Ideal.Draws > 0 {
+				switch {
+				case c.Ideal.Basis == "cpu" && c.Ideal.PerFrame > 0:
+					// The CPU term's own inputs, beside what the system
+					// used: the gap splits into cores and work per frame.
+					from = fmt.Sprintf("frames × %s of analysis a frame (the runner's own, fastest) ÷ %d cores",
+						results.FormatDuration(c.Ideal.PerFrame.D()), c.Ideal.Cores)
+				case c.Ideal.Draws > 0:
 					from = fmt.Sprintf("the cycles' own %d latency draws + %d handshakes", c.Ideal.Draws, c.Ideal.Handshakes)
-				} else {
+				default:
 					from = "the latency distribution"
 				}
 				break
@@ -868,10 +876,14 @@ func (r *reader) idealSection() section {
 		if s := r.collect(g, eff); len(s.obs) > 0 && slices.ContainsFunc(s.obs, func(o obs) bool { return o.v > 1 }) {
 			e += " ⚠ > 1: bug"
 		}
-		t.Rows = append(t.Rows, []string{groupLabel(g), strconv.Itoa(g.Cameras), r.show(g, metricFig("", "ideal_cycle")), r.show(g, quantFig("", "p50", cycleQ)), e, basis, from})
+		used := r.show(g, sysCPU) + "; " + r.show(g, perFrame)
+		if used == "—; —" {
+			used = "—"
+		}
+		t.Rows = append(t.Rows, []string{groupLabel(g), strconv.Itoa(g.Cameras), r.show(g, metricFig("", "ideal_cycle")), r.show(g, quantFig("", "p50", cycleQ)), e, basis, from, used})
 	}
 	return section{ID: "ideal", Title: "Ideal vs actual cycle time",
-		Intro:  "The ideal is a lower bound on the cycle the scenario allows (camera latency drawn by the fleet for the measured cycles, host capacity, CPU work per frame ÷ cores); efficiency is ideal ÷ actual p50, never clipped: above 1 the bound was not a bound, a bug that fails the cell.",
+		Intro:  "The ideal is a lower bound on the cycle the scenario allows (camera latency drawn by the fleet for the measured cycles, host capacity, CPU work per frame ÷ cores); efficiency is ideal ÷ actual p50, never clipped: above 1 the bound was not a bound, a bug that fails the cell. When the CPU bound sets it, a CPU-bound system's gap to it is the cores it got (its CPU, % of a core, against the bound's cores) times its CPU per processed frame against the bound's work per frame.",
 		Tables: []table{t}}
 }
 
