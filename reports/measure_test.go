@@ -365,7 +365,7 @@ func TestIdealSectionSplitsTheCPUGap(t *testing.T) {
 	if j := strings.Index(sec[3:], "\n## "); j >= 0 {
 		sec = sec[:j+3]
 	}
-	want := "frames × 3.99ms of analysis a frame (the runner's own, fastest) ÷ 2 cores"
+	want := "frames × 3.99ms of analysis a frame (the runner's own, mean over the fleet's frames) ÷ 2 cores"
 	if !strings.Contains(sec, want) {
 		t.Errorf("ideal section lacks %q:\n%s", want, sec)
 	}

@@ -862,7 +862,7 @@ func (r *reader) idealSection() section {
 				case c.Ideal.Basis == "cpu" && c.Ideal.PerFrame > 0:
 					// The CPU term's own inputs, beside what the system
 					// used: the gap splits into cores and work per frame.
-					from = fmt.Sprintf("frames × %s of analysis a frame (the runner's own, fastest) ÷ %d cores",
+					from = fmt.Sprintf("frames × %s of analysis a frame (the runner's own, mean over the fleet's frames) ÷ %d cores",
 						results.FormatDuration(c.Ideal.PerFrame.D()), c.Ideal.Cores)
 				case c.Ideal.Draws > 0:
 					from = fmt.Sprintf("the cycles' own %d latency draws + %d handshakes", c.Ideal.Draws, c.Ideal.Handshakes)
