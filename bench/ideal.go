@@ -245,21 +245,14 @@ const workBudget = 500 * time.Millisecond
 func spread(n int) []int {
 	out := make([]int, 0, n)
 	seen := make([]bool, n)
+	// Each round adds the midpoints of the last: step evenly spaced points
+	// j·n/step in bit-reversed order of j. Once step ≥ n the points are
+	// every integer below n, so the rounds end with all of them.
 	for step := 1; len(out) < n; step *= 2 {
-		for j := 0; j < step && len(out) < n; j++ {
-			// The j-th of step evenly spaced points, bit-reversed order.
-			i := rev(j, step) * n / step
-			if i < n && !seen[i] {
+		for j := range step {
+			if i := rev(j, step) * n / step; !seen[i] {
 				seen[i] = true
 				out = append(out, i)
-			}
-		}
-		if step > n {
-			for i := range n {
-				if !seen[i] {
-					seen[i] = true
-					out = append(out, i)
-				}
 			}
 		}
 	}

@@ -352,19 +352,7 @@ func TestIdealSectionSplitsTheCPUGap(t *testing.T) {
 			c.Cycles.Processed, c.Cycles.LateProcessed = 1700, 50
 		}
 	}
-	var sb strings.Builder
-	if err := WriteMarkdown(&sb, run); err != nil {
-		t.Fatal(err)
-	}
-	md := sb.String()
-	i := strings.Index(md, "## Ideal vs actual cycle time")
-	if i < 0 {
-		t.Fatalf("no ideal section:\n%s", md)
-	}
-	sec := md[i:]
-	if j := strings.Index(sec[3:], "\n## "); j >= 0 {
-		sec = sec[:j+3]
-	}
+	sec := markdownSection(t, run, "Ideal vs actual cycle time")
 	want := "frames × 3.99ms of analysis a frame (the runner's own, mean over the fleet's frames) ÷ 2 cores"
 	if !strings.Contains(sec, want) {
 		t.Errorf("ideal section lacks %q:\n%s", want, sec)

@@ -34,6 +34,27 @@ func readRun(t testing.TB, name string) *results.Run {
 	return r
 }
 
+// markdownSection renders run as Markdown and returns its section whose
+// heading starts with "## "+title, up to the next section's heading (its
+// trailing blank line included).
+func markdownSection(t *testing.T, run *results.Run, title string) string {
+	t.Helper()
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, run); err != nil {
+		t.Fatal(err)
+	}
+	s := md.String()
+	i := strings.Index(s, "## "+title)
+	if i < 0 {
+		t.Fatalf("WriteMarkdown: no %s section:\n%s", title, s)
+	}
+	section := s[i:]
+	if j := strings.Index(section[3:], "\n## "); j >= 0 {
+		section = section[:j+4]
+	}
+	return section
+}
+
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()

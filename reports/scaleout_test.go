@@ -14,20 +14,8 @@ import (
 func TestScaleoutGolden(t *testing.T) {
 	t.Parallel()
 	run := readRun(t, "scaleout.json")
-	var md bytes.Buffer
-	if err := WriteMarkdown(&md, run); err != nil {
-		t.Fatal(err)
-	}
-	s := md.String()
-	i := strings.Index(s, "## Scale-out")
-	if i < 0 {
-		t.Fatalf("WriteMarkdown: no Scale-out section:\n%s", s)
-	}
-	section := s[i:]
-	if j := strings.Index(section[3:], "\n## "); j >= 0 {
-		section = section[:j+4]
-	}
-	golden(t, "scaleout.md.golden", []byte(section))
+	md := markdownSection(t, run, "Scale-out")
+	golden(t, "scaleout.md.golden", []byte(md))
 	var sum bytes.Buffer
 	if err := WriteSummary(&sum, run); err != nil {
 		t.Fatal(err)
@@ -42,7 +30,7 @@ func TestScaleoutGolden(t *testing.T) {
 			t.Errorf("summary lacks %q (the stored efficiency of %d replicas)", want, p.Replicas)
 		}
 		want = fmt.Sprintf("| %.2f [%.2f, %.2f] (n=%d) |", *p.Efficiency, p.EfficiencyCI[0], p.EfficiencyCI[1], p.EfficiencyN)
-		if !strings.Contains(strings.ReplaceAll(section, "**", ""), want) {
+		if !strings.Contains(strings.ReplaceAll(md, "**", ""), want) {
 			t.Errorf("report lacks %q (the stored efficiency of %d replicas)", want, p.Replicas)
 		}
 	}

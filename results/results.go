@@ -322,9 +322,9 @@ type Ideal struct {
 	// (one per connection slot a perfect client would open).
 	Handshakes int `json:"handshakes,omitempty"`
 	// PerFrame is the CPU work per analyzed frame the CPU term counts
-	// (the runner's own fastest analysis of a fleet frame, the analysis
-	// cost included; the term is capped by the CPU the cycle certainly
-	// used) and Cores the cores it divides that work by; both zero when no
+	// (the runner's own analysis of a fleet frame, mean over the fleet's
+	// frames, the analysis cost included; the term is capped by the CPU
+	// the cycle certainly used) and Cores the cores it divides that work by; both zero when no
 	// CPU work was counted.
 	PerFrame Duration `json:"per_frame,omitempty"`
 	Cores    int      `json:"cores,omitempty"`

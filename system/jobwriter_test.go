@@ -138,7 +138,7 @@ func TestJobWriterCombinesConcurrentJobs(t *testing.T) {
 	within(t, returned[0], "job 0 returning after its own write")
 
 	// Three more writes of the seven queued jobs, BatchSize at most each;
-	// the second fails.
+	// the first of them (the second write) fails.
 	var batches [][]int
 	seen := map[int]bool{}
 	for b, err := range []error{errors.New("store down"), nil, nil} {
