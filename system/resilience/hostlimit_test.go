@@ -297,9 +297,11 @@ func TestHostLimitOptionsValidate(t *testing.T) {
 // gateway of capacity 3 and checks that the requests in flight never
 // exceed the initial limit of 8 (16 goroutines would, were admission not
 // bounded; the limit only falls against this gateway), that every slot
-// comes back and that the gateway's refusals lowered the limit. (As the
-// goroutines finish, demand falls below the limit and it may climb back:
-// fewer than 3 in flight cannot overload this gateway.)
+// comes back and that the gateway's refusals lowered the limit below its
+// initial 8 while the goroutines ran. (As the goroutines finish, demand
+// falls below the limit and it may climb back, past 8: fewer than 3 in
+// flight cannot overload this gateway; so the limit is judged by its
+// lowest value during the run, not its value at the end.)
 func TestHostLimitsConcurrent(t *testing.T) {
 	t.Parallel()
 	hl, err := resilience.NewHostLimits(resilience.HostLimitOptions{Initial: 8, Window: 1})
@@ -307,7 +309,7 @@ func TestHostLimitsConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	serving, most := 0, 0
+	serving, most, lowest := 0, 0, 8
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for range 16 {
@@ -332,6 +334,10 @@ func TestHostLimitsConcurrent(t *testing.T) {
 				} else {
 					release(resilience.Overload)
 				}
+				l := hl.Hosts()[0].Limit
+				mu.Lock()
+				lowest = min(lowest, l)
+				mu.Unlock()
 			}
 		})
 	}
@@ -343,7 +349,7 @@ func TestHostLimitsConcurrent(t *testing.T) {
 	if most > 8 {
 		t.Errorf("%d requests in flight at once; want ≤ the initial limit 8", most)
 	}
-	if st.Decreases == 0 || st.Limit > 8 {
-		t.Errorf("%+v after 3200 requests to a gateway of 3; want decreases, limit ≤ 8", st)
+	if st.Decreases == 0 || lowest >= 8 {
+		t.Errorf("%+v after 3200 requests to a gateway of 3, lowest limit during the run %d; want decreases, below the initial 8", st, lowest)
 	}
 }
