@@ -209,7 +209,10 @@ func TestIdealBoundLive(t *testing.T) {
 	if b.draws != len(cams) || b.bound <= 0 || b.bound > took {
 		t.Fatalf("bound %s from %d draws; measured %s: want a lower bound over all %d cameras", b.bound, b.draws, took, len(cams))
 	}
-	if eff := float64(b.bound) / float64(took); eff < 0.3 {
+	// Tightness is a wall-clock property of the client: under -race its
+	// HTTP code runs several times slower (CI: 0.28, a 119 ms bound vs
+	// 422 ms), so only the bound itself is checked there.
+	if eff := float64(b.bound) / float64(took); eff < 0.3 && !raceEnabled {
 		t.Errorf("bound %s is %.2f of the measured %s; want a tight bound (≥ 0.3) for a near-ideal client", b.bound, eff, took)
 	}
 	t.Logf("bound %s (%s) vs measured %s over %d draws", b.bound, b.basis, took, b.draws)
