@@ -113,15 +113,21 @@ func bucketServer(t *testing.T, rate, burst float64) *httptest.Server {
 // vegeta's pacer catches up after a scheduling stall by sending the missed
 // hits at once (CI stalled the attacker 242 ms at 100 req/s; a burst of 20
 // refused 4 of the 24 it sent together, and the step failed on errors).
-// A 0.5 s step that starts with a full bucket serves bucketRate + 2·bucketBurst
-// req/s; with the SLO's 2% errors it passes while r·0.5·0.98 ≤
-// bucketRate·0.5 + bucketBurst, i.e. r ≤ bucketStepCap. The bucket carries
-// over between steps: after a failed step it starts empty, so the bisection
-// closes between bucketRate and bucketStepCap.
+// A step of d = bucketStep that starts with a full bucket serves
+// bucketRate·d + bucketBurst requests; with bucketSLO's error rate e it
+// passes while r·d·(1−e) ≤ bucketRate·d + bucketBurst, i.e. r ≤
+// bucketStepCap. The bucket carries over between steps: after a failed
+// step it starts empty, so the bisection closes between bucketRate and
+// bucketStepCap.
 const (
-	bucketRate    = 400.0
-	bucketBurst   = 100.0
-	bucketStepCap = (bucketRate*0.5 + bucketBurst) / (0.5 * 0.98) // ≈ 612 req/s
+	bucketRate  = 400.0
+	bucketBurst = 100.0
+	bucketStep  = 500 * time.Millisecond
+)
+
+var (
+	bucketSLO     = scenarios.SLO{P99: time.Second, ErrorRate: 0.02}
+	bucketStepCap = (bucketRate*bucketStep.Seconds() + bucketBurst) / (bucketStep.Seconds() * (1 - bucketSLO.ErrorRate)) // ≈ 612 req/s
 )
 
 // TestCapacitySearch is not parallel: it runs alone among this package's
@@ -134,7 +140,7 @@ func TestCapacitySearch(t *testing.T) {
 	}
 	srv := bucketServer(t, bucketRate, bucketBurst)
 	base := AttackSpec{Name: "cap", URLs: []string{srv.URL}, Timeout: 2 * time.Second, Workers: 4}
-	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.02}, MinRate: 50, MaxRate: 100000, Steps: 8, StepDuration: 500 * time.Millisecond}
+	c := scenarios.Capacity{SLO: bucketSLO, MinRate: 50, MaxRate: 100000, Steps: 8, StepDuration: bucketStep}
 	var bins []string
 	open := func(step int) (io.WriteCloser, string, error) {
 		name := filepath.Join(t.TempDir(), fmt.Sprintf("step-%d.bin", step))
@@ -211,7 +217,7 @@ func TestCapacitySearchStartAbove(t *testing.T) {
 	}
 	srv := bucketServer(t, bucketRate, bucketBurst)
 	base := AttackSpec{Name: "cap", URLs: []string{srv.URL}, Timeout: 2 * time.Second, Workers: 4}
-	c := scenarios.Capacity{SLO: scenarios.SLO{P99: time.Second, ErrorRate: 0.02}, MinRate: 50, StartRate: 3200, MaxRate: 100000, Steps: 6, StepDuration: 500 * time.Millisecond}
+	c := scenarios.Capacity{SLO: bucketSLO, MinRate: 50, StartRate: 3200, MaxRate: 100000, Steps: 6, StepDuration: bucketStep}
 	got, err := CapacitySearch(context.Background(), base, c, CapacityOptions{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
